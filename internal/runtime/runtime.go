@@ -1,0 +1,78 @@
+// Package runtime defines how berth runs one instance of an agent, whatever
+// the backend: the embedded keeper today, systemd or containers later. The
+// deploy engine depends on the Runtime interface only.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/berth-dev/berth/internal/logs"
+)
+
+// ErrNotFound is returned for an instance the runtime does not know.
+var ErrNotFound = errors.New("instance not found")
+
+// ErrRunning is returned by Start for an instance that is already running.
+var ErrRunning = errors.New("instance already running")
+
+// Instance is everything a runtime needs to run one instance of an agent.
+type Instance struct {
+	ID          string        // "<app>.<color>", unique on the host
+	App         string        // app name
+	Argv        []string      // argv; argv[0] is resolved against Dir when relative
+	Dir         string        // working directory (the release directory)
+	Env         []string      // the complete environment, KEY=VALUE
+	User        string        // user name to run as; "" = the daemon's own user
+	UID, GID    uint32        // resolved from User by the daemon
+	Restart     string        // always | on-failure | never
+	StopTimeout time.Duration // SIGTERM, wait this long, then SIGKILL the group
+	LogPath     string        // the instance's log file
+	Log         logs.Options  // rotation policy for LogPath
+}
+
+// State is an instance's lifecycle state.
+type State string
+
+// Instance states.
+const (
+	StateRunning   State = "running"   // the process is up
+	StateBackoff   State = "backoff"   // exited; waiting to restart
+	StateCrashloop State = "crashloop" // restarted repeatedly in a short time; still retrying with backoff
+	StateExited    State = "exited"    // exited and the restart policy says stay down
+	StateStopped   State = "stopped"   // stopped on request
+)
+
+// Status is a snapshot of one instance.
+type Status struct {
+	ID          string    `json:"id"`
+	App         string    `json:"app"`
+	State       State     `json:"state"`
+	PID         int       `json:"pid,omitempty"`
+	StartedAt   time.Time `json:"started_at,omitempty"`
+	Restarts    int       `json:"restarts"`
+	LastExit    string    `json:"last_exit,omitempty"` // "exit 1", "signal: killed"
+	LastExitAt  time.Time `json:"last_exit_at,omitempty"`
+	NextStartAt time.Time `json:"next_start_at,omitempty"` // in backoff/crashloop
+	LastStderr  []string  `json:"last_stderr,omitempty"`   // the last lines of stderr
+	LogPath     string    `json:"log_path"`
+	LogLines    uint64    `json:"log_lines"`
+	LogDropped  uint64    `json:"log_dropped"`
+}
+
+// Runtime starts, stops and reports instances. Implementations are safe for
+// concurrent use.
+type Runtime interface {
+	// Start starts inst; ErrRunning when it is already running.
+	Start(ctx context.Context, inst Instance) (Status, error)
+	// Stop stops an instance gracefully and waits until no process of it is
+	// left. Stopping a stopped instance is not an error.
+	Stop(ctx context.Context, id string) (Status, error)
+	// Status reports one instance; ErrNotFound when unknown.
+	Status(ctx context.Context, id string) (Status, error)
+	// List reports every instance the runtime knows.
+	List(ctx context.Context) ([]Status, error)
+	// Remove forgets a stopped instance.
+	Remove(ctx context.Context, id string) error
+}

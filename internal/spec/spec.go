@@ -1,0 +1,116 @@
+// Package spec defines berth's app spec (berth.toml): its types, its defaults,
+// and strict loading with errors that point at file:line:col.
+//
+// A loaded *App is immutable by convention: callers must not modify it, and it
+// is then safe for concurrent use.
+package spec
+
+import "time"
+
+// Strategies, protocols, check types and roles accepted by the spec.
+const (
+	StrategyRestart   = "restart"
+	StrategyBlueGreen = "bluegreen"
+
+	ProtocolHTTP = "http"
+	ProtocolTCP  = "tcp"
+
+	CheckHTTP = "http"
+	CheckTCP  = "tcp"
+	CheckExec = "exec"
+
+	RoleStartup    = "startup"
+	RoleLiveness   = "liveness"
+	RoleReadiness  = "readiness"
+	RoleFunctional = "functional"
+
+	RestartAlways    = "always"
+	RestartOnFailure = "on-failure"
+	RestartNever     = "never"
+
+	KeepWarmUntilNextDeploy = "until-next-deploy"
+)
+
+// App is one agent's spec, with every default filled in.
+type App struct {
+	Version int    `toml:"version"`
+	Name    string `toml:"name"`
+
+	Run     Run      `toml:"run"`
+	Service *Service `toml:"service"` // nil when the agent takes no traffic
+	Deploy  Deploy   `toml:"deploy"`
+	Checks  []Check  `toml:"checks"`
+	Logs    Logs     `toml:"logs"`
+
+	// File is the absolute path of the spec file and Dir its directory; set by
+	// Load, not read from TOML.
+	File string `toml:"-"`
+	Dir  string `toml:"-"`
+}
+
+// Run says how to start the agent.
+type Run struct {
+	Command     []string          `toml:"command"` // argv, never passed through a shell
+	Env         map[string]string `toml:"env"`
+	User        string            `toml:"user"` // "" = dedicated user berth-<name> when root; "root" must be spelled out
+	StopTimeout Duration          `toml:"stop_timeout"` // default 10s
+	Restart     string            `toml:"restart"`      // always | on-failure | never; default always
+	Runtime     string            `toml:"runtime"`      // "embedded" (default)
+}
+
+// Service is present when the agent takes traffic through berth's proxy.
+type Service struct {
+	Listen         string   `toml:"listen"`          // host:port users connect to
+	Protocol       string   `toml:"protocol"`        // http (default) | tcp
+	RequestTimeout Duration `toml:"request_timeout"` // 0 = none
+}
+
+// Deploy selects and tunes the deploy strategy.
+type Deploy struct {
+	Strategy     string   `toml:"strategy"`      // default bluegreen with a [service], restart without
+	KeepReleases int      `toml:"keep_releases"` // default 5
+	HealthyAfter int      `toml:"healthy_after"` // readiness passes in a row before the switch; default 2
+	VerifyFor    Duration `toml:"verify_for"`    // watch window after the switch; default 10s
+	DrainTimeout Duration `toml:"drain_timeout"` // default 30s
+	KeepWarm     string   `toml:"keep_warm"`     // "until-next-deploy" (default), a duration, or "0s"
+	Ports        []int    `toml:"ports"`         // optional: pin blue's and green's ports
+	Overlap      *bool    `toml:"overlap"`       // workers: false stops the old one first; default true
+
+	// Verify-window thresholds (breach = automatic rollback).
+	MaxErrorRate   float64 `toml:"max_error_rate"`   // 5xx + connection errors / requests; default 0.05
+	MaxLatencyRise float64 `toml:"max_latency_rise"` // p99 new / p99 old baseline; default 3.0 (0 disables)
+	MinRequests    int     `toml:"min_requests"`     // requests before ratios are judged; default 20
+}
+
+// Check is one health probe.
+type Check struct {
+	Name         string   `toml:"name"`
+	Type         string   `toml:"type"` // http | tcp | exec
+	Role         string   `toml:"role"` // startup | liveness | readiness (default) | functional
+	Path         string   `toml:"path"` // http: request path, default "/"
+	Method       string   `toml:"method"`
+	ExpectStatus int      `toml:"expect_status"` // http: default 200
+	ExpectBody   string   `toml:"expect_body"`   // http: the body must contain this text
+	Command      []string `toml:"command"`       // exec: argv run in the release directory
+	Interval     Duration `toml:"interval"`      // default 1s (functional: 1m)
+	Timeout      Duration `toml:"timeout"`       // default 2s
+	Retries      int      `toml:"retries"`       // consecutive failures before unhealthy; default 3
+	StartPeriod  Duration `toml:"start_period"`  // failures here do not count; default 10s
+	OnFailure    string   `toml:"on_failure"`    // alert | restart | rollback
+}
+
+// Logs tunes the agent's log files.
+type Logs struct {
+	MaxSize  ByteSize `toml:"max_size"`  // rotate at this size; default 10MB
+	MaxAge   Duration `toml:"max_age"`   // ... or at this age; 0 = never by age
+	Keep     int      `toml:"keep"`      // rotated files kept; default 10
+	Compress bool     `toml:"compress"`  // gzip rotated files
+	MaxTotal ByteSize `toml:"max_total"` // cap on all of this app's log files; default 500MB
+	OnFull   string   `toml:"on_full"`   // drop (default) | block
+}
+
+// Duration is a time.Duration written as a Go duration string ("10s", "5m").
+type Duration struct{ time.Duration }
+
+// ByteSize is a size written as "10MB", "512KiB" or a plain number of bytes.
+type ByteSize int64
