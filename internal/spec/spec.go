@@ -52,7 +52,7 @@ type App struct {
 type Run struct {
 	Command     []string          `toml:"command"` // argv, never passed through a shell
 	Env         map[string]string `toml:"env"`
-	User        string            `toml:"user"` // "" = dedicated user berth-<name> when root; "root" must be spelled out
+	User        string            `toml:"user"`         // "" = dedicated user berth-<name> when root; "root" must be spelled out
 	StopTimeout Duration          `toml:"stop_timeout"` // default 10s
 	Restart     string            `toml:"restart"`      // always | on-failure | never; default always
 	Runtime     string            `toml:"runtime"`      // "embedded" (default)

@@ -1,0 +1,258 @@
+package spec
+
+import (
+	"encoding"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2/unstable"
+)
+
+// decoder copies the position tree into the spec structs. Unlike go-toml's
+// decoder it does not stop at the first wrong value: it records a Problem and
+// goes on, so one run reports every unknown key and every bad value.
+type decoder struct {
+	file     string
+	problems []Problem
+	bad      map[string]bool // key paths already reported, so validation does not pile on
+}
+
+func (d *decoder) add(at pos, key, format string, args ...any) {
+	if at.line < 1 {
+		at = pos{1, 1}
+	}
+	d.problems = append(d.problems, Problem{
+		File: d.file, Line: at.line, Col: at.col, Key: key,
+		Msg: fmt.Sprintf(format, args...),
+	})
+	d.bad[key] = true
+}
+
+var (
+	durationType = reflect.TypeFor[Duration]()
+	byteSizeType = reflect.TypeFor[ByteSize]()
+)
+
+// decode sets v (addressable) from n; path names n in messages.
+func (d *decoder) decode(n *node, v reflect.Value, path string) {
+	t := v.Type()
+	if t == byteSizeType && n.kind == kindScalar && n.scalar == unstable.Integer {
+		d.decodeInt(n, v, path)
+		return
+	}
+	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		if n.kind != kindScalar || n.scalar != unstable.String {
+			d.mismatch(n, t, path)
+			return
+		}
+		if err := u.UnmarshalText([]byte(n.data)); err != nil {
+			d.add(n.at(), path, "%s", err.Error())
+		}
+		return
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		p := reflect.New(t.Elem())
+		d.decode(n, p.Elem(), path)
+		v.Set(p)
+	case reflect.Struct:
+		d.decodeStruct(n, v, path)
+	case reflect.Slice:
+		d.decodeSlice(n, v, path)
+	case reflect.Map:
+		d.decodeMap(n, v, path)
+	case reflect.String:
+		if n.kind != kindScalar || n.scalar != unstable.String {
+			d.mismatch(n, t, path)
+			return
+		}
+		v.SetString(n.data)
+	case reflect.Int, reflect.Int64:
+		d.decodeInt(n, v, path)
+	case reflect.Float64:
+		d.decodeFloat(n, v, path)
+	case reflect.Bool:
+		if n.kind != kindScalar || n.scalar != unstable.Bool {
+			d.mismatch(n, t, path)
+			return
+		}
+		v.SetBool(n.data == "true")
+	default:
+		d.mismatch(n, t, path)
+	}
+}
+
+func (d *decoder) decodeInt(n *node, v reflect.Value, path string) {
+	if n.kind != kindScalar || n.scalar != unstable.Integer {
+		d.mismatch(n, v.Type(), path)
+		return
+	}
+	i, err := strconv.ParseInt(strings.ReplaceAll(n.data, "_", ""), 0, 64)
+	if err != nil {
+		d.add(n.at(), path, "%s is out of range", n.data)
+		return
+	}
+	if v.Type() == byteSizeType && i < 0 {
+		d.add(n.at(), path, "%d is negative; a size must be 0 or more", i)
+		return
+	}
+	v.SetInt(i)
+}
+
+func (d *decoder) decodeFloat(n *node, v reflect.Value, path string) {
+	if n.kind != kindScalar || (n.scalar != unstable.Float && n.scalar != unstable.Integer) {
+		d.mismatch(n, v.Type(), path)
+		return
+	}
+	s := strings.ReplaceAll(n.data, "_", "")
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil && n.scalar == unstable.Integer {
+		var i int64
+		i, err = strconv.ParseInt(s, 0, 64)
+		f = float64(i)
+	}
+	if err != nil {
+		d.add(n.at(), path, "%s is not a number", n.data)
+		return
+	}
+	v.SetFloat(f)
+}
+
+func (d *decoder) decodeStruct(n *node, v reflect.Value, path string) {
+	if n.kind != kindTable {
+		d.mismatch(n, v.Type(), path)
+		return
+	}
+	names, index := tomlFields(v.Type())
+	for _, k := range n.keys {
+		child := n.fields[k]
+		i, ok := index[k]
+		if !ok {
+			d.add(child.key, join(path, k), "unknown key; %s", suggest(k, names))
+			continue
+		}
+		d.decode(child, v.Field(i), join(path, k))
+	}
+}
+
+func (d *decoder) decodeSlice(n *node, v reflect.Value, path string) {
+	if n.kind != kindArray {
+		d.mismatch(n, v.Type(), path)
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.items), len(n.items))
+	for i, item := range n.items {
+		d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+	}
+	v.Set(s)
+}
+
+func (d *decoder) decodeMap(n *node, v reflect.Value, path string) {
+	if n.kind != kindTable || v.Type().Key().Kind() != reflect.String {
+		d.mismatch(n, v.Type(), path)
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(n.keys))
+	for _, k := range n.keys {
+		e := reflect.New(v.Type().Elem()).Elem()
+		d.decode(n.fields[k], e, join(path, k))
+		m.SetMapIndex(reflect.ValueOf(k), e)
+	}
+	v.Set(m)
+}
+
+// tomlFields returns a struct's TOML keys in declaration order and by name.
+func tomlFields(t reflect.Type) ([]string, map[string]int) {
+	var names []string
+	index := map[string]int{}
+	for i := range t.NumField() {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ",")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		names = append(names, tag)
+		index[tag] = i
+	}
+	return names, index
+}
+
+// join appends a key to a dotted path, quoting keys TOML would need quoted.
+func join(path, key string) string {
+	if !bareKey(key) {
+		key = strconv.Quote(key)
+	}
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func bareKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, c := range []byte(k) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *decoder) mismatch(n *node, want reflect.Type, path string) {
+	msg := fmt.Sprintf("expected %s, got %s", describeType(want), describeNode(n))
+	if want == durationType && n.kind == kindScalar && (n.scalar == unstable.Integer || n.scalar == unstable.Float) {
+		msg += fmt.Sprintf("; quote it and add a unit, like \"%ss\"", n.data)
+	}
+	d.add(n.at(), path, "%s", msg)
+}
+
+func describeType(t reflect.Type) string {
+	switch {
+	case t == durationType:
+		return `a duration string like "10s"`
+	case t == byteSizeType:
+		return `a size like "10MB" or a number of bytes`
+	case t == reflect.TypeFor[[]Check]():
+		return "an array of tables ([[checks]])"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int64:
+		return "an integer"
+	case reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice:
+		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(describeType(t.Elem()), "a "), "an ") + "s"
+	case reflect.Map:
+		return "a table of " + strings.TrimPrefix(describeType(t.Elem()), "a ") + "s"
+	case reflect.Pointer:
+		return describeType(t.Elem())
+	}
+	return "a table"
+}
+
+func describeNode(n *node) string {
+	switch n.kind {
+	case kindTable:
+		return "a table"
+	case kindArray:
+		return "an array"
+	}
+	switch n.scalar {
+	case unstable.String:
+		return "string " + strconv.Quote(n.data)
+	case unstable.Integer:
+		return "integer " + n.data
+	case unstable.Float:
+		return "float " + n.data
+	case unstable.Bool:
+		return n.data
+	}
+	return "a date/time " + n.data
+}

@@ -1,0 +1,141 @@
+package spec
+
+import "time"
+
+// Defaults that the docs (docs/spec.md) promise; keep the two in step.
+const (
+	DefaultStopTimeout    = 10 * time.Second
+	DefaultKeepReleases   = 5
+	DefaultHealthyAfter   = 2
+	DefaultVerifyFor      = 10 * time.Second
+	DefaultDrainTimeout   = 30 * time.Second
+	DefaultMaxErrorRate   = 0.05
+	DefaultMaxLatencyRise = 3.0
+	DefaultMinRequests    = 20
+
+	DefaultCheckInterval           = time.Second
+	DefaultFunctionalCheckInterval = time.Minute
+	DefaultCheckTimeout            = 2 * time.Second
+	DefaultCheckRetries            = 3
+	DefaultCheckStartPeriod        = 10 * time.Second
+
+	DefaultLogMaxSize  = 10 * MB
+	DefaultLogKeep     = 10
+	DefaultLogMaxTotal = 500 * MB
+)
+
+// Runtimes, failure actions and log policies accepted by the spec.
+const (
+	RuntimeEmbedded = "embedded"
+	RuntimeAuto     = "auto"
+
+	OnFailureAlert    = "alert"
+	OnFailureRestart  = "restart"
+	OnFailureRollback = "rollback"
+
+	OnFullDrop  = "drop"
+	OnFullBlock = "block"
+)
+
+// applyDefaults fills what the file left out. It asks the tree whether a key
+// was written rather than testing for zero values, so an explicit 0 or false
+// (keep = 0, compress = false, max_latency_rise = 0) is kept.
+func applyDefaults(app *App, root *node) {
+	run := root.field("run")
+	setDur(&app.Run.StopTimeout, run, "stop_timeout", DefaultStopTimeout)
+	setStr(&app.Run.Restart, run, "restart", RestartAlways)
+	setStr(&app.Run.Runtime, run, "runtime", RuntimeEmbedded)
+
+	if app.Service != nil {
+		setStr(&app.Service.Protocol, root.field("service"), "protocol", ProtocolHTTP)
+	}
+
+	dep := root.field("deploy")
+	strategy := StrategyRestart
+	if app.Service != nil {
+		strategy = StrategyBlueGreen
+	}
+	setStr(&app.Deploy.Strategy, dep, "strategy", strategy)
+	setInt(&app.Deploy.KeepReleases, dep, "keep_releases", DefaultKeepReleases)
+	setInt(&app.Deploy.HealthyAfter, dep, "healthy_after", DefaultHealthyAfter)
+	setDur(&app.Deploy.VerifyFor, dep, "verify_for", DefaultVerifyFor)
+	setDur(&app.Deploy.DrainTimeout, dep, "drain_timeout", DefaultDrainTimeout)
+	setStr(&app.Deploy.KeepWarm, dep, "keep_warm", KeepWarmUntilNextDeploy)
+	if app.Deploy.Overlap == nil {
+		t := true
+		app.Deploy.Overlap = &t
+	}
+	setFloat(&app.Deploy.MaxErrorRate, dep, "max_error_rate", DefaultMaxErrorRate)
+	setFloat(&app.Deploy.MaxLatencyRise, dep, "max_latency_rise", DefaultMaxLatencyRise)
+	setInt(&app.Deploy.MinRequests, dep, "min_requests", DefaultMinRequests)
+
+	if checks := root.field("checks"); checks != nil && checks.kind == kindArray {
+		for i := range app.Checks {
+			if i < len(checks.items) {
+				checkDefaults(&app.Checks[i], checks.items[i])
+			}
+		}
+	}
+
+	logs := root.field("logs")
+	setSize(&app.Logs.MaxSize, logs, "max_size", DefaultLogMaxSize)
+	setInt(&app.Logs.Keep, logs, "keep", DefaultLogKeep)
+	if logs.field("compress") == nil {
+		app.Logs.Compress = true
+	}
+	setSize(&app.Logs.MaxTotal, logs, "max_total", DefaultLogMaxTotal)
+	setStr(&app.Logs.OnFull, logs, "on_full", OnFullDrop)
+}
+
+func checkDefaults(c *Check, t *node) {
+	setStr(&c.Role, t, "role", RoleReadiness)
+	if c.Type == CheckHTTP {
+		setStr(&c.Path, t, "path", "/")
+		setStr(&c.Method, t, "method", "GET")
+		setInt(&c.ExpectStatus, t, "expect_status", 200)
+	}
+	interval := DefaultCheckInterval
+	if c.Role == RoleFunctional {
+		interval = DefaultFunctionalCheckInterval
+	}
+	setDur(&c.Interval, t, "interval", interval)
+	setDur(&c.Timeout, t, "timeout", DefaultCheckTimeout)
+	setInt(&c.Retries, t, "retries", DefaultCheckRetries)
+	setDur(&c.StartPeriod, t, "start_period", DefaultCheckStartPeriod)
+	switch c.Role {
+	case RoleLiveness:
+		setStr(&c.OnFailure, t, "on_failure", OnFailureRestart)
+	case RoleFunctional:
+		setStr(&c.OnFailure, t, "on_failure", OnFailureAlert)
+	}
+}
+
+func setStr(dst *string, t *node, key, def string) {
+	if t.field(key) == nil {
+		*dst = def
+	}
+}
+
+func setInt(dst *int, t *node, key string, def int) {
+	if t.field(key) == nil {
+		*dst = def
+	}
+}
+
+func setFloat(dst *float64, t *node, key string, def float64) {
+	if t.field(key) == nil {
+		*dst = def
+	}
+}
+
+func setDur(dst *Duration, t *node, key string, def time.Duration) {
+	if t.field(key) == nil {
+		dst.Duration = def
+	}
+}
+
+func setSize(dst *ByteSize, t *node, key string, def ByteSize) {
+	if t.field(key) == nil {
+		*dst = def
+	}
+}

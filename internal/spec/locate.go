@@ -1,0 +1,101 @@
+package spec
+
+import (
+	"strconv"
+	"strings"
+)
+
+// pathParts splits a key path such as `checks[0].path` or `run.env."A.B"`
+// into "checks", "[0]", "path".
+func pathParts(path string) []string {
+	var parts []string
+	for path != "" {
+		switch path[0] {
+		case '.':
+			path = path[1:]
+		case '[':
+			end := strings.IndexByte(path, ']')
+			if end < 0 {
+				return append(parts, path)
+			}
+			parts = append(parts, path[:end+1])
+			path = path[end+1:]
+		case '"':
+			q, err := strconv.QuotedPrefix(path)
+			if err != nil {
+				return append(parts, path)
+			}
+			s, _ := strconv.Unquote(q)
+			parts = append(parts, s)
+			path = path[len(q):]
+		default:
+			end := strings.IndexAny(path, ".[")
+			if end < 0 {
+				end = len(path)
+			}
+			parts = append(parts, path[:end])
+			path = path[end:]
+		}
+	}
+	return parts
+}
+
+// parentPath drops the last part of a key path.
+func parentPath(path string) string {
+	parts := pathParts(path)
+	if len(parts) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for i, p := range parts[:len(parts)-1] {
+		switch {
+		case strings.HasPrefix(p, "["):
+		case i > 0:
+			b.WriteByte('.')
+			fallthrough
+		default:
+			if !bareKey(p) {
+				p = strconv.Quote(p)
+			}
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// walk follows a key path as far as the tree has it and returns the deepest
+// node found and whether the whole path exists.
+func (v *validator) walk(path string) (*node, bool) {
+	n := v.root
+	for _, p := range pathParts(path) {
+		var next *node
+		if strings.HasPrefix(p, "[") {
+			i, err := strconv.Atoi(strings.Trim(p, "[]"))
+			if err == nil && n.kind == kindArray && i >= 0 && i < len(n.items) {
+				next = n.items[i]
+			}
+		} else {
+			next = n.field(p)
+		}
+		if next == nil {
+			return n, false
+		}
+		n = next
+	}
+	return n, true
+}
+
+// node returns the node at path, or nil.
+func (v *validator) node(path string) *node {
+	if n, ok := v.walk(path); ok {
+		return n
+	}
+	return nil
+}
+
+// locate is where a problem about path points: the value when present,
+// otherwise the header of the nearest table that is (or 1:1).
+func (v *validator) locate(path string) pos {
+	n, _ := v.walk(path)
+	return n.at()
+}

@@ -1,0 +1,200 @@
+package spec
+
+import (
+	"sort"
+
+	"github.com/pelletier/go-toml/v2/unstable"
+)
+
+// pos is a 1-based line and column in the spec file.
+type pos struct{ line, col int }
+
+// node is one value of the document with the positions the decoder and the
+// validator need to point at. go-toml's own decoder drops positions, so the
+// spec keeps this small tree built from the unstable parser's AST.
+type node struct {
+	kind   nodeKind
+	key    pos // where the key (or table header) naming this value is
+	val    pos // where the value itself starts; zero when the parser gives none
+	scalar unstable.Kind
+	data   string
+
+	keys   []string // table keys in document order
+	fields map[string]*node
+	items  []*node // arrays and arrays of tables
+}
+
+type nodeKind int
+
+const (
+	kindScalar nodeKind = iota
+	kindTable
+	kindArray
+)
+
+// at is where problems about the value should point: the value when the
+// parser located it, otherwise its key.
+func (n *node) at() pos {
+	if n.val.line > 0 {
+		return n.val
+	}
+	return n.key
+}
+
+func newTable(at pos) *node {
+	return &node{kind: kindTable, key: at, val: at, fields: map[string]*node{}}
+}
+
+// field returns the named child of a table, or nil.
+func (n *node) field(name string) *node {
+	if n == nil || n.kind != kindTable {
+		return nil
+	}
+	return n.fields[name]
+}
+
+// set adds or replaces a table key, keeping document order.
+func (n *node) set(name string, child *node) {
+	if _, ok := n.fields[name]; !ok {
+		n.keys = append(n.keys, name)
+	}
+	n.fields[name] = child
+}
+
+// treeBuilder turns parser offsets into positions and AST nodes into a tree.
+type treeBuilder struct {
+	p          *unstable.Parser
+	lineStarts []int
+}
+
+func buildTree(data []byte) (*node, error) {
+	b := &treeBuilder{p: &unstable.Parser{}, lineStarts: []int{0}}
+	for i, c := range data {
+		if c == '\n' {
+			b.lineStarts = append(b.lineStarts, i+1)
+		}
+	}
+	b.p.Reset(data)
+	root := newTable(pos{1, 1})
+	cur := root
+	for b.p.NextExpression() {
+		e := b.p.Expression()
+		switch e.Kind {
+		case unstable.Table:
+			cur = b.header(root, e, false)
+		case unstable.ArrayTable:
+			cur = b.header(root, e, true)
+		case unstable.KeyValue:
+			b.keyValue(cur, e)
+		}
+	}
+	return root, b.p.Error()
+}
+
+func (b *treeBuilder) posOf(r unstable.Range) pos {
+	off := int(r.Offset)
+	line := sort.Search(len(b.lineStarts), func(i int) bool { return b.lineStarts[i] > off })
+	return pos{line, off - b.lineStarts[line-1] + 1}
+}
+
+// keyParts returns the parts of a dotted key with the position of each.
+func (b *treeBuilder) keyParts(it unstable.Iterator) ([]string, []pos) {
+	var names []string
+	var at []pos
+	for it.Next() {
+		k := it.Node()
+		names = append(names, string(k.Data))
+		at = append(at, b.posOf(k.Raw))
+	}
+	return names, at
+}
+
+// descend walks from t through one key part, creating a table when the part
+// is new and entering the last element when it names an array of tables.
+func descend(t *node, name string, at pos) *node {
+	next := t.fields[name]
+	switch {
+	case next == nil || next.kind == kindScalar:
+		next = newTable(at)
+		t.set(name, next)
+	case next.kind == kindArray:
+		if len(next.items) == 0 || next.items[len(next.items)-1].kind != kindTable {
+			next.items = append(next.items, newTable(at))
+		}
+		next = next.items[len(next.items)-1]
+	}
+	return next
+}
+
+// header handles [a.b] and [[a.b]] and returns the table that following
+// key/values go into.
+func (b *treeBuilder) header(root *node, e *unstable.Node, array bool) *node {
+	names, at := b.keyParts(e.Key())
+	if len(names) == 0 {
+		return root
+	}
+	t := root
+	last := len(names) - 1
+	for i := range last {
+		t = descend(t, names[i], at[i])
+	}
+	if !array {
+		return descend(t, names[last], at[last])
+	}
+	arr := t.fields[names[last]]
+	if arr == nil || arr.kind != kindArray {
+		arr = &node{kind: kindArray, key: at[last]}
+		t.set(names[last], arr)
+	}
+	elem := newTable(at[last])
+	arr.items = append(arr.items, elem)
+	return elem
+}
+
+func (b *treeBuilder) keyValue(t *node, e *unstable.Node) {
+	names, at := b.keyParts(e.Key())
+	if len(names) == 0 {
+		return
+	}
+	last := len(names) - 1
+	for i := range last {
+		t = descend(t, names[i], at[i])
+	}
+	v := b.value(e.Value(), at[last])
+	t.set(names[last], v)
+}
+
+// value converts a value node; key is where the key naming it is (for array
+// elements, the element itself).
+func (b *treeBuilder) value(v *unstable.Node, key pos) *node {
+	n := &node{key: key}
+	if v.Raw.Length > 0 {
+		n.val = b.posOf(v.Raw)
+	}
+	switch v.Kind {
+	case unstable.Array:
+		n.kind = kindArray
+		it := v.Children()
+		for it.Next() {
+			c := it.Node()
+			at := key
+			if c.Raw.Length > 0 {
+				at = b.posOf(c.Raw)
+			}
+			n.items = append(n.items, b.value(c, at))
+		}
+	case unstable.InlineTable:
+		n.kind = kindTable
+		n.fields = map[string]*node{}
+		it := v.Children()
+		for it.Next() {
+			if c := it.Node(); c.Kind == unstable.KeyValue {
+				b.keyValue(n, c)
+			}
+		}
+	default:
+		n.scalar = v.Kind
+		n.data = string(v.Data)
+	}
+	return n
+}

@@ -1,0 +1,147 @@
+package spec
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// validator checks meaning after decoding: enums, ranges and how keys fit
+// together. Each message says what is allowed or what to do.
+type validator struct {
+	d    *decoder
+	root *node
+}
+
+var (
+	nameRe      = regexp.MustCompile(`^[a-z][a-z0-9-]{0,39}$`)
+	envKeyRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	userRe      = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,30}\$?$`)
+	checkNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+	hostRe      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
+)
+
+// fail records a problem at path unless path or a table above it was already
+// reported by the decoder: a value that did not decode is not judged again.
+func (v *validator) fail(path, format string, args ...any) {
+	for p := path; p != ""; p = parentPath(p) {
+		if v.d.bad[p] {
+			return
+		}
+	}
+	v.d.add(v.locate(path), path, format, args...)
+}
+
+// oneOf fails unless val is among allowed.
+func (v *validator) oneOf(path, what, val string, allowed ...string) {
+	for _, a := range allowed {
+		if val == a {
+			return
+		}
+	}
+	v.fail(path, "%q is not %s; use one of: %s", val, what, strings.Join(allowed, ", "))
+}
+
+func (v *validator) app(a *App) {
+	switch {
+	case v.root.field("name") == nil:
+		v.fail("name", `missing; add name = "my-agent" (lowercase letters, digits and '-')`)
+	case !nameRe.MatchString(a.Name):
+		v.fail("name", "%q is not a valid name; use 1 to 40 lowercase letters, digits and '-', starting with a letter (it becomes the user berth-<name> and a directory name)", a.Name)
+	}
+	v.run(&a.Run)
+	if a.Service != nil {
+		v.service(a.Service)
+	}
+	v.deploy(&a.Deploy, a.Service)
+	v.checks(a.Checks, a.Service != nil)
+	v.logs(&a.Logs)
+}
+
+func (v *validator) run(r *Run) {
+	switch {
+	case v.root.field("run").field("command") == nil:
+		v.fail("run.command", `missing; add command = ["./my-agent", "--flag"] under [run] (an argv array, never run by a shell)`)
+	case len(r.Command) == 0:
+		v.fail("run.command", `is empty; give the program and its arguments, like ["./my-agent", "--flag"]`)
+	case r.Command[0] == "":
+		v.fail("run.command[0]", "the program is empty; give a path such as \"./my-agent\"")
+	case len(r.Command) == 1 && strings.ContainsAny(r.Command[0], " \t"):
+		v.fail("run.command", "%q looks like a shell line, but the command is an argv array never run by a shell; split it: %s", r.Command[0], argvHint(r.Command[0]))
+	}
+	v.noNUL("run.command", r.Command)
+	for k, val := range r.Env {
+		p := join("run.env", k)
+		switch {
+		case !envKeyRe.MatchString(k):
+			v.fail(p, "%q is not a valid variable name; use letters, digits and '_', not starting with a digit", k)
+		case k == "PORT":
+			v.fail(p, "PORT is reserved: berth sets it to the port this instance must listen on; remove it (the public address is [service] listen)")
+		case strings.ContainsRune(val, 0):
+			v.fail(p, "the value contains a NUL byte, which no environment can hold")
+		}
+	}
+	if r.User != "" && !userRe.MatchString(r.User) {
+		v.fail("run.user", "%q is not a valid user name; use lowercase letters, digits, '_' and '-', or leave it out to run as berth-<name>", r.User)
+	}
+	v.oneOf("run.restart", "a restart policy", r.Restart, RestartAlways, RestartOnFailure, RestartNever)
+	switch r.Runtime {
+	case RuntimeEmbedded, RuntimeAuto:
+	case "systemd", "docker", "podman":
+		v.fail("run.runtime", "runtime %q is not available yet; use %q", r.Runtime, RuntimeEmbedded)
+	default:
+		v.oneOf("run.runtime", "a runtime", r.Runtime, RuntimeEmbedded, RuntimeAuto)
+	}
+}
+
+func argvHint(line string) string {
+	parts := strings.Fields(line)
+	q := make([]string, len(parts))
+	for i, p := range parts {
+		q[i] = strconv.Quote(p)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+func (v *validator) noNUL(path string, argv []string) {
+	for i, arg := range argv {
+		if strings.ContainsRune(arg, 0) {
+			v.fail(fmt.Sprintf("%s[%d]", path, i), "contains a NUL byte, which cannot be passed to a program")
+		}
+	}
+}
+
+func (v *validator) service(s *Service) {
+	if v.root.field("service").field("listen") == nil {
+		v.fail("service.listen", `missing; add listen = "127.0.0.1:8080" (the address users connect to)`)
+	} else if _, err := listenPort(s.Listen); err != nil {
+		v.fail("service.listen", "%q: %v", s.Listen, err)
+	}
+	v.oneOf("service.protocol", "a protocol", s.Protocol, ProtocolHTTP, ProtocolTCP)
+}
+
+// ListenPort returns the port of a valid [service] listen address.
+func (s *Service) ListenPort() int {
+	p, _ := listenPort(s.Listen)
+	return p
+}
+
+// listenPort checks a host:port listen address; the host may be empty (all
+// interfaces), an IP address or a host name. Port names are not accepted.
+func listenPort(addr string) (int, error) {
+	const want = `write host:port, like "127.0.0.1:8080", ":8080" or "[::1]:8080"`
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, fmt.Errorf("not a host:port address; %s", want)
+	}
+	if host != "" && net.ParseIP(host) == nil && !hostRe.MatchString(host) {
+		return 0, fmt.Errorf("%q is not an IP address or host name; %s", host, want)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, fmt.Errorf("the port must be a number from 1 to 65535; %s", want)
+	}
+	return n, nil
+}
