@@ -1,0 +1,108 @@
+package proxy
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// tunnel forwards an Upgrade request (WebSocket and the like). When the
+// backend agrees with 101, the client connection is hijacked and bytes
+// are copied both ways until either side closes; the tunnel counts as in
+// flight on its target for Drain until then.
+func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, rt *route, up string, start time.Time) {
+	out := outRequest(r.Context(), r, rt.target.Addr, up)
+	resp, err := p.roundTrip(r.Context(), rt.b, out)
+	if err != nil {
+		p.failed(w, r, rt, err, start)
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		// The backend declined the upgrade: an ordinary response.
+		copyResponseHeader(w.Header(), resp)
+		w.WriteHeader(resp.StatusCode)
+		rt.b.stats.observe(resp.StatusCode, time.Since(start))
+		if err := p.copyBody(w, resp.Body, false); err != nil {
+			panic(http.ErrAbortHandler)
+		}
+		return
+	}
+	backConn, ok := resp.Body.(io.ReadWriteCloser)
+	if !ok {
+		p.failed(w, r, rt, errNoUpgradeBody, start)
+		return
+	}
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		// HTTP/2 clients cannot be hijacked; they cannot send Upgrade either.
+		p.failed(w, r, rt, err, start)
+		return
+	}
+	client := rt.b.streams.track(conn)
+	defer client.Close()
+	rt.b.stats.observe(resp.StatusCode, time.Since(start))
+
+	upType := resp.Header.Get("Upgrade")
+	copyResponseHeader(make(http.Header), resp) // strips hop headers from resp
+	resp.Header["Connection"] = []string{"Upgrade"}
+	resp.Header["Upgrade"] = []string{upType}
+	if err := writeSwitching(brw.Writer, resp.Header); err != nil {
+		return
+	}
+	splice(client, brw.Reader, backConn)
+}
+
+// errNoUpgradeBody is a transport that gave a 101 without a usable
+// connection; it should not happen with net/http.
+var errNoUpgradeBody = errors.New("backend switched protocols without a connection")
+
+func writeSwitching(w *bufio.Writer, h http.Header) error {
+	if _, err := w.WriteString("HTTP/1.1 101 Switching Protocols\r\n"); err != nil {
+		return err
+	}
+	if err := h.Write(w); err != nil {
+		return err
+	}
+	if _, err := w.WriteString("\r\n"); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+// splice copies client→backend and backend→client until both directions
+// end. An error on either side closes both, so neither copy can hang.
+func splice(client net.Conn, clientBuf io.Reader, back io.ReadWriteCloser) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// The client's bufio reader may hold bytes already read, and
+		// reads straight from the connection once it is empty.
+		_, err := io.Copy(back, clientBuf)
+		if err != nil || closeWrite(back) != nil {
+			back.Close()
+			client.Close()
+		}
+	}()
+	_, err := io.Copy(client, back)
+	if err != nil || closeWrite(client) != nil {
+		back.Close()
+		client.Close()
+	}
+	<-done
+	back.Close()
+}
+
+// closeWrite half-closes c if it can; otherwise it closes it.
+func closeWrite(c any) error {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	if cl, ok := c.(io.Closer); ok {
+		return cl.Close()
+	}
+	return nil
+}
