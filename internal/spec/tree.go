@@ -161,7 +161,29 @@ func (b *treeBuilder) keyValue(t *node, e *unstable.Node) {
 		t = descend(t, names[i], at[i])
 	}
 	v := b.value(e.Value(), at[last])
+	if v.val.line == 0 {
+		v.val = b.afterEquals(e)
+	}
 	t.set(names[last], v)
+}
+
+// afterEquals finds where the value of a key/value starts, for values the
+// parser gives no range (arrays): past the last key part, '=' and blanks.
+func (b *treeBuilder) afterEquals(e *unstable.Node) pos {
+	end := -1
+	it := e.Key()
+	for it.Next() {
+		r := it.Node().Raw
+		end = int(r.Offset + r.Length)
+	}
+	data := b.p.Data()
+	if end < 0 || end > len(data) {
+		return pos{}
+	}
+	for end < len(data) && (data[end] == ' ' || data[end] == '\t' || data[end] == '=') {
+		end++
+	}
+	return b.posOf(unstable.Range{Offset: uint32(end)})
 }
 
 // value converts a value node; key is where the key naming it is (for array

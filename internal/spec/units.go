@@ -42,13 +42,19 @@ const (
 	TiB           = 1024 * GiB
 )
 
-// byteUnits is ordered largest first so MarshalText picks the largest exact unit.
-var byteUnits = []struct {
+// byteUnit names one unit of ByteSize.
+type byteUnit struct {
 	name string
 	size ByteSize
-}{
-	{"TiB", TiB}, {"TB", TB}, {"GiB", GiB}, {"GB", GB},
-	{"MiB", MiB}, {"MB", MB}, {"KiB", KiB}, {"KB", KB}, {"B", Byte},
+}
+
+// byteUnits is ordered largest first, decimal before binary at each step, so
+// MarshalText writes 512000 as "512KB" rather than "500KiB".
+func byteUnits() [9]byteUnit {
+	return [...]byteUnit{
+		{"TB", TB}, {"TiB", TiB}, {"GB", GB}, {"GiB", GiB},
+		{"MB", MB}, {"MiB", MiB}, {"KB", KB}, {"KiB", KiB}, {"B", Byte},
+	}
 }
 
 // UnmarshalText reads a whole number of bytes with an optional unit: "100",
@@ -73,7 +79,7 @@ func (s *ByteSize) UnmarshalText(text []byte) error {
 	mult := Byte
 	if unit != "" {
 		mult = 0
-		for _, u := range byteUnits {
+		for _, u := range byteUnits() {
 			if strings.EqualFold(unit, u.name) {
 				mult = u.size
 			}
@@ -95,7 +101,7 @@ func (s ByteSize) MarshalText() ([]byte, error) {
 	if s == 0 {
 		return []byte("0"), nil
 	}
-	for _, u := range byteUnits {
+	for _, u := range byteUnits() {
 		if u.size > Byte && s%u.size == 0 {
 			return []byte(strconv.FormatInt(int64(s/u.size), 10) + u.name), nil
 		}
