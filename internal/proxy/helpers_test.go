@@ -83,7 +83,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-
 // newHTTPBackend serves h on a loopback port and returns its address.
 func newHTTPBackend(t *testing.T, h http.Handler) string {
 	t.Helper()

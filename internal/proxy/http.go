@@ -59,8 +59,8 @@ func (b *bufPool) put(buf *[]byte) { b.pool.Put(buf) }
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.active.Add(1)
 	defer p.active.Add(-1)
-	if !p.admit(r.Context()) {
-		refuse(w, p.pause.cur.Load() == nil)
+	if a := p.admit(r.Context()); a != admitted {
+		refuse(w, a == heldTooLong)
 		return
 	}
 	rt := p.acquire()

@@ -72,12 +72,21 @@ func (s *pauser) clear() {
 	}
 }
 
-// admit reports whether a new request may proceed, waiting while the
-// proxy holds. It returns false when the request must be refused.
-func (p *Proxy) admit(ctx context.Context) bool {
+// admission is what admit decided for a new request.
+type admission int
+
+const (
+	admitted    admission = iota
+	refused               // PauseRefuse
+	heldTooLong           // PauseHold, and the hold ended without Resume
+)
+
+// admit decides whether a new request may proceed, waiting while the
+// proxy holds.
+func (p *Proxy) admit(ctx context.Context) admission {
 	st := p.pause.cur.Load()
 	if st == nil {
-		return true
+		return admitted
 	}
 	var timer *time.Timer
 	defer func() {
@@ -87,7 +96,7 @@ func (p *Proxy) admit(ctx context.Context) bool {
 	}()
 	for st != nil {
 		if st.mode == PauseRefuse {
-			return false
+			return refused
 		}
 		if timer == nil {
 			timer = time.NewTimer(p.cfg.HoldTimeout)
@@ -95,13 +104,13 @@ func (p *Proxy) admit(ctx context.Context) bool {
 		select {
 		case <-st.done:
 		case <-timer.C:
-			return false
+			return heldTooLong
 		case <-ctx.Done():
-			return false
+			return heldTooLong
 		case <-p.closed:
-			return false
+			return heldTooLong
 		}
 		st = p.pause.cur.Load()
 	}
-	return true
+	return admitted
 }

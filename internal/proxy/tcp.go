@@ -40,7 +40,7 @@ func (p *Proxy) serveTCP(c net.Conn) {
 	defer p.wg.Done()
 	defer c.Close()
 	ctx := p.base
-	if !p.admit(ctx) {
+	if p.admit(ctx) != admitted {
 		return
 	}
 	rt := p.acquire()
