@@ -77,6 +77,13 @@ func syntaxProblem(file string, data []byte) *Problem {
 		p.Line, p.Col = de.Position()
 		p.Key = strings.Join(de.Key(), ".")
 		p.Msg = strings.TrimPrefix(de.Error(), "toml: ")
+		// go-toml names a duplicate key relative to its table; the tree,
+		// which tolerates duplicates, knows the full path.
+		if root, err := buildTree(data); err == nil && p.Key != "" {
+			if full := keyPathAt(root, pos{p.Line, p.Col}, ""); full != "" {
+				p.Key = full
+			}
+		}
 	}
 	p.Line, p.Col = max(p.Line, 1), max(p.Col, 1)
 	return p

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -98,4 +99,28 @@ func (v *validator) node(path string) *node {
 func (v *validator) locate(path string) pos {
 	n, _ := v.walk(path)
 	return n.at()
+}
+
+// keyPathAt returns the path of the key written at at, or "".
+func keyPathAt(n *node, at pos, path string) string {
+	switch n.kind {
+	case kindTable:
+		for _, k := range n.keys {
+			child := n.fields[k]
+			p := join(path, k)
+			if child.key == at {
+				return p
+			}
+			if found := keyPathAt(child, at, p); found != "" {
+				return found
+			}
+		}
+	case kindArray:
+		for i, item := range n.items {
+			if found := keyPathAt(item, at, fmt.Sprintf("%s[%d]", path, i)); found != "" {
+				return found
+			}
+		}
+	}
+	return ""
 }

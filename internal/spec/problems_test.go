@@ -25,7 +25,7 @@ var badCases = []struct {
 }, {
 	name: "duplicate key",
 	toml: minimal + "command = [\"./again\"]\n",
-	want: []prob{{5, 1, "command", "already defined"}},
+	want: []prob{{5, 1, "run.command", "already defined"}},
 }, {
 	name: "missing version",
 	toml: "name = \"w\"\n[run]\ncommand = [\"./w\"]\n",

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // validator checks meaning after decoding: enums, ranges and how keys fit
@@ -144,4 +145,21 @@ func listenPort(addr string) (int, error) {
 		return 0, fmt.Errorf("the port must be a number from 1 to 65535; %s", want)
 	}
 	return n, nil
+}
+
+func (v *validator) logs(l *Logs) {
+	v.oneOf("logs.on_full", "a full-disk policy", l.OnFull, OnFullDrop, OnFullBlock)
+	if l.Keep < 0 {
+		v.fail("logs.keep", "%d is negative; use 0 or more rotated files", l.Keep)
+	}
+	if l.MaxSize <= 0 {
+		v.fail("logs.max_size", "must be more than 0, like \"10MB\"")
+	}
+	if l.MaxTotal < l.MaxSize {
+		s, _ := l.MaxSize.MarshalText()
+		v.fail("logs.max_total", "is smaller than max_size (%s); the cap must hold at least one full file", s)
+	}
+	if l.MaxAge.Duration != 0 && l.MaxAge.Duration < time.Minute {
+		v.fail("logs.max_age", "%v is too short; rotate by age at most once a minute, or use 0s to rotate by size only", l.MaxAge.Duration)
+	}
 }

@@ -2,67 +2,8 @@ package spec
 
 import (
 	"fmt"
-	"math"
 	"strings"
-	"time"
 )
-
-func (v *validator) deploy(d *Deploy, svc *Service) {
-	switch d.Strategy {
-	case "rolling", "canary":
-		v.fail("deploy.strategy", "strategy %q is not available yet; use %q or %q", d.Strategy, StrategyRestart, StrategyBlueGreen)
-	default:
-		v.oneOf("deploy.strategy", "a strategy", d.Strategy, StrategyRestart, StrategyBlueGreen)
-	}
-	if d.KeepReleases < 1 {
-		v.fail("deploy.keep_releases", "%d is too small; keep at least 1 release (the live one)", d.KeepReleases)
-	}
-	if d.HealthyAfter < 1 {
-		v.fail("deploy.healthy_after", "%d is too small; readiness must pass at least once before traffic moves", d.HealthyAfter)
-	}
-	if d.KeepWarm != KeepWarmUntilNextDeploy {
-		if err := new(Duration).UnmarshalText([]byte(d.KeepWarm)); err != nil {
-			v.fail("deploy.keep_warm", "%q is neither %q nor a duration like \"10m\" or \"0s\"", d.KeepWarm, KeepWarmUntilNextDeploy)
-		}
-	}
-	v.ports(d.Ports, svc)
-	if !(d.MaxErrorRate >= 0 && d.MaxErrorRate <= 1) {
-		v.fail("deploy.max_error_rate", "%v is out of range; use a fraction from 0 to 1, like 0.05 for 5%%", d.MaxErrorRate)
-	}
-	if d.MaxLatencyRise != 0 && !(d.MaxLatencyRise >= 1 && !math.IsInf(d.MaxLatencyRise, 0)) {
-		v.fail("deploy.max_latency_rise", "%v is out of range; use a ratio of 1 or more (3.0 = roll back when p99 latency triples), or 0 to disable", d.MaxLatencyRise)
-	}
-	if d.MinRequests < 0 {
-		v.fail("deploy.min_requests", "%d is negative; use 0 or more", d.MinRequests)
-	}
-}
-
-// ports checks pinned blue/green ports: none, or two distinct ports apart
-// from the public one.
-func (v *validator) ports(ports []int, svc *Service) {
-	if len(ports) == 0 {
-		return
-	}
-	if len(ports) != 2 {
-		v.fail("deploy.ports", "give exactly two ports, one per color, like [9001, 9002], or leave it out to let berth pick")
-		return
-	}
-	listen := 0
-	if svc != nil {
-		listen, _ = listenPort(svc.Listen)
-	}
-	for i, p := range ports {
-		path := fmt.Sprintf("deploy.ports[%d]", i)
-		switch {
-		case p < 1 || p > 65535:
-			v.fail(path, "%d is not a port; use 1 to 65535", p)
-		case p == listen:
-			v.fail(path, "%d is also [service] listen's port; the instances need ports of their own", p)
-		case i == 1 && p == ports[0]:
-			v.fail(path, "%d is used twice; blue and green need different ports", p)
-		}
-	}
-}
 
 func (v *validator) checks(checks []Check, hasService bool) {
 	seen := map[string]int{}
@@ -143,23 +84,6 @@ func (v *validator) checkTiming(c *Check, path string) {
 	}
 	if c.Retries < 1 {
 		v.fail(path+".retries", "%d is too small; use 1 or more (failures in a row before the check counts as failing)", c.Retries)
-	}
-}
-
-func (v *validator) logs(l *Logs) {
-	v.oneOf("logs.on_full", "a full-disk policy", l.OnFull, OnFullDrop, OnFullBlock)
-	if l.Keep < 0 {
-		v.fail("logs.keep", "%d is negative; use 0 or more rotated files", l.Keep)
-	}
-	if l.MaxSize <= 0 {
-		v.fail("logs.max_size", "must be more than 0, like \"10MB\"")
-	}
-	if l.MaxTotal < l.MaxSize {
-		s, _ := l.MaxSize.MarshalText()
-		v.fail("logs.max_total", "is smaller than max_size (%s); the cap must hold at least one full file", s)
-	}
-	if l.MaxAge.Duration != 0 && l.MaxAge.Duration < time.Minute {
-		v.fail("logs.max_age", "%v is too short; rotate by age at most once a minute, or use 0s to rotate by size only", l.MaxAge.Duration)
 	}
 }
 

@@ -1,0 +1,63 @@
+package spec
+
+import (
+	"fmt"
+	"math"
+)
+
+func (v *validator) deploy(d *Deploy, svc *Service) {
+	switch d.Strategy {
+	case "rolling", "canary":
+		v.fail("deploy.strategy", "strategy %q is not available yet; use %q or %q", d.Strategy, StrategyRestart, StrategyBlueGreen)
+	default:
+		v.oneOf("deploy.strategy", "a strategy", d.Strategy, StrategyRestart, StrategyBlueGreen)
+	}
+	if d.KeepReleases < 1 {
+		v.fail("deploy.keep_releases", "%d is too small; keep at least 1 release (the live one)", d.KeepReleases)
+	}
+	if d.HealthyAfter < 1 {
+		v.fail("deploy.healthy_after", "%d is too small; readiness must pass at least once before traffic moves", d.HealthyAfter)
+	}
+	if d.KeepWarm != KeepWarmUntilNextDeploy {
+		if err := new(Duration).UnmarshalText([]byte(d.KeepWarm)); err != nil {
+			v.fail("deploy.keep_warm", "%q is neither %q nor a duration like \"10m\" or \"0s\"", d.KeepWarm, KeepWarmUntilNextDeploy)
+		}
+	}
+	v.ports(d.Ports, svc)
+	if !(d.MaxErrorRate >= 0 && d.MaxErrorRate <= 1) {
+		v.fail("deploy.max_error_rate", "%v is out of range; use a fraction from 0 to 1, like 0.05 for 5%%", d.MaxErrorRate)
+	}
+	if d.MaxLatencyRise != 0 && !(d.MaxLatencyRise >= 1 && !math.IsInf(d.MaxLatencyRise, 0)) {
+		v.fail("deploy.max_latency_rise", "%v is out of range; use a ratio of 1 or more (3.0 = roll back when p99 latency triples), or 0 to disable", d.MaxLatencyRise)
+	}
+	if d.MinRequests < 0 {
+		v.fail("deploy.min_requests", "%d is negative; use 0 or more", d.MinRequests)
+	}
+}
+
+// ports checks pinned blue/green ports: none, or two distinct ports apart
+// from the public one.
+func (v *validator) ports(ports []int, svc *Service) {
+	if len(ports) == 0 {
+		return
+	}
+	if len(ports) != 2 {
+		v.fail("deploy.ports", "give exactly two ports, one per color, like [9001, 9002], or leave it out to let berth pick")
+		return
+	}
+	listen := 0
+	if svc != nil {
+		listen, _ = listenPort(svc.Listen)
+	}
+	for i, p := range ports {
+		path := fmt.Sprintf("deploy.ports[%d]", i)
+		switch {
+		case p < 1 || p > 65535:
+			v.fail(path, "%d is not a port; use 1 to 65535", p)
+		case p == listen:
+			v.fail(path, "%d is also [service] listen's port; the instances need ports of their own", p)
+		case i == 1 && p == ports[0]:
+			v.fail(path, "%d is used twice; blue and green need different ports", p)
+		}
+	}
+}
