@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// server is one process the benchmark started and must stop by its PID.
+type server struct {
+	name string
+	cmd  *exec.Cmd
+}
+
+func start(dir, name string, args ...string) (*server, error) {
+	cmd := exec.Command(args[0], args[1:]...)
+	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		return nil, fmt.Errorf("creating %s log: %w", name, err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Own process group, so nginx's workers go with their master.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	return &server{name: name, cmd: cmd}, nil
+}
+
+// stop asks politely, then kills the process group we created.
+func (s *server) stop() {
+	pid := s.cmd.Process.Pid
+	syscall.Kill(pid, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		syscall.Kill(-pid, syscall.SIGKILL)
+		<-done
+	}
+	syscall.Kill(-pid, syscall.SIGKILL) // leftovers of the group, if any
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("finding a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// waitReady polls until url answers 200, within a generous deadline.
+func waitReady(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	c := &http.Client{Timeout: time.Second}
+	for {
+		resp, err := c.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w (last error %v)", url, ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func nginxConfig(dir, listen, backend string) string {
+	return fmt.Sprintf(`daemon off;
+worker_processes auto;
+pid %[1]s/nginx.pid;
+error_log %[1]s/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    upstream app {
+        server %[3]s;
+        keepalive 64;
+    }
+    server {
+        listen %[2]s;
+        location / {
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+`, dir, listen, backend)
+}
+
+func haproxyConfig(listen, backend string) string {
+	return fmt.Sprintf(`global
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    http-reuse always
+frontend front
+    bind %s
+    default_backend app
+backend app
+    server app1 %s maxconn 1000
+`, listen, backend)
+}
+
+// ensureTools installs wrk, nginx and haproxy with apt-get when missing.
+func ensureTools() error {
+	var missing bool
+	for _, bin := range []string{"wrk", "nginx", "haproxy"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			missing = true
+		}
+	}
+	if !missing {
+		return nil
+	}
+	fmt.Println("installing wrk, nginx-light and haproxy with apt-get ...")
+	cmd := exec.Command("apt-get", "install", "-y", "wrk", "nginx-light", "haproxy")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("installing load tools: %w", err)
+	}
+	return nil
+}
