@@ -22,6 +22,9 @@ type backend struct {
 	pooled *http.Transport
 	fresh  *http.Transport
 
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	idle chan *pconn // fast-path keep-alive pool, see fast.go
+
 	upstream conns // backend connections dialed by either transport
 	streams  conns // client connections of tunnels and TCP mode
 
@@ -31,7 +34,7 @@ type backend struct {
 }
 
 func newBackend(name string) *backend {
-	b := &backend{name: name}
+	b := &backend{name: name, idle: make(chan *pconn, idleConns)}
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := d.DialContext(ctx, network, addr)
@@ -40,6 +43,7 @@ func newBackend(name string) *backend {
 		}
 		return b.upstream.track(c), nil
 	}
+	b.dial = dial
 	b.pooled = &http.Transport{
 		DialContext:         dial,
 		MaxIdleConns:        0, // no global cap; per host is what matters
@@ -64,11 +68,13 @@ func (b *backend) cut() {
 	b.upstream.closeAll()
 	b.streams.closeAll()
 	b.pooled.CloseIdleConnections()
+	b.drainIdle()
 }
 
 // closeIdle drops pooled connections nobody is using.
 func (b *backend) closeIdle() {
 	b.pooled.CloseIdleConnections()
+	b.drainIdle()
 }
 
 // conns is a set of open connections. It takes a mutex, but only when a

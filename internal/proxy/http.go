@@ -76,6 +76,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.tunnel(w, r, rt, up, start)
 		return
 	}
+	if fastEligible(r) {
+		p.forwardFast(w, r, rt, start)
+		return
+	}
 	p.forward(w, r, rt, start)
 }
 
