@@ -1,0 +1,20 @@
+// Command berth deploys and runs long-lived services on one Linux server
+// without downtime. See README.md.
+package main
+
+import (
+	"os"
+
+	"github.com/berth-dev/berth/internal/cli"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	os.Exit(cli.Main(cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Args: os.Args[1:], Version: version, Exe: exe}))
+}

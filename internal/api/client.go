@@ -1,0 +1,215 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/berth-dev/berth/internal/deploy"
+	"github.com/berth-dev/berth/internal/logs"
+	"github.com/berth-dev/berth/internal/state"
+)
+
+// ErrNoDaemon is returned when nothing answers on the control socket.
+var ErrNoDaemon = errors.New("no berth daemon answers")
+
+// Client talks to the daemon over its unix socket.
+type Client struct {
+	socket string
+	hc     *http.Client
+}
+
+// NewClient returns a client for the daemon listening on socket.
+func NewClient(socket string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		},
+		MaxIdleConns: 4,
+	}
+	return &Client{socket: socket, hc: &http.Client{Transport: tr}}
+}
+
+// Close releases idle connections.
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
+
+func (c *Client) do(ctx context.Context, method, path string, body any) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://berth"+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return nil, fmt.Errorf("%w on %s (start one with: berth daemon)", ErrNoDaemon, c.socket)
+		}
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		var e Error
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Code == "" {
+			return nil, fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		}
+		return nil, &e
+	}
+	return resp, nil
+}
+
+func (c *Client) getJSON(ctx context.Context, method, path string, body, out any) error {
+	resp, err := c.do(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Version pings the daemon.
+func (c *Client) Version(ctx context.Context) (Version, error) {
+	var v Version
+	return v, c.getJSON(ctx, http.MethodGet, "/v1/version", nil, &v)
+}
+
+// WaitReady polls until the daemon answers or ctx ends.
+func (c *Client) WaitReady(ctx context.Context) error {
+	for {
+		if _, err := c.Version(ctx); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w on %s: %v", ErrNoDaemon, c.socket, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Deploy deploys and streams progress to out. The error is an *Error; code
+// "failed" means the deploy ran and did not go live.
+func (c *Client) Deploy(ctx context.Context, req DeployRequest, out deploy.ProgressFunc) (state.Deployment, error) {
+	return c.stream(ctx, "/v1/deploy", req, out)
+}
+
+// Rollback rolls app back to release to ("" = the previous one).
+func (c *Client) Rollback(ctx context.Context, app, to string, out deploy.ProgressFunc) (state.Deployment, error) {
+	return c.stream(ctx, "/v1/apps/"+url.PathEscape(app)+"/rollback", RollbackRequest{To: to}, out)
+}
+
+// Restart restarts app (without downtime for blue-green apps).
+func (c *Client) Restart(ctx context.Context, app string, out deploy.ProgressFunc) (state.Deployment, error) {
+	return c.stream(ctx, "/v1/apps/"+url.PathEscape(app)+"/restart", struct{}{}, out)
+}
+
+func (c *Client) stream(ctx context.Context, path string, body any, out deploy.ProgressFunc) (state.Deployment, error) {
+	resp, err := c.do(ctx, http.MethodPost, path, body)
+	if err != nil {
+		return state.Deployment{}, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		var l StreamLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			return state.Deployment{}, fmt.Errorf("reading progress: %w", err)
+		}
+		if l.Progress != nil {
+			if out != nil {
+				out(*l.Progress)
+			}
+			continue
+		}
+		var d state.Deployment
+		if l.Result != nil {
+			d = *l.Result
+		}
+		if l.Error != nil {
+			return d, l.Error
+		}
+		return d, nil
+	}
+	if err := sc.Err(); err != nil {
+		return state.Deployment{}, fmt.Errorf("reading progress: %w", err)
+	}
+	return state.Deployment{}, errors.New("the daemon ended the stream without a result (did it stop?)")
+}
+
+// Status reports all apps, or one.
+func (c *Client) Status(ctx context.Context, app string) ([]deploy.AppStatus, error) {
+	path := "/v1/apps"
+	if app != "" {
+		path += "/" + url.PathEscape(app)
+	}
+	var out []deploy.AppStatus
+	return out, c.getJSON(ctx, http.MethodGet, path, nil, &out)
+}
+
+// Control runs start, stop, pause (mode hold|refuse) or resume.
+func (c *Client) Control(ctx context.Context, app, action, mode string) ([]deploy.AppStatus, error) {
+	var body any
+	if action == "pause" {
+		body = PauseRequest{Mode: mode}
+	}
+	var out []deploy.AppStatus
+	return out, c.getJSON(ctx, http.MethodPost, "/v1/apps/"+url.PathEscape(app)+"/"+action, body, &out)
+}
+
+// History lists app's deployments, newest first.
+func (c *Client) History(ctx context.Context, app string, limit int) ([]state.Deployment, error) {
+	var out []state.Deployment
+	return out, c.getJSON(ctx, http.MethodGet, fmt.Sprintf("/v1/apps/%s/history?limit=%d", url.PathEscape(app), limit), nil, &out)
+}
+
+// Events lists journal events after seq (tail > 0: the newest tail events).
+func (c *Client) Events(ctx context.Context, app string, after uint64, tail int) ([]state.Event, error) {
+	q := url.Values{"app": {app}, "after": {fmt.Sprint(after)}}
+	if tail > 0 {
+		q.Set("tail", fmt.Sprint(tail))
+	}
+	var out []state.Event
+	return out, c.getJSON(ctx, http.MethodGet, "/v1/events?"+q.Encode(), nil, &out)
+}
+
+// Logs streams app's log lines to out until the answer ends (or ctx, with follow).
+func (c *Client) Logs(ctx context.Context, app string, q url.Values, out func(logs.Line) error) error {
+	resp, err := c.do(ctx, http.MethodGet, "/v1/apps/"+url.PathEscape(app)+"/logs?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var l logs.Line
+		if err := dec.Decode(&l); err != nil {
+			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if err := out(l); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,226 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/berth-dev/berth/internal/deploy"
+	"github.com/berth-dev/berth/internal/spec"
+	"github.com/berth-dev/berth/internal/state"
+)
+
+// Server serves the control API.
+type Server struct {
+	engine  *deploy.Engine
+	store   *state.Store
+	logs    LogReader
+	version Version
+	log     *slog.Logger
+	srv     *http.Server
+}
+
+// Config holds a Server's dependencies.
+type Config struct {
+	Engine  *deploy.Engine
+	Store   *state.Store
+	Logs    LogReader
+	Version Version
+	Logger  *slog.Logger
+}
+
+// NewServer returns a Server; Serve runs it.
+func NewServer(cfg Config) *Server {
+	s := &Server{engine: cfg.Engine, store: cfg.Store, logs: cfg.Logs, version: cfg.Version, log: cfg.Logger}
+	s.srv = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ConnContext:       withPeer,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+func (s *Server) routes() http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /v1/version", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.version) })
+	m.HandleFunc("POST /v1/deploy", s.deploy)
+	m.HandleFunc("GET /v1/apps", s.status)
+	m.HandleFunc("GET /v1/apps/{app}", s.status)
+	m.HandleFunc("GET /v1/apps/{app}/history", s.history)
+	m.HandleFunc("GET /v1/apps/{app}/logs", s.readLogs)
+	m.HandleFunc("POST /v1/apps/{app}/rollback", s.rollback)
+	m.HandleFunc("POST /v1/apps/{app}/restart", s.restart)
+	m.HandleFunc("POST /v1/apps/{app}/start", s.control)
+	m.HandleFunc("POST /v1/apps/{app}/stop", s.control)
+	m.HandleFunc("POST /v1/apps/{app}/pause", s.control)
+	m.HandleFunc("POST /v1/apps/{app}/resume", s.control)
+	m.HandleFunc("GET /v1/events", s.events)
+	return m
+}
+
+// Serve answers on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	if err := s.srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting and waits for requests in flight, up to ctx.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+func (s *Server) deploy(w http.ResponseWriter, r *http.Request) {
+	var req DeployRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20)).Decode(&req); err != nil {
+		badRequest(w, "decoding deploy request: "+err.Error())
+		return
+	}
+	if _, err := spec.Parse(req.SpecFile, req.Spec); err != nil {
+		writeError(w, err)
+		return
+	}
+	s.stream(w, func(out deploy.ProgressFunc) (state.Deployment, error) {
+		return s.engine.Deploy(r.Context(), deploy.Request{SpecFile: req.SpecFile, Spec: req.Spec,
+			Source: req.Source, User: peerName(r.Context())}, out)
+	})
+}
+
+func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
+	var req RollbackRequest
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+			badRequest(w, "decoding rollback request: "+err.Error())
+			return
+		}
+	}
+	s.stream(w, func(out deploy.ProgressFunc) (state.Deployment, error) {
+		return s.engine.Rollback(r.Context(), r.PathValue("app"), req.To, peerName(r.Context()), out)
+	})
+}
+
+func (s *Server) restart(w http.ResponseWriter, r *http.Request) {
+	s.stream(w, func(out deploy.ProgressFunc) (state.Deployment, error) {
+		return s.engine.Restart(r.Context(), r.PathValue("app"), peerName(r.Context()), out)
+	})
+}
+
+// stream runs a long operation, sending its progress as JSON lines and its
+// result (or error) as the last line.
+func (s *Server) stream(w http.ResponseWriter, run func(deploy.ProgressFunc) (state.Deployment, error)) {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	send := func(l StreamLine) {
+		_ = enc.Encode(l) // a client that went away does not stop the deploy
+		_ = rc.Flush()
+	}
+	d, err := run(func(p deploy.Progress) { send(StreamLine{Progress: &p}) })
+	line := StreamLine{}
+	if d.ID != "" {
+		line.Result = &d
+	}
+	if err != nil {
+		line.Error, _ = toError(err)
+	}
+	send(line)
+}
+
+func (s *Server) control(w http.ResponseWriter, r *http.Request) {
+	app, user := r.PathValue("app"), peerName(r.Context())
+	var err error
+	switch action := r.URL.Path[len("/v1/apps/"+app+"/"):]; action {
+	case "start":
+		err = s.engine.Start(r.Context(), app, user)
+	case "stop":
+		err = s.engine.Stop(r.Context(), app, user)
+	case "pause":
+		var req PauseRequest
+		if jerr := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); jerr != nil {
+			badRequest(w, "decoding pause request: "+jerr.Error())
+			return
+		}
+		if req.Mode == "" {
+			req.Mode = "hold"
+		}
+		err = s.engine.Pause(app, req.Mode, user)
+	case "resume":
+		err = s.engine.Pause(app, "", user)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.status(w, r)
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	apps, err := s.engine.Status(r.Context(), r.PathValue("app"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, apps)
+}
+
+func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	ds, err := s.store.ListDeployments(r.PathValue("app"), limit)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if ds == nil {
+		ds = []state.Deployment{}
+	}
+	writeJSON(w, http.StatusOK, ds)
+}
+
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	after, _ := strconv.ParseUint(q.Get("after"), 10, 64)
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	var evs []state.Event
+	var err error
+	if q.Get("tail") != "" {
+		n, _ := strconv.Atoi(q.Get("tail"))
+		evs, err = s.store.TailEvents(q.Get("app"), n)
+	} else {
+		evs, err = s.store.Events(q.Get("app"), after, limit)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if evs == nil {
+		evs = []state.Event{}
+	}
+	writeJSON(w, http.StatusOK, evs)
+}
+
+// Listen creates the control socket at path with mode 0660 (owner and group
+// only), replacing a stale socket left by a crashed daemon.
+func Listen(path string) (net.Listener, error) {
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("a daemon already answers on %s", path)
+	}
+	_ = os.Remove(path)
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("setting mode of %s: %w", path, err)
+	}
+	return l, nil
+}

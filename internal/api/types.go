@@ -1,0 +1,63 @@
+// Package api is the daemon's control API: HTTP+JSON over a unix socket whose
+// file mode (0660) is the authentication, and the client the CLI uses.
+// Long operations (deploy, rollback, restart) answer with a stream of JSON
+// lines: progress first, the result last. Server and Client are safe for
+// concurrent use.
+package api
+
+import (
+	"github.com/berth-dev/berth/internal/deploy"
+	"github.com/berth-dev/berth/internal/spec"
+	"github.com/berth-dev/berth/internal/state"
+)
+
+// DeployRequest asks the daemon to deploy. Paths are absolute and read by the
+// daemon, which runs on the same host.
+type DeployRequest struct {
+	SpecFile string `json:"spec_file"`
+	Spec     []byte `json:"spec"`
+	Source   string `json:"source,omitempty"` // directory or archive; "" = the spec's directory
+}
+
+// RollbackRequest asks for a rollback, to a given release or the previous one.
+type RollbackRequest struct {
+	To string `json:"to,omitempty"`
+}
+
+// PauseRequest holds ("hold") or refuses ("refuse") new requests.
+type PauseRequest struct {
+	Mode string `json:"mode"`
+}
+
+// StreamLine is one line of a streamed answer: progress, then one result.
+type StreamLine struct {
+	Progress *deploy.Progress  `json:"progress,omitempty"`
+	Result   *state.Deployment `json:"result,omitempty"`
+	Error    *Error            `json:"error,omitempty"`
+}
+
+// Error is the body of every failed request, and the error a stream ends with.
+type Error struct {
+	Code     string         `json:"code"` // not_found | busy | invalid_spec | failed | bad_request | internal
+	Message  string         `json:"message"`
+	Problems []spec.Problem `json:"problems,omitempty"`
+}
+
+// Error codes.
+const (
+	CodeNotFound    = "not_found"
+	CodeBusy        = "busy"
+	CodeInvalidSpec = "invalid_spec"
+	CodeFailed      = "failed"
+	CodeBadRequest  = "bad_request"
+	CodeInternal    = "internal"
+)
+
+func (e *Error) Error() string { return e.Message }
+
+// Version answers /v1/version, the liveness check of the daemon itself.
+type Version struct {
+	Version string `json:"version"`
+	PID     int    `json:"pid"`
+	Home    string `json:"home"`
+}

@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/spec"
+)
+
+func (a *app) deployCmd() *cobra.Command {
+	var file string
+	c := &cobra.Command{
+		Use:   "deploy [-f berth.toml] [RELEASE]",
+		Short: "Install a release (directory or .tar.gz; default: the spec's directory) and make it live",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			specFile, err := filepath.Abs(file)
+			if err != nil {
+				return err
+			}
+			data, err := os.ReadFile(specFile)
+			if err != nil {
+				return usage("reading spec: %v", err)
+			}
+			app, err := spec.Parse(specFile, data)
+			if err != nil {
+				return a.specError(err)
+			}
+			req := api.DeployRequest{SpecFile: specFile, Spec: data}
+			if len(args) == 1 {
+				if req.Source, err = filepath.Abs(args[0]); err != nil {
+					return err
+				}
+			}
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			fmt.Fprintf(a.env.Stdout, "deploying %s with %s\n", app.Name, app.Deploy.Strategy)
+			p := newPrinter(a.env.Stdout)
+			d, err := cl.Deploy(cmd.Context(), req, p.progress)
+			p.result(d, err)
+			return err
+		},
+	}
+	c.Flags().StringVarP(&file, "file", "f", "berth.toml", "the app spec")
+	return c
+}
+
+func (a *app) rollbackCmd() *cobra.Command {
+	var to string
+	c := &cobra.Command{
+		Use:   "rollback APP [--to RELEASE]",
+		Short: "Switch back to the previous release (instant when it is still warm)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			p := newPrinter(a.env.Stdout)
+			d, err := cl.Rollback(cmd.Context(), args[0], to, p.progress)
+			p.result(d, err)
+			return err
+		},
+	}
+	c.Flags().StringVar(&to, "to", "", "release to go back to (default: the previous one)")
+	return c
+}
+
+func (a *app) restartCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "restart APP",
+		Short: "Restart an app (blue-green apps: on the idle color, without downtime)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			p := newPrinter(a.env.Stdout)
+			d, err := cl.Restart(cmd.Context(), args[0], p.progress)
+			p.result(d, err)
+			return err
+		},
+	}
+}

@@ -1,0 +1,145 @@
+// Package cli is berth's command line: one cobra command per file, built
+// fresh for every run with its dependencies passed in (no global state).
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/home"
+	"github.com/berth-dev/berth/internal/spec"
+)
+
+// Exit codes, part of berth's stable interface (docs/cli.md).
+const (
+	ExitOK       = 0
+	ExitError    = 1 // anything else
+	ExitUsage    = 2 // bad flags or arguments, or an invalid spec
+	ExitFailed   = 3 // a deploy/rollback ran and did not go live: the previous version still serves
+	ExitNoDaemon = 4 // no daemon answers on the socket
+	ExitBusy     = 5 // another deploy of the app is running
+	ExitNotFound = 6 // unknown app or release
+)
+
+// Env is what commands get from main: streams, args and the version.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Args           []string
+	Version        string
+	Exe            string // berth's own binary (to start keepers and daemons)
+}
+
+// app is the state one run of the CLI shares between its commands.
+type app struct {
+	env  Env
+	home string
+}
+
+// Main runs the CLI and returns the process exit code.
+func Main(env Env) int {
+	a := &app{env: env}
+	root := a.root()
+	root.SetArgs(env.Args)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := exitCode(err)
+	if !errors.Is(err, errSilent) {
+		fmt.Fprintln(env.Stderr, "berth:", err)
+	}
+	return code
+}
+
+// errSilent marks an error already printed in full by the command.
+var errSilent = errors.New("reported")
+
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func exitCode(err error) int {
+	var ee *exitError
+	var ae *api.Error
+	var se *spec.Errors
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &se):
+		return ExitUsage
+	case errors.Is(err, api.ErrNoDaemon):
+		return ExitNoDaemon
+	case errors.As(err, &ae):
+		switch ae.Code {
+		case api.CodeFailed:
+			return ExitFailed
+		case api.CodeBusy:
+			return ExitBusy
+		case api.CodeNotFound:
+			return ExitNotFound
+		case api.CodeInvalidSpec, api.CodeBadRequest:
+			return ExitUsage
+		}
+	}
+	return ExitError
+}
+
+func (a *app) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "berth",
+		Short:         "Deploy and run long-lived services on one Linux server without downtime",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       a.env.Version,
+	}
+	root.PersistentFlags().StringVar(&a.home, "home", "", "berth's state directory (default $"+home.EnvVar+", "+home.SystemHome+" as root, else ~/.local/state/berth)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: ExitUsage, err: fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
+	})
+	root.AddCommand(
+		a.daemonCmd(), a.keeperCmd(), a.initCmd(), a.validateCmd(), a.deployCmd(),
+		a.statusCmd(), a.historyCmd(), a.logsCmd(), a.eventsCmd(), a.rollbackCmd(),
+		a.startCmd(), a.stopCmd(), a.restartCmd(), a.pauseCmd(), a.resumeCmd(),
+		a.demoCmd(), a.sampleAgentCmd(),
+	)
+	return root
+}
+
+// layout resolves the home from --home, $BERTH_HOME or the default.
+func (a *app) layout() (home.Layout, error) {
+	h := a.home
+	if h == "" {
+		h = home.Default()
+	}
+	return home.New(h)
+}
+
+// client returns an API client for the daemon of this home.
+func (a *app) client() (*api.Client, error) {
+	l, err := a.layout()
+	if err != nil {
+		return nil, err
+	}
+	return api.NewClient(l.Socket()), nil
+}
+
+// usage wraps an argument error so it exits with ExitUsage.
+func usage(format string, args ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
+}

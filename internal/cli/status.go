@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/deploy"
+)
+
+func (a *app) statusCmd() *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "status [APP] [--json]",
+		Short: "Apps, instances, release, state, pid, uptime, health",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			name := ""
+			if len(args) == 1 {
+				name = args[0]
+			}
+			apps, err := cl.Status(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.env.Stdout, apps)
+			}
+			printStatus(a.env.Stdout, apps)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (stable, documented in docs/cli.md)")
+	return c
+}
+
+func printStatus(w io.Writer, apps []deploy.AppStatus) {
+	if len(apps) == 0 {
+		fmt.Fprintln(w, "no apps yet: berth init, then berth deploy")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "APP\tCOLOR\tROLE\tRELEASE\tSTATE\tPID\tUPTIME\tRESTARTS\tPORT\tHEALTH")
+	for _, ap := range apps {
+		if len(ap.Instances) == 0 {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\tstopped\t-\t-\t-\t-\t-\n", ap.Name)
+		}
+		for _, in := range ap.Instances {
+			role := "idle"
+			switch {
+			case in.Live:
+				role = "live"
+			case in.Warm:
+				role = "warm"
+			}
+			uptime, pid := "-", "-"
+			if in.PID != 0 {
+				pid = fmt.Sprint(in.PID)
+				uptime = time.Since(in.StartedAt).Round(time.Second).String()
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", ap.Name, in.Color, role, in.Release,
+				in.State, pid, uptime, in.Restarts, in.Port, in.Health)
+		}
+		for _, in := range ap.Instances {
+			if len(in.LastStderr) > 0 && in.State != "running" {
+				fmt.Fprintf(tw, "  %s.%s last stderr: %s\n", ap.Name, in.Color, in.LastStderr[len(in.LastStderr)-1])
+			}
+		}
+	}
+	tw.Flush()
+	for _, ap := range apps {
+		notes := ""
+		if ap.Listen != "" {
+			notes += " listen " + ap.Listen
+		}
+		if ap.Paused != "" {
+			notes += " PAUSED(" + ap.Paused + ")"
+		}
+		if ap.Deploying != "" {
+			notes += " deploying #" + ap.Deploying
+		}
+		if ap.Stopped {
+			notes += " STOPPED"
+		}
+		if notes != "" {
+			fmt.Fprintf(w, "%s:%s\n", ap.Name, notes)
+		}
+	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,126 @@
+// Package daemon wires berth's daemon together: the state store, the keeper
+// that owns the agents, the deploy engine with its proxies, and the control
+// API. Everything is built here once and passed down.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/deploy"
+	"github.com/berth-dev/berth/internal/home"
+	"github.com/berth-dev/berth/internal/keeper"
+	"github.com/berth-dev/berth/internal/state"
+)
+
+// Config is what a daemon needs from its caller.
+type Config struct {
+	Home    home.Layout
+	Exe     string // berth's own binary, to start the keeper
+	Version string
+	Logger  *slog.Logger
+}
+
+// restoreBudget bounds the re-adoption of apps at start.
+const restoreBudget = 60 * time.Second
+
+// Run runs the daemon until ctx ends. Agents keep running after it returns.
+func Run(ctx context.Context, cfg Config) error {
+	log := cfg.Logger
+	if err := cfg.Home.Create(); err != nil {
+		return err
+	}
+	store, err := state.Open(cfg.Home.DB())
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	kc, err := keeper.Ensure(ctx, keeper.EnsureConfig{
+		RunDir:  cfg.Home.KeeperDir(),
+		Exe:     cfg.Exe,
+		Args:    []string{"keeper", "--run-dir", cfg.Home.KeeperDir()},
+		LogFile: cfg.Home.KeeperLog(),
+	})
+	if err != nil {
+		return fmt.Errorf("starting the keeper: %w", err)
+	}
+	defer kc.Close()
+
+	eng := deploy.New(deploy.Config{Store: store, Runtime: kc, Home: cfg.Home, Logger: log})
+	defer eng.Close()
+
+	l, err := api.Listen(cfg.Home.Socket())
+	if err != nil {
+		return err
+	}
+	srv := api.NewServer(api.Config{
+		Engine:  eng,
+		Store:   store,
+		Logs:    logReader{home: cfg.Home, store: store},
+		Version: api.Version{Version: cfg.Version, PID: os.Getpid(), Home: cfg.Home.Root},
+		Logger:  log,
+	})
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+
+	rctx, cancel := context.WithTimeout(ctx, restoreBudget)
+	start := time.Now()
+	if err := eng.Restore(rctx); err != nil {
+		log.Error("restoring apps", "err", err)
+	}
+	cancel()
+	go journalKeeperEvents(ctx, kc, store, log)
+	log.Info("berth daemon ready", "home", cfg.Home.Root, "socket", cfg.Home.Socket(), "restore", time.Since(start).Round(time.Millisecond))
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if err != nil {
+			return fmt.Errorf("serving the control API: %w", err)
+		}
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("shutting down the API", "err", err)
+	}
+	log.Info("berth daemon stopped; agents keep running under the keeper")
+	return nil
+}
+
+// journalKeeperEvents copies the keeper's instance transitions (exits,
+// restarts, crash loops) into the event journal.
+func journalKeeperEvents(ctx context.Context, kc *keeper.Client, store *state.Store, log *slog.Logger) {
+	var after uint64
+	for ctx.Err() == nil {
+		evs, err := kc.Events(ctx, after)
+		if err != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		for _, ev := range evs {
+			after = ev.Seq
+			app := ev.ID
+			for i := len(app) - 1; i >= 0; i-- {
+				if app[i] == '.' {
+					app = app[:i]
+					break
+				}
+			}
+			if _, err := store.AddEvent(state.Event{Time: ev.Time, App: app, Kind: "instance." + ev.Kind,
+				Message: ev.ID + ": " + ev.Message}); err != nil {
+				log.Error("journaling keeper event", "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,134 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/berth-dev/berth/internal/release"
+	"github.com/berth-dev/berth/internal/spec"
+	"github.com/berth-dev/berth/internal/state"
+)
+
+// Kinds of deployment.
+const (
+	KindDeploy   = "deploy"
+	KindRollback = "rollback"
+	KindRestart  = "restart"
+)
+
+// Request asks for one deploy.
+type Request struct {
+	SpecFile  string // absolute path of berth.toml, for messages and the record
+	Spec      []byte // its bytes
+	Source    string // release: a directory or an archive; "" = the spec's directory
+	ReleaseID string // or an installed release (rollback, restart)
+	User      string // who asked
+	Kind      string // KindDeploy (default), KindRollback, KindRestart
+}
+
+// Deploy installs the requested release and makes it live with the app's
+// strategy. It returns the finished deployment record; the error wraps
+// ErrFailed when the release did not go live (the previous one still serves).
+// A deploy, once begun, runs to its end even when ctx is cancelled: leaving
+// it half-done would be worse than finishing or rolling back.
+func (e *Engine) Deploy(ctx context.Context, req Request, out ProgressFunc) (state.Deployment, error) {
+	app, err := spec.Parse(req.SpecFile, req.Spec)
+	if err != nil {
+		return state.Deployment{}, err
+	}
+	unlock, err := e.lock(app.Name, "pending")
+	if err != nil {
+		return state.Deployment{}, err
+	}
+	defer unlock()
+	ctx = context.WithoutCancel(ctx)
+
+	st, err := e.store.GetApp(app.Name)
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		return state.Deployment{}, fmt.Errorf("reading app %s: %w", app.Name, err)
+	}
+	if req.Kind == "" {
+		req.Kind = KindDeploy
+	}
+	d, err := e.store.BeginDeployment(state.Deployment{
+		App: app.Name, Kind: req.Kind, Strategy: app.Deploy.Strategy,
+		User: req.User, StartedAt: time.Now(), FromRelease: st.Colors[st.Live].Release,
+	})
+	if err != nil {
+		return state.Deployment{}, fmt.Errorf("recording deployment: %w", err)
+	}
+	e.setBusy(app.Name, d.ID)
+	j := &journal{store: e.store, log: e.log, out: out, d: d}
+	j.event("started", fmt.Sprintf("%s of %s by %s", req.Kind, app.Name, req.User), nil)
+
+	rel, err := e.install(ctx, j, app, req)
+	if err != nil {
+		return j.finish("failed", err.Error()), fmt.Errorf("%w: %v", ErrFailed, err)
+	}
+	j.d.Release = rel.ID
+	p := plan{e: e, j: j, app: app, spec: req.Spec, st: st, rel: rel}
+	outcome, err := p.run(ctx)
+	if err != nil {
+		return j.finish(outcome, err.Error()), fmt.Errorf("%w: %v", ErrFailed, err)
+	}
+	return j.finish(outcome, ""), nil
+}
+
+func (e *Engine) setBusy(app, id string) {
+	e.mu.Lock()
+	e.busy[app] = id
+	e.mu.Unlock()
+}
+
+// install copies or unpacks the release, or finds an installed one.
+func (e *Engine) install(ctx context.Context, j *journal, app *spec.App, req Request) (release.Release, error) {
+	appDir := e.home.AppDir(app.Name)
+	if req.ReleaseID != "" {
+		var rel release.Release
+		err := j.step("find release "+req.ReleaseID, func() (string, error) {
+			rels, err := release.List(appDir)
+			if err != nil {
+				return "", err
+			}
+			for _, r := range rels {
+				if r.ID == req.ReleaseID {
+					rel = r
+					return r.Dir, nil
+				}
+			}
+			return "", fmt.Errorf("release %s is not installed (see berth history %s)", req.ReleaseID, app.Name)
+		})
+		return rel, err
+	}
+	src := req.Source
+	if src == "" {
+		src = filepath.Dir(req.SpecFile)
+	}
+	var rel release.Release
+	err := j.step("install release", func() (string, error) {
+		var err error
+		rel, err = release.Install(ctx, src, appDir, release.Limits{})
+		if err != nil {
+			return "", err
+		}
+		return rel.ID + " from " + src, nil
+	})
+	return rel, err
+}
+
+// findRelease returns an installed release of app.
+func (e *Engine) findRelease(app, id string) (release.Release, error) {
+	rels, err := release.List(e.home.AppDir(app))
+	if err != nil {
+		return release.Release{}, err
+	}
+	for _, r := range rels {
+		if r.ID == id {
+			return r, nil
+		}
+	}
+	return release.Release{}, fmt.Errorf("release %s of %s is not installed", id, app)
+}

@@ -1,0 +1,191 @@
+// Package deploy is berth's deploy engine: it turns an app spec and a
+// release into running, verified instances behind the app's proxy, with the
+// strategy the spec asks for, and journals every step in the state store so
+// a daemon crash at any step recovers to a consistent state.
+//
+// An Engine is safe for concurrent use; deploys of one app are serialised by
+// a per-app lock, deploys of different apps run in parallel.
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/internal/home"
+	"github.com/berth-dev/berth/internal/proxy"
+	"github.com/berth-dev/berth/internal/runtime"
+	"github.com/berth-dev/berth/internal/spec"
+	"github.com/berth-dev/berth/internal/state"
+)
+
+// Colors of the two instances of an app.
+const (
+	Blue  = "blue"
+	Green = "green"
+)
+
+// ErrBusy is returned when another deploy of the same app is running.
+var ErrBusy = errors.New("another deploy of this app is running")
+
+// ErrFailed wraps the reason a deploy did not make its release live.
+var ErrFailed = errors.New("deploy failed")
+
+// ErrUnknownApp is returned for an app berth has never deployed.
+var ErrUnknownApp = errors.New("unknown app")
+
+// Engine deploys apps and keeps their proxies pointed at the live color.
+type Engine struct {
+	store *state.Store
+	rt    runtime.Runtime
+	home  home.Layout
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	busy    map[string]string // app -> running deployment ID
+	proxies map[string]*served
+	timers  map[string]*time.Timer // keep_warm expiries
+	wg      sync.WaitGroup
+}
+
+// served is one app's proxy and the goroutine serving it.
+type served struct {
+	p      *proxy.Proxy
+	svc    spec.Service
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Config holds an Engine's dependencies.
+type Config struct {
+	Store   *state.Store
+	Runtime runtime.Runtime
+	Home    home.Layout
+	Logger  *slog.Logger
+}
+
+// New returns an Engine. Call Restore once at daemon start, Close at exit.
+func New(cfg Config) *Engine {
+	return &Engine{
+		store:   cfg.Store,
+		rt:      cfg.Runtime,
+		home:    cfg.Home,
+		log:     cfg.Logger,
+		busy:    map[string]string{},
+		proxies: map[string]*served{},
+		timers:  map[string]*time.Timer{},
+	}
+}
+
+// Close stops every proxy and waits for them. Agents keep running: they
+// belong to the keeper, and the next daemon re-adopts them.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	for _, t := range e.timers {
+		t.Stop()
+	}
+	ps := e.proxies
+	e.proxies = map[string]*served{}
+	e.mu.Unlock()
+	for _, s := range ps {
+		s.close()
+	}
+	e.wg.Wait()
+	return nil
+}
+
+// lock takes the app's deploy lock; the returned func releases it.
+func (e *Engine) lock(app, id string) (func(), error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if running, ok := e.busy[app]; ok {
+		return nil, fmt.Errorf("%w: deployment %s of %s", ErrBusy, running, app)
+	}
+	e.busy[app] = id
+	return func() {
+		e.mu.Lock()
+		delete(e.busy, app)
+		e.mu.Unlock()
+	}, nil
+}
+
+// Proxy returns the app's proxy, if it has one.
+func (e *Engine) Proxy(app string) (*proxy.Proxy, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s, ok := e.proxies[app]
+	if !ok {
+		return nil, false
+	}
+	return s.p, true
+}
+
+// ensureProxy returns the app's proxy, binding a new one when there is none
+// or when the spec moved it to another address or protocol. A port conflict
+// is an error here, before anything live is touched.
+func (e *Engine) ensureProxy(app string, svc *spec.Service) (*proxy.Proxy, error) {
+	e.mu.Lock()
+	cur, ok := e.proxies[app]
+	e.mu.Unlock()
+	if ok && cur.svc == *svc {
+		return cur.p, nil
+	}
+	p, err := proxy.New(proxy.Config{
+		Listen:         svc.Listen,
+		Protocol:       svc.Protocol,
+		RequestTimeout: svc.RequestTimeout.Duration,
+		Logger:         e.log.With("app", app),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s for %s: %w", svc.Listen, app, err)
+	}
+	if ok {
+		p.Switch(cur.p.Live())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &served{p: p, svc: *svc, cancel: cancel, done: make(chan struct{})}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer close(s.done)
+		if err := p.Serve(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("proxy stopped", "app", app, "err", err)
+		}
+	}()
+	e.mu.Lock()
+	e.proxies[app] = s
+	e.mu.Unlock()
+	if ok {
+		cur.close()
+	}
+	return p, nil
+}
+
+func (s *served) close() {
+	s.cancel()
+	s.p.Close()
+	<-s.done
+}
+
+// dropProxy closes an app's proxy (the app lost its [service]).
+func (e *Engine) dropProxy(app string) {
+	e.mu.Lock()
+	s, ok := e.proxies[app]
+	delete(e.proxies, app)
+	e.mu.Unlock()
+	if ok {
+		s.close()
+	}
+}
+
+func other(color string) string {
+	if color == Blue {
+		return Green
+	}
+	return Blue
+}
+
+func instanceID(app, color string) string { return app + "." + color }

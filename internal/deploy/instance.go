@@ -1,0 +1,97 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+
+	"github.com/berth-dev/berth/internal/logs"
+	"github.com/berth-dev/berth/internal/release"
+	"github.com/berth-dev/berth/internal/runtime"
+	"github.com/berth-dev/berth/internal/spec"
+	"github.com/berth-dev/berth/internal/sysuser"
+)
+
+// defaultPath is the PATH agents get unless their spec sets one.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// instanceFor builds the runtime instance of app's color running rel.
+func (e *Engine) instanceFor(ctx context.Context, app *spec.App, color string, rel release.Release, port int) (runtime.Instance, error) {
+	acct, err := sysuser.ForApp(ctx, app.Name, app.Run.User)
+	if err != nil {
+		return runtime.Instance{}, err
+	}
+	if err := e.prepareDirs(app.Name, acct); err != nil {
+		return runtime.Instance{}, err
+	}
+	inst := runtime.Instance{
+		ID:          instanceID(app.Name, color),
+		App:         app.Name,
+		Argv:        app.Run.Command,
+		Dir:         rel.Dir,
+		Env:         e.environ(app, color, rel, port),
+		User:        acct.Name,
+		UID:         acct.UID,
+		GID:         acct.GID,
+		Restart:     app.Run.Restart,
+		StopTimeout: app.Run.StopTimeout.Duration,
+		LogPath:     e.home.LogFile(app.Name, color),
+		Log: logs.Options{
+			MaxSize:  int64(app.Logs.MaxSize),
+			MaxAge:   app.Logs.MaxAge.Duration,
+			Keep:     app.Logs.Keep,
+			Compress: app.Logs.Compress,
+			MaxTotal: int64(app.Logs.MaxTotal),
+			OnFull:   app.Logs.OnFull,
+		},
+	}
+	return inst, nil
+}
+
+// environ is the agent's whole environment: a minimal base, the spec's env,
+// then what berth sets (PORT wins over everything).
+func (e *Engine) environ(app *spec.App, color string, rel release.Release, port int) []string {
+	env := map[string]string{
+		"PATH":          defaultPath,
+		"LANG":          "C.UTF-8",
+		"HOME":          e.home.SharedDir(app.Name),
+		"BERTH_APP":     app.Name,
+		"BERTH_COLOR":   color,
+		"BERTH_RELEASE": rel.ID,
+		"BERTH_SHARED":  e.home.SharedDir(app.Name),
+	}
+	for k, v := range app.Run.Env {
+		env[k] = v
+	}
+	if port != 0 {
+		env["PORT"] = strconv.Itoa(port)
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// prepareDirs makes the app's shared directory writable by its user and its
+// log directory exist.
+func (e *Engine) prepareDirs(app string, acct sysuser.Account) error {
+	shared := e.home.SharedDir(app)
+	if err := os.MkdirAll(shared, 0o750); err != nil {
+		return fmt.Errorf("creating shared dir: %w", err)
+	}
+	if os.Geteuid() == 0 {
+		if err := os.Chown(shared, int(acct.UID), int(acct.GID)); err != nil {
+			return fmt.Errorf("giving %s to %s: %w", shared, acct.Name, err)
+		}
+		// Releases are read-only for the agent, but it must reach them.
+		if err := os.Chmod(filepath.Dir(shared), 0o755); err != nil {
+			return fmt.Errorf("opening app dir: %w", err)
+		}
+	}
+	return os.MkdirAll(e.home.LogDir(app), 0o750)
+}

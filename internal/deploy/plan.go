@@ -1,0 +1,206 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/berth-dev/berth/internal/health"
+	"github.com/berth-dev/berth/internal/proxy"
+	"github.com/berth-dev/berth/internal/release"
+	"github.com/berth-dev/berth/internal/runtime"
+	"github.com/berth-dev/berth/internal/spec"
+	"github.com/berth-dev/berth/internal/state"
+)
+
+// plan is one deploy in progress: the steps of a strategy over the parts.
+type plan struct {
+	e    *Engine
+	j    *journal
+	app  *spec.App
+	spec []byte
+	st   state.App // the app as it was when the deploy began
+	rel  release.Release
+}
+
+func (p *plan) run(ctx context.Context) (string, error) {
+	switch {
+	case p.app.Deploy.Strategy == spec.StrategyRestart || p.st.Live == "":
+		return p.restart(ctx)
+	case p.app.Service != nil:
+		return p.blueGreen(ctx)
+	default:
+		return p.worker(ctx)
+	}
+}
+
+// candidate is an instance being brought up by this deploy.
+type candidate struct {
+	color string
+	port  int
+	inst  runtime.Instance
+}
+
+func (c candidate) target() health.Target {
+	return health.Target{Host: "127.0.0.1", Port: c.port, Dir: c.inst.Dir, Env: c.inst.Env}
+}
+
+func (c candidate) proxyTarget() proxy.Target { return proxyTarget(c.color, c.port) }
+
+// prepare builds color's instance of the new release, frees the color (a
+// warm instance of an older release may hold it) and checks its port.
+func (p *plan) prepare(ctx context.Context, color string) (candidate, error) {
+	var c candidate
+	err := p.j.step("prepare "+color, func() (string, error) {
+		port, err := portFor(p.app, p.st, color)
+		if err != nil {
+			return "", err
+		}
+		if _, err := p.e.rt.Stop(ctx, instanceID(p.app.Name, color)); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			return "", fmt.Errorf("stopping the idle %s: %w", color, err)
+		}
+		if err := checkPortFree(port); err != nil {
+			return "", err
+		}
+		inst, err := p.e.instanceFor(ctx, p.app, color, p.rel, port)
+		if err != nil {
+			return "", err
+		}
+		c = candidate{color: color, port: port, inst: inst}
+		err = p.e.store.UpdateApp(p.app.Name, func(a *state.App) error {
+			if a.Ports == nil {
+				a.Ports = map[string]int{}
+			}
+			if a.Colors == nil {
+				a.Colors = map[string]state.Color{}
+			}
+			if port != 0 {
+				a.Ports[color] = port
+			}
+			a.Colors[color] = state.Color{Release: p.rel.ID, Instance: inst.ID}
+			return nil
+		})
+		if port == 0 {
+			return "no port (worker)", err
+		}
+		return "port " + strconv.Itoa(port), err
+	})
+	return c, err
+}
+
+// startAndGate starts the candidate and waits until its checks pass.
+func (p *plan) startAndGate(ctx context.Context, c candidate) error {
+	err := p.j.step("start "+c.color, func() (string, error) {
+		st, err := p.e.rt.Start(ctx, c.inst)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("pid %d, release %s", st.PID, p.rel.ID), nil
+	})
+	if err != nil {
+		return err
+	}
+	return p.j.step("health "+c.color, func() (string, error) {
+		n, last := 0, ""
+		err := health.WaitHealthy(ctx, p.app.Checks, c.target(), p.app.Deploy.HealthyAfter,
+			p.alive(ctx, c.inst.ID), func(r health.Result) {
+				n++
+				// Say each new failure once; a probe that keeps failing the
+				// same way is in the step's final line.
+				if msg := r.Check + ": " + r.Err; !r.OK && msg != last {
+					p.j.note("health "+c.color, msg)
+					last = msg
+				}
+			})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("healthy after %d probes", n), nil
+	})
+}
+
+// alive reports an error once the instance is no longer running.
+func (p *plan) alive(ctx context.Context, id string) func() error {
+	return func() error {
+		st, err := p.e.rt.Status(ctx, id)
+		if err != nil {
+			return err
+		}
+		if st.State != runtime.StateRunning {
+			return fmt.Errorf("instance %s is %s (%s)%s", id, st.State, st.LastExit, stderrTail(st))
+		}
+		return nil
+	}
+}
+
+func stderrTail(st runtime.Status) string {
+	if len(st.LastStderr) == 0 {
+		return ""
+	}
+	return "; stderr: " + st.LastStderr[len(st.LastStderr)-1]
+}
+
+// abandon stops a candidate that will not go live.
+func (p *plan) abandon(ctx context.Context, c candidate) {
+	_ = p.j.step("stop "+c.color, func() (string, error) {
+		_, err := p.e.rt.Stop(ctx, c.inst.ID)
+		if errors.Is(err, runtime.ErrNotFound) {
+			err = nil
+		}
+		return "release " + p.rel.ID + " abandoned", err
+	})
+	_ = p.e.store.UpdateApp(p.app.Name, func(a *state.App) error {
+		if c.color != a.Live {
+			delete(a.Colors, c.color)
+		}
+		return nil
+	})
+}
+
+// commit records color as live with the new release and spec.
+func (p *plan) commit(color string) error {
+	return p.j.step("commit", func() (string, error) {
+		err := p.e.store.UpdateApp(p.app.Name, func(a *state.App) error {
+			a.Live = color
+			a.SpecFile = p.app.File
+			a.Spec = p.spec
+			a.Stopped = false
+			c := a.Colors[color]
+			c.Release, c.Instance, c.StartedAt, c.Warm = p.rel.ID, instanceID(p.app.Name, color), time.Now(), false
+			a.Colors[color] = c
+			a.UpdatedAt = time.Now()
+			return nil
+		})
+		if err != nil {
+			return "", err
+		}
+		p.j.d.Live = color
+		if err := release.SetCurrent(p.e.home.AppDir(p.app.Name), p.rel.ID); err != nil {
+			return "", err
+		}
+		return color + " live with " + p.rel.ID, nil
+	})
+}
+
+// prune removes releases beyond keep_releases, never a running one.
+func (p *plan) prune(ctx context.Context) {
+	_ = p.j.step("prune releases", func() (string, error) {
+		st, err := p.e.store.GetApp(p.app.Name)
+		if err != nil {
+			return "", err
+		}
+		var protect []string
+		for _, c := range st.Colors {
+			protect = append(protect, c.Release)
+		}
+		removed, err := release.Prune(p.e.home.AppDir(p.app.Name), p.app.Deploy.KeepReleases, protect...)
+		return fmt.Sprintf("removed %d", len(removed)), err
+	})
+}
+
+func proxyTarget(color string, port int) proxy.Target {
+	return proxy.Target{Name: color, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+}

@@ -1,0 +1,108 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/berth-dev/berth/internal/proxy"
+	"github.com/berth-dev/berth/internal/runtime"
+	"github.com/berth-dev/berth/internal/spec"
+	"github.com/berth-dev/berth/internal/state"
+)
+
+// restart is the simple pattern (and every app's first deploy): stop the
+// live instance, start the new release in its place, verify it. It has
+// downtime between the stop and the new instance answering; a release that
+// fails is replaced by the previous one again.
+func (p *plan) restart(ctx context.Context) (string, error) {
+	color := p.st.Live
+	if color == "" {
+		color = Blue
+	}
+	var px proxyOrNil
+	if p.app.Service != nil {
+		var err error
+		if err = p.j.step("bind "+p.app.Service.Listen, func() (string, error) {
+			px.p, err = p.e.ensureProxy(p.app.Name, p.app.Service)
+			return p.app.Service.Protocol, err
+		}); err != nil {
+			return "failed", err
+		}
+	}
+	if p.st.Live != "" {
+		p.j.note("downtime", "restart strategy: the app is down from the stop until the new release is healthy")
+		if err := p.j.step("stop "+color, func() (string, error) {
+			_, err := p.e.rt.Stop(ctx, instanceID(p.app.Name, color))
+			if errors.Is(err, runtime.ErrNotFound) {
+				err = nil
+			}
+			return "release " + p.st.Colors[color].Release, err
+		}); err != nil {
+			return "failed", err
+		}
+	}
+	c, err := p.prepare(ctx, color)
+	if err == nil {
+		err = p.startAndGate(ctx, c)
+	}
+	if err != nil {
+		p.abandon(ctx, c)
+		if p.st.Live != "" {
+			p.restorePrevious(ctx, color)
+		}
+		return "failed", err
+	}
+	px.switchTo(p, c)
+	if err := p.commit(color); err != nil {
+		return "failed", err
+	}
+	p.prune(ctx)
+	return "succeeded", nil
+}
+
+// restorePrevious starts the release that was live before a failed restart.
+func (p *plan) restorePrevious(ctx context.Context, color string) {
+	prev := p.st.Colors[color].Release
+	_ = p.j.step("restore "+prev, func() (string, error) {
+		inst, err := p.e.previousInstance(ctx, p.st.Spec, p.st.SpecFile, color, prev, p.st.Ports[color])
+		if err != nil {
+			return "", err
+		}
+		if _, err := p.e.rt.Start(ctx, inst); err != nil {
+			return "", err
+		}
+		_ = p.e.store.UpdateApp(p.app.Name, func(a *state.App) error {
+			a.Colors[color] = p.st.Colors[color]
+			return nil
+		})
+		return "previous release running again on " + color, nil
+	})
+}
+
+// proxyOrNil lets the restart plan treat apps with and without a service alike.
+type proxyOrNil struct{ p *proxy.Proxy }
+
+func (x proxyOrNil) switchTo(p *plan, c candidate) {
+	if x.p == nil {
+		return
+	}
+	_ = p.j.step("switch to "+c.color, func() (string, error) {
+		x.p.Switch(c.proxyTarget())
+		return c.proxyTarget().Addr, nil
+	})
+}
+
+// previousInstance rebuilds the instance of an earlier release from the spec
+// it was deployed with.
+func (e *Engine) previousInstance(ctx context.Context, specBytes []byte, specFile, color, relID string, port int) (runtime.Instance, error) {
+	app, err := spec.Parse(specFile, specBytes)
+	if err != nil {
+		return runtime.Instance{}, fmt.Errorf("reading the previous spec: %w", err)
+	}
+	rel, err := e.findRelease(app.Name, relID)
+	if err != nil {
+		return runtime.Instance{}, err
+	}
+	return e.instanceFor(ctx, app, color, rel, port)
+}

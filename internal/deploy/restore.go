@@ -1,0 +1,77 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+
+	"github.com/berth-dev/berth/internal/proxy"
+	"github.com/berth-dev/berth/internal/runtime"
+	"github.com/berth-dev/berth/internal/state"
+)
+
+// Restore brings the daemon's view back after a start: deployments cut off
+// by a crash are marked interrupted, proxies listen again and point at the
+// recorded live color, the live instance is started when the keeper lost
+// it, and candidates of an interrupted deploy are stopped. The live version
+// is what the store says; nothing unverified becomes live.
+func (e *Engine) Restore(ctx context.Context) error {
+	if _, err := e.store.InterruptRunning("the daemon stopped during the deploy"); err != nil {
+		return err
+	}
+	apps, err := e.store.ListApps()
+	if err != nil {
+		return err
+	}
+	for _, st := range apps {
+		if err := e.restoreApp(ctx, st); err != nil {
+			e.log.Error("restoring app", "app", st.Name, "err", err)
+			e.event(st.Name, "restore.failed", err.Error())
+		}
+	}
+	return nil
+}
+
+func (e *Engine) restoreApp(ctx context.Context, st state.App) error {
+	_, a, err := e.app(st.Name)
+	if err != nil {
+		return err
+	}
+	var px *proxy.Proxy
+	if a.Service != nil {
+		if px, err = e.ensureProxy(st.Name, a.Service); err != nil {
+			return err
+		}
+		switch st.Paused {
+		case "hold":
+			px.Pause(proxy.PauseHold)
+		case "refuse":
+			px.Pause(proxy.PauseRefuse)
+		}
+	}
+	for color, c := range st.Colors {
+		if color == st.Live || c.Warm {
+			continue
+		}
+		if _, err := e.rt.Stop(ctx, c.Instance); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			return err
+		}
+		_ = e.store.UpdateApp(st.Name, func(s *state.App) error {
+			delete(s.Colors, color)
+			return nil
+		})
+		e.event(st.Name, "restore.cleanup", "stopped "+color+", left by an interrupted deploy")
+	}
+	if st.Live == "" || st.Stopped {
+		return nil
+	}
+	live := st.Colors[st.Live]
+	if s, err := e.rt.Status(ctx, live.Instance); err == nil && s.State != runtime.StateStopped && s.State != runtime.StateExited {
+		if px != nil {
+			px.Switch(proxyTarget(st.Live, st.Ports[st.Live]))
+		}
+		e.event(st.Name, "restore.adopted", "re-adopted "+live.Instance)
+		return nil
+	}
+	e.event(st.Name, "restore.restart", live.Instance+" was not running; starting it")
+	return e.startLive(ctx, st.Name)
+}

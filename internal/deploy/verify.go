@@ -1,0 +1,138 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/internal/health"
+	"github.com/berth-dev/berth/internal/proxy"
+	"github.com/berth-dev/berth/internal/spec"
+)
+
+// latencyFloor keeps the latency criterion from firing on differences no
+// user would notice (sub-millisecond p99s on a noisy machine).
+const latencyFloor = 25 * time.Millisecond
+
+// verifyTick is how often the verify window looks at the proxy's numbers.
+const verifyTick = 100 * time.Millisecond
+
+var zeroStats proxy.Stats
+
+// verdict says why the verify window failed, with the numbers behind it.
+type verdict struct {
+	reason  string
+	numbers map[string]float64
+}
+
+// verify watches the new color for verify_for: its checks keep running, it
+// must stay up, and (with a proxy) its error ratio and p99 latency must stay
+// within the spec's bounds against the old color's baseline. It returns nil
+// when the window passes.
+func (p *plan) verify(ctx context.Context, px *proxy.Proxy, c candidate, baseline proxy.Stats) *verdict {
+	var v *verdict
+	_ = p.j.step("verify "+c.color, func() (string, error) {
+		v = p.watch(ctx, px, c, baseline)
+		if v != nil {
+			return "", fmt.Errorf("%s", v.reason)
+		}
+		return fmt.Sprintf("%s passed", p.app.Deploy.VerifyFor.Duration), nil
+	})
+	return v
+}
+
+func (p *plan) watch(ctx context.Context, px *proxy.Proxy, c candidate, baseline proxy.Stats) *verdict {
+	wctx, cancel := context.WithTimeout(ctx, p.app.Deploy.VerifyFor.Duration)
+	defer cancel()
+	var mu sync.Mutex
+	var lastFail health.Result
+	w := health.NewWatcher(verifyChecks(p.app.Checks), c.target(), func(r health.Result) {
+		if !r.OK {
+			mu.Lock()
+			lastFail = r
+			mu.Unlock()
+		}
+	})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = w.Run(wctx) }()
+	defer wg.Wait()
+	defer cancel()
+
+	alive := p.alive(ctx, c.inst.ID)
+	var start proxy.Stats
+	if px != nil {
+		start = px.Stats(c.color)
+	}
+	t := time.NewTicker(verifyTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-wctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := alive(); err != nil {
+			return &verdict{reason: err.Error()}
+		}
+		if failing := w.Failing(); len(failing) > 0 {
+			mu.Lock()
+			msg := lastFail.Err
+			mu.Unlock()
+			return &verdict{reason: fmt.Sprintf("check %s failing after the switch: %s", failing[0], msg)}
+		}
+		if px != nil {
+			if v := judge(p.app.Deploy, px.Stats(c.color).Sub(start), baseline); v != nil {
+				return v
+			}
+		}
+	}
+}
+
+// verifyChecks are the checks that keep running in the verify window:
+// everything but startup checks (which gate only the start).
+func verifyChecks(all []spec.Check) []spec.Check {
+	var out []spec.Check
+	for _, c := range all {
+		if c.Role != spec.RoleStartup {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// judge compares the new color's live numbers with the spec's bounds and the
+// old color's baseline; nil means no breach.
+func judge(d spec.Deploy, cur, base proxy.Stats) *verdict {
+	if cur.Requests == 0 || int(cur.Requests) < d.MinRequests {
+		return nil
+	}
+	bad := cur.Status5xx + cur.ConnErrors
+	rate := float64(bad) / float64(cur.Requests)
+	p99 := cur.Latency.Quantile(0.99)
+	nums := map[string]float64{
+		"requests":   float64(cur.Requests),
+		"errors":     float64(bad),
+		"error_rate": rate,
+		"p99_ms":     ms(p99),
+	}
+	if rate > d.MaxErrorRate {
+		return &verdict{numbers: nums, reason: fmt.Sprintf(
+			"error rate %.1f%% (%d of %d requests) over max_error_rate %.1f%%",
+			100*rate, bad, cur.Requests, 100*d.MaxErrorRate)}
+	}
+	if d.MaxLatencyRise <= 0 || int(base.Requests) < d.MinRequests {
+		return nil
+	}
+	bp99 := base.Latency.Quantile(0.99)
+	nums["baseline_p99_ms"] = ms(bp99)
+	if float64(p99) > d.MaxLatencyRise*float64(bp99) && p99-bp99 > latencyFloor {
+		return &verdict{numbers: nums, reason: fmt.Sprintf(
+			"p99 latency %s against %s before the switch (max_latency_rise %.1fx)",
+			p99.Round(time.Millisecond), bp99.Round(time.Millisecond), d.MaxLatencyRise)}
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,143 @@
+// Package sampleagent is the small HTTP agent that ships inside berth for
+// `berth demo`, the tests and the benchmarks: a real server on $PORT whose
+// behaviour (healthy, broken in a chosen way) is set by its environment, so
+// that no compiler or download is needed to show a deploy.
+package sampleagent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Modes a sample agent can run in (env MODE).
+const (
+	ModeGood      = "good"       // answers everything
+	ModeUnhealthy = "unhealthy"  // /up answers 500: never becomes healthy
+	ModeCrash     = "crash"      // exits 1 shortly after start
+	ModeErrors    = "errors"     // healthy, but real requests get 500: only traffic shows it
+	ModeCrashLate = "crash-late" // healthy, then exits after CRASH_AFTER (default 2s)
+)
+
+// Run serves until SIGTERM or SIGINT, then shuts down gracefully. stdout and
+// stderr receive a few lines so logs have something to show.
+func Run(stdout, stderr io.Writer) error {
+	version, mode := getenv("VERSION", "v1"), getenv("MODE", ModeGood)
+	port := getenv("PORT", "8080")
+	l, err := net.Listen("tcp", net.JoinHostPort(getenv("HOST", "127.0.0.1"), port))
+	if err != nil {
+		return fmt.Errorf("listening: %w", err)
+	}
+	fmt.Fprintf(stdout, "sample agent %s (mode %s) listening on %s\n", version, mode, l.Addr())
+	switch mode {
+	case ModeCrash:
+		time.Sleep(200 * time.Millisecond)
+		fmt.Fprintln(stderr, "fatal: cannot reach the model endpoint (simulated crash)")
+		os.Exit(1)
+	case ModeCrashLate:
+		d, _ := time.ParseDuration(getenv("CRASH_AFTER", "2s"))
+		time.AfterFunc(d, func() {
+			fmt.Fprintln(stderr, "fatal: out of memory (simulated crash after start)")
+			os.Exit(1)
+		})
+	}
+	srv := &http.Server{Handler: handler(version, mode), ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		fmt.Fprintln(stdout, "SIGTERM: finishing requests in flight")
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(l); err != http.ErrServerClosed {
+		return err
+	}
+	fmt.Fprintln(stdout, "stopped")
+	return nil
+}
+
+func handler(version, mode string) http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("/up", func(w http.ResponseWriter, r *http.Request) {
+		if mode == ModeUnhealthy {
+			http.Error(w, "not ready: warming cache", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	m.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, version) })
+	m.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		fmt.Fprintf(w, "slow %dms from %s\n", ms, version)
+	})
+	m.HandleFunc("/events", sse(version))
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if mode == ModeErrors {
+			http.Error(w, "internal error (simulated)", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, "hello from %s\n", version)
+	})
+	return m
+}
+
+// sse streams one event every 100ms for ?seconds= (default 5).
+func sse(version string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		secs, err := strconv.Atoi(r.URL.Query().Get("seconds"))
+		if err != nil || secs <= 0 {
+			secs = 5
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		rc := http.NewResponseController(w)
+		end := time.After(time.Duration(secs) * time.Second)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			fmt.Fprintf(w, "data: %s %d\n\n", version, i)
+			if rc.Flush() != nil {
+				return
+			}
+			select {
+			case <-r.Context().Done():
+				return
+			case <-end:
+				fmt.Fprint(w, "event: end\ndata: done\n\n")
+				return
+			case <-t.C:
+			}
+		}
+	}
+}
+
+// SelfTest is a functional check: it asks the agent on $PORT for real.
+func SelfTest() error {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://127.0.0.1:" + getenv("PORT", "8080") + "/")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("GET / answered %s: %s", resp.Status, b)
+	}
+	return nil
+}
+
+func getenv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
