@@ -63,7 +63,7 @@ func (l Limits) withDefaults() Limits {
 // Release is one installed release. It is a plain value, safe to copy.
 type Release struct {
 	ID      string    // "<UTC time>-<content hash>", e.g. "20261125T183000Z-3f2a9c"; sorts by age
-	Dir     string    // absolute or appDir-relative path of the release directory
+	Dir     string    // filepath.Join(appDir, "releases", ID)
 	Created time.Time // the time encoded in ID
 }
 
