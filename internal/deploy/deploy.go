@@ -89,17 +89,9 @@ func (e *Engine) install(ctx context.Context, j *journal, app *spec.App, req Req
 	if req.ReleaseID != "" {
 		var rel release.Release
 		err := j.step("find release "+req.ReleaseID, func() (string, error) {
-			rels, err := release.List(appDir)
-			if err != nil {
-				return "", err
-			}
-			for _, r := range rels {
-				if r.ID == req.ReleaseID {
-					rel = r
-					return r.Dir, nil
-				}
-			}
-			return "", fmt.Errorf("release %s is not installed (see berth history %s)", req.ReleaseID, app.Name)
+			var err error
+			rel, err = e.findRelease(app.Name, req.ReleaseID)
+			return rel.Dir, err
 		})
 		return rel, err
 	}
