@@ -23,7 +23,8 @@ func writeDoc(path, table, verdict string) error {
 		"nginx: `worker_processes auto`, upstream `keepalive 64`, HTTP/1.1 upstream, access log off.\n" +
 		"HAProxy: http mode, `http-reuse always`. Measured " + time.Now().UTC().Format("2006-01-02") + ".\n\n" +
 		"Caveat: the machine has 2 shared cores and wrk, the proxy and the backend all compete for\n" +
-		"them, so absolute numbers are low and noisy; compare the ratios within one run only.\n\n" +
+		"them (and other builds and tests may be running too), so absolute numbers are low and noisy;\n" +
+		"compare the ratios within one run only.\n\n" +
 		table + "\n```\n" + verdict + "\n```\n\n" +
 		"Reproduce from the repository root: `go run ./bench/proxy` (about 2.5 minutes; installs\n" +
 		"wrk, nginx-light and haproxy with apt-get when missing; `-rounds`, `-d`, `-doc` adjust it).\n"
