@@ -59,6 +59,15 @@ func TestStartStopStatus(t *testing.T) {
 		t.Errorf("List ids (-want +got):\n%s", diff)
 	}
 
+	st, err = c.Restart(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != runtime.StateRunning || st.PID == pid || alive(pid) {
+		t.Fatalf("after Restart: %+v; old pid %d alive: %v", st, pid, alive(pid))
+	}
+	pid = st.PID
+
 	st, err = c.Stop(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +98,7 @@ func TestStartStopStatus(t *testing.T) {
 			kinds = append(kinds, e.Kind)
 		}
 	}
-	if diff := cmp.Diff([]string{EventStarted, EventStopped, EventRemoved}, kinds); diff != "" {
+	if diff := cmp.Diff([]string{EventStarted, EventStopped, EventStarted, EventStopped, EventRemoved}, kinds); diff != "" {
 		t.Errorf("events of %s (-want +got):\n%s", id, diff)
 	}
 }
@@ -99,7 +108,7 @@ func TestEventsLongPoll(t *testing.T) {
 	c, dir := newKeeper(t)
 	ctx := t.Context()
 	// An event first, so that the poll from 0 returns at once.
-	if _, err := c.Start(ctx, agent(dir, uniqueID(t, "ev0"), "never", "true")); err != nil {
+	if _, err := c.Start(ctx, agent(dir, uniqueID(t, "ev0"), "never", "sleep", "1000")); err != nil {
 		t.Fatal(err)
 	}
 	evs, err := c.Events(ctx, 0)
@@ -247,4 +256,46 @@ func TestStopTreeIgnoringTerm(t *testing.T) {
 			t.Errorf("pid %d still exists (zombie?)", pid)
 		}
 	}
+}
+
+func TestSpawnAsUser(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("the keeper switches user only when it runs as root")
+	}
+	c, dir := newKeeper(t)
+	os.Chmod(dir, 0o755) // let the agent's user into its Dir
+	id := uniqueID(t, "usr")
+	in := agent(dir, id, "never", "id")
+	in.User, in.UID, in.GID = "nobody", 65534, 65534
+	if _, err := c.Start(t.Context(), in); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, c, id, "exit", func(s runtime.Status) bool { return s.State == runtime.StateExited && s.LogLines == 1 })
+	got := readLog(t, in.LogPath)
+	// No supplementary groups: groups= lists the primary group only.
+	want := []string{"out uid=65534 gid=65534 groups=65534"}
+	for i := range got {
+		got[i] = stripNames(got[i])
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("id output (-want +got):\n%s", diff)
+	}
+}
+
+// stripNames turns "uid=65534(nobody)" into "uid=65534": names differ by distro.
+func stripNames(s string) string {
+	var b strings.Builder
+	skip := false
+	for _, r := range s {
+		switch {
+		case r == '(':
+			skip = true
+		case r == ')':
+			skip = false
+		case !skip:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
