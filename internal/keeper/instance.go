@@ -37,7 +37,7 @@ type instance struct {
 	logDropped atomic.Uint64
 }
 
-// active reports whether a supervisor owns the instance (running, in
+// activeLocked reports whether a supervisor owns the instance (running, in
 // backoff, or stopping). Callers hold mu.
 func (in *instance) activeLocked() bool {
 	if in.done == nil {
@@ -51,7 +51,7 @@ func (in *instance) activeLocked() bool {
 	}
 }
 
-// target returns the processes of the current run. Callers hold mu.
+// targetLocked returns the processes of the current run. Callers hold mu.
 func (in *instance) targetLocked() target {
 	return target{pgid: in.pid, minStart: in.startTime, cgroup: in.cgroup}
 }

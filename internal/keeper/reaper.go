@@ -50,7 +50,7 @@ func newReaper() *reaper {
 	return &reaper{waiters: make(map[int]chan<- exitInfo)}
 }
 
-// startLocked runs start while no exit can be dispatched, then registers the
+// start runs start while no exit can be dispatched, then registers the
 // new pid, so an exit that comes before registration is never lost.
 func (r *reaper) start(start func() (int, error), ch chan<- exitInfo) (int, error) {
 	r.mu.Lock()

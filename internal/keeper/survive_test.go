@@ -85,6 +85,22 @@ func TestKeeperOutlivesDaemon(t *testing.T) {
 // the orphaned agent group (its pipes are gone) and starts it again.
 func TestRecoveryAfterKeeperKill(t *testing.T) {
 	t.Parallel()
+	tests := []struct {
+		name string
+		sig  syscall.Signal
+	}{
+		{"SIGKILL", syscall.SIGKILL},
+		{"SIGTERM leaves agents running", syscall.SIGTERM},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			testRecovery(t, tc.sig)
+		})
+	}
+}
+
+func testRecovery(t *testing.T, sig syscall.Signal) {
 	c, dir := newKeeper(t)
 	ctx := t.Context()
 	id := uniqueID(t, "rec")
@@ -103,9 +119,9 @@ func TestRecoveryAfterKeeperKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	syscall.Kill(kpid, syscall.SIGKILL)
+	syscall.Kill(kpid, sig)
 	if !waitUntil(10*time.Second, func() bool { return !alive(kpid) }) {
-		t.Fatal("keeper survived SIGKILL")
+		t.Fatalf("keeper survived %s", sig)
 	}
 	if !alive(st.PID) {
 		t.Fatal("agent died with its keeper; recovery is not exercised")
@@ -117,7 +133,7 @@ func TestRecoveryAfterKeeperKill(t *testing.T) {
 	}
 	defer c2.Close()
 	if kpid2, _ := c2.PID(ctx); kpid2 == kpid {
-		t.Fatalf("same keeper pid %d after SIGKILL", kpid)
+		t.Fatalf("same keeper pid %d after %s", kpid, sig)
 	}
 	st2 := waitStatus(t, c2, id, "running again", isState(berthrt.StateRunning))
 	if st2.PID == st.PID {
