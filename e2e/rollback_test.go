@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -214,5 +216,33 @@ func TestDrainAcrossSwitch(t *testing.T) {
 	}
 	if d.Drained < 1 {
 		t.Errorf("deployment %s: drained %d, cut %d; want at least 1 drained", d.ID, d.Drained, d.Cut)
+	}
+}
+
+// TestSimultaneousDeploysNameTheRunningOne: two deploys started at the same
+// instant; the refused one must still name a real deployment (an ID), not a
+// placeholder.
+func TestSimultaneousDeploysNameTheRunningOne(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	port := freePort(t)
+	a := app{name: "twin", version: "v1", mode: "good", listen: port}
+	e.mustDeploy(a)
+	idRef := regexp.MustCompile(`deployment \d+ of twin`)
+	for i := 0; i < 3; i++ {
+		var wg sync.WaitGroup
+		rs := make([]result, 2)
+		for j := range rs {
+			a.version = fmt.Sprintf("v%d-%d", i+2, j)
+			p := e.write(a)
+			wg.Add(1)
+			go func() { defer wg.Done(); rs[j] = e.berth("deploy", "-f", p) }()
+		}
+		wg.Wait()
+		for _, r := range rs {
+			if r.code == 5 && !idRef.MatchString(r.stderr) {
+				t.Fatalf("busy message names no deployment ID: %s", r)
+			}
+		}
 	}
 }
