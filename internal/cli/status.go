@@ -86,7 +86,7 @@ func printStatus(w io.Writer, apps []deploy.AppStatus) {
 			notes += " PAUSED(" + ap.Paused + ")"
 		}
 		if ap.Deploying != "" {
-			notes += " deploying #" + ap.Deploying
+			notes += " busy: " + ap.Deploying
 		}
 		if ap.Stopped {
 			notes += " STOPPED"

@@ -36,6 +36,7 @@ func (p *plan) blueGreen(ctx context.Context) (string, error) {
 	}
 	baseline := px.Stats(live).Sub(before)
 	var prev proxy.Target
+	atSwitch := px.Stats(idle) // counters are cumulative per color name
 	if err := p.j.step("switch to "+idle, func() (string, error) {
 		start := time.Now()
 		prev = px.Switch(c.proxyTarget())
@@ -44,7 +45,7 @@ func (p *plan) blueGreen(ctx context.Context) (string, error) {
 	}); err != nil {
 		return "failed", err
 	}
-	if v := p.verify(ctx, px, c, baseline); v != nil {
+	if v := p.verify(ctx, px, c, baseline, atSwitch); v != nil {
 		p.switchBack(ctx, px, prev, c, v)
 		return "rolled-back", errors.New(v.reason)
 	}

@@ -36,7 +36,7 @@ func (e *Engine) Stop(ctx context.Context, name, user string) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := e.lock(name, "stop")
+	unlock, err := e.lock(name, "stop by "+user)
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (e *Engine) Stop(ctx context.Context, name, user string) error {
 // Start starts the app's live release again after Stop (or after its
 // instance vanished), verifies it, and points the proxy at it.
 func (e *Engine) Start(ctx context.Context, name, user string) error {
-	unlock, err := e.lock(name, "start")
+	unlock, err := e.lock(name, "start by "+user)
 	if err != nil {
 		return err
 	}

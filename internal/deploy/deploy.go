@@ -39,11 +39,6 @@ func (e *Engine) Deploy(ctx context.Context, req Request, out ProgressFunc) (sta
 	if err != nil {
 		return state.Deployment{}, err
 	}
-	unlock, err := e.lock(app.Name, "pending")
-	if err != nil {
-		return state.Deployment{}, err
-	}
-	defer unlock()
 	ctx = context.WithoutCancel(ctx)
 
 	st, err := e.store.GetApp(app.Name)
@@ -53,15 +48,19 @@ func (e *Engine) Deploy(ctx context.Context, req Request, out ProgressFunc) (sta
 	if req.Kind == "" {
 		req.Kind = KindDeploy
 	}
-	d, err := e.store.BeginDeployment(state.Deployment{
+	d, unlock, err := e.begin(state.Deployment{
 		App: app.Name, Kind: req.Kind, Strategy: app.Deploy.Strategy,
 		User: req.User, StartedAt: time.Now(), FromRelease: st.Colors[st.Live].Release,
 	})
 	if err != nil {
-		return state.Deployment{}, fmt.Errorf("recording deployment: %w", err)
+		return state.Deployment{}, err
 	}
-	e.setBusy(app.Name, d.ID)
-	j := &journal{store: e.store, log: e.log, out: out, d: d}
+	defer unlock()
+	// Read again under the lock: a deploy that just finished changed it.
+	if st, err = e.store.GetApp(app.Name); err != nil && !errors.Is(err, state.ErrNotFound) {
+		return j0(e, d, out).finish("failed", err.Error()), err
+	}
+	j := j0(e, d, out)
 	j.event("started", fmt.Sprintf("%s of %s by %s", req.Kind, app.Name, req.User), nil)
 
 	rel, err := e.install(ctx, j, app, req)
@@ -77,10 +76,8 @@ func (e *Engine) Deploy(ctx context.Context, req Request, out ProgressFunc) (sta
 	return j.finish(outcome, ""), nil
 }
 
-func (e *Engine) setBusy(app, id string) {
-	e.mu.Lock()
-	e.busy[app] = id
-	e.mu.Unlock()
+func j0(e *Engine, d state.Deployment, out ProgressFunc) *journal {
+	return &journal{store: e.store, log: e.log, out: out, d: d}
 }
 
 // install copies or unpacks the release, or finds an installed one.

@@ -45,7 +45,7 @@ type Engine struct {
 	log   *slog.Logger
 
 	mu      sync.Mutex
-	busy    map[string]string // app -> running deployment ID
+	busy    map[string]string // app -> what holds its lock ("deployment 17", "stop")
 	proxies map[string]*served
 	timers  map[string]*time.Timer // keep_warm expiries
 	wg      sync.WaitGroup
@@ -97,19 +97,40 @@ func (e *Engine) Close() error {
 	return nil
 }
 
-// lock takes the app's deploy lock; the returned func releases it.
-func (e *Engine) lock(app, id string) (func(), error) {
+// lock takes the app's deploy lock for what (shown to whoever is refused);
+// the returned func releases it.
+func (e *Engine) lock(app, what string) (func(), error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.lockLocked(app, what)
+}
+
+func (e *Engine) lockLocked(app, what string) (func(), error) {
 	if running, ok := e.busy[app]; ok {
-		return nil, fmt.Errorf("%w: deployment %s of %s", ErrBusy, running, app)
+		return nil, fmt.Errorf("%w: %s of %s", ErrBusy, running, app)
 	}
-	e.busy[app] = id
+	e.busy[app] = what
 	return func() {
 		e.mu.Lock()
 		delete(e.busy, app)
 		e.mu.Unlock()
 	}, nil
+}
+
+// begin records a new deployment and takes the app's lock in one step, so
+// a refused deploy leaves no record and always names a real deployment.
+func (e *Engine) begin(d state.Deployment) (state.Deployment, func(), error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if running, ok := e.busy[d.App]; ok {
+		return d, nil, fmt.Errorf("%w: %s of %s", ErrBusy, running, d.App)
+	}
+	d, err := e.store.BeginDeployment(d)
+	if err != nil {
+		return d, nil, fmt.Errorf("recording deployment: %w", err)
+	}
+	unlock, _ := e.lockLocked(d.App, "deployment "+d.ID)
+	return d, unlock, nil
 }
 
 // Proxy returns the app's proxy, if it has one.

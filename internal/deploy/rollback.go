@@ -76,18 +76,13 @@ func (e *Engine) instantRollback(ctx context.Context, st state.App, to, user str
 	if s, err := e.rt.Status(ctx, c.Instance); err != nil || s.State != runtime.StateRunning {
 		return state.Deployment{}, false, nil
 	}
-	unlock, err := e.lock(st.Name, "rollback")
-	if err != nil {
-		return state.Deployment{}, true, err
-	}
-	defer unlock()
-	ctx = context.WithoutCancel(ctx)
-	d, err := e.store.BeginDeployment(state.Deployment{App: st.Name, Kind: KindRollback, Strategy: "switch",
+	d, unlock, err := e.begin(state.Deployment{App: st.Name, Kind: KindRollback, Strategy: "switch",
 		User: user, StartedAt: time.Now(), Release: to, FromRelease: st.Colors[st.Live].Release})
 	if err != nil {
 		return state.Deployment{}, true, err
 	}
-	j := &journal{store: e.store, log: e.log, out: out, d: d}
+	defer unlock()
+	j := j0(e, d, out)
 	target := proxyTarget(warm, st.Ports[warm])
 	_ = j.step("switch to "+warm, func() (string, error) {
 		start := time.Now()

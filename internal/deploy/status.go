@@ -23,7 +23,7 @@ type AppStatus struct {
 	Release   string           `json:"release,omitempty"`
 	Paused    string           `json:"paused,omitempty"`
 	Stopped   bool             `json:"stopped"`
-	Deploying string           `json:"deploying,omitempty"` // running deployment ID
+	Deploying string           `json:"deploying,omitempty"` // what holds the app's lock, e.g. "deployment 17"
 	Instances []InstanceStatus `json:"instances"`
 }
 

@@ -30,10 +30,10 @@ type verdict struct {
 // must stay up, and (with a proxy) its error ratio and p99 latency must stay
 // within the spec's bounds against the old color's baseline. It returns nil
 // when the window passes.
-func (p *plan) verify(ctx context.Context, px *proxy.Proxy, c candidate, baseline proxy.Stats) *verdict {
+func (p *plan) verify(ctx context.Context, px *proxy.Proxy, c candidate, baseline, start proxy.Stats) *verdict {
 	var v *verdict
 	_ = p.j.step("verify "+c.color, func() (string, error) {
-		v = p.watch(ctx, px, c, baseline)
+		v = p.watch(ctx, px, c, baseline, start)
 		if v != nil {
 			return "", fmt.Errorf("%s", v.reason)
 		}
@@ -42,7 +42,7 @@ func (p *plan) verify(ctx context.Context, px *proxy.Proxy, c candidate, baselin
 	return v
 }
 
-func (p *plan) watch(ctx context.Context, px *proxy.Proxy, c candidate, baseline proxy.Stats) *verdict {
+func (p *plan) watch(ctx context.Context, px *proxy.Proxy, c candidate, baseline, start proxy.Stats) *verdict {
 	wctx, cancel := context.WithTimeout(ctx, p.app.Deploy.VerifyFor.Duration)
 	defer cancel()
 	var mu sync.Mutex
@@ -61,10 +61,6 @@ func (p *plan) watch(ctx context.Context, px *proxy.Proxy, c candidate, baseline
 	defer cancel()
 
 	alive := p.alive(ctx, c.inst.ID)
-	var start proxy.Stats
-	if px != nil {
-		start = px.Stats(c.color)
-	}
 	t := time.NewTicker(verifyTick)
 	defer t.Stop()
 	for {
@@ -103,16 +99,20 @@ func verifyChecks(all []spec.Check) []spec.Check {
 }
 
 // judge compares the new color's live numbers with the spec's bounds and the
-// old color's baseline; nil means no breach.
+// old color's baseline; nil means no breach. Ratios are over finished
+// requests only (a request in flight has no status yet), and a failed
+// backend connection counts once, as the 502 the proxy answered: a stale
+// connection that a retry saved is not the new release's fault.
 func judge(d spec.Deploy, cur, base proxy.Stats) *verdict {
-	if cur.Requests == 0 || int(cur.Requests) < d.MinRequests {
+	done := cur.Status2xx + cur.Status3xx + cur.Status4xx + cur.Status5xx
+	if done == 0 || int(done) < d.MinRequests {
 		return nil
 	}
-	bad := cur.Status5xx + cur.ConnErrors
-	rate := float64(bad) / float64(cur.Requests)
+	bad := cur.Status5xx
+	rate := float64(bad) / float64(done)
 	p99 := cur.Latency.Quantile(0.99)
 	nums := map[string]float64{
-		"requests":   float64(cur.Requests),
+		"requests":   float64(done),
 		"errors":     float64(bad),
 		"error_rate": rate,
 		"p99_ms":     ms(p99),
@@ -120,9 +120,9 @@ func judge(d spec.Deploy, cur, base proxy.Stats) *verdict {
 	if rate > d.MaxErrorRate {
 		return &verdict{numbers: nums, reason: fmt.Sprintf(
 			"error rate %.1f%% (%d of %d requests) over max_error_rate %.1f%%",
-			100*rate, bad, cur.Requests, 100*d.MaxErrorRate)}
+			100*rate, bad, done, 100*d.MaxErrorRate)}
 	}
-	if d.MaxLatencyRise <= 0 || int(base.Requests) < d.MinRequests {
+	if d.MaxLatencyRise <= 0 || int(base.Latency.Count()) < d.MinRequests {
 		return nil
 	}
 	bp99 := base.Latency.Quantile(0.99)

@@ -25,7 +25,7 @@ func (p *plan) worker(ctx context.Context) (string, error) {
 		err = p.startAndGate(ctx, c)
 	}
 	if err == nil {
-		if v := p.verify(ctx, nil, c, zeroStats); v != nil {
+		if v := p.verify(ctx, nil, c, zeroStats, zeroStats); v != nil {
 			err = errors.New(v.reason)
 			p.j.d.Numbers = v.numbers
 		}
