@@ -98,7 +98,7 @@ func (e *Engine) startLive(ctx context.Context, name string) error {
 			return fmt.Errorf("starting %s: %w", inst.ID, err)
 		}
 	}
-	t := health.Target{Host: "127.0.0.1", Port: port, Dir: inst.Dir, Env: inst.Env}
+	t := checkTarget(inst, port)
 	alive := func() error {
 		s, err := e.rt.Status(ctx, inst.ID)
 		if err == nil && s.State != runtime.StateRunning {

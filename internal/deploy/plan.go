@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/berth-dev/berth/internal/health"
@@ -44,8 +46,16 @@ type candidate struct {
 	inst  runtime.Instance
 }
 
-func (c candidate) target() health.Target {
-	return health.Target{Host: "127.0.0.1", Port: c.port, Dir: c.inst.Dir, Env: c.inst.Env}
+func (c candidate) target() health.Target { return checkTarget(c.inst, c.port) }
+
+// checkTarget is what an instance's checks probe; exec checks run as the
+// agent's user.
+func checkTarget(inst runtime.Instance, port int) health.Target {
+	t := health.Target{Host: "127.0.0.1", Port: port, Dir: inst.Dir, Env: inst.Env}
+	if os.Geteuid() == 0 && inst.User != "" {
+		t.Cred = &syscall.Credential{Uid: inst.UID, Gid: inst.GID, Groups: []uint32{}}
+	}
+	return t
 }
 
 func (c candidate) proxyTarget() proxy.Target { return proxyTarget(c.color, c.port) }

@@ -47,7 +47,7 @@ func (p *execProbe) do(ctx context.Context) error {
 	cmd.Env = p.target.Env
 	cmd.Stdout = out
 	cmd.Stderr = out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: p.target.Cred}
 	cmd.WaitDelay = pipeGrace
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", argv[0], err)

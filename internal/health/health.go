@@ -9,6 +9,7 @@ package health
 
 import (
 	"errors"
+	"syscall"
 	"time"
 
 	"github.com/berth-dev/berth/internal/spec"
@@ -43,6 +44,9 @@ type Target struct {
 	Port int      // the instance's port; 0 when it listens on none
 	Dir  string   // release directory: exec checks run there
 	Env  []string // environment of exec checks; nil inherits berth's
+	// Cred is the user exec checks run as (the agent's own, so a check can
+	// do no more than the agent); nil runs them as berth's user.
+	Cred *syscall.Credential
 }
 
 // Result is the outcome of one probe. It is a plain value, safe to copy.
