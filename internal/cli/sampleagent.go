@@ -13,7 +13,7 @@ func (a *app) sampleAgentCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return sampleagent.Run(a.env.Stdout, a.env.Stderr)
+			return sampleagent.Run(cmd.Context(), a.env.Stdout, a.env.Stderr)
 		},
 	}
 	c.AddCommand(&cobra.Command{

@@ -12,8 +12,8 @@ import (
 )
 
 // latencyFloor keeps the latency criterion from firing on differences no
-// user would notice (sub-millisecond p99s on a noisy machine).
-const latencyFloor = 25 * time.Millisecond
+// user would notice, and on a loaded machine's scheduling noise.
+const latencyFloor = 50 * time.Millisecond
 
 // verifyTick is how often the verify window looks at the proxy's numbers.
 const verifyTick = 100 * time.Millisecond
@@ -66,6 +66,9 @@ func (p *plan) watch(ctx context.Context, px *proxy.Proxy, c candidate, baseline
 	for {
 		select {
 		case <-wctx.Done():
+			if px != nil && ctx.Err() == nil {
+				return judge(p.app.Deploy, px.Stats(c.color).Sub(start), baseline, true)
+			}
 			return nil
 		case <-t.C:
 		}
@@ -79,7 +82,7 @@ func (p *plan) watch(ctx context.Context, px *proxy.Proxy, c candidate, baseline
 			return &verdict{reason: fmt.Sprintf("check %s failing after the switch: %s", failing[0], msg)}
 		}
 		if px != nil {
-			if v := judge(p.app.Deploy, px.Stats(c.color).Sub(start), baseline); v != nil {
+			if v := judge(p.app.Deploy, px.Stats(c.color).Sub(start), baseline, false); v != nil {
 				return v
 			}
 		}
@@ -99,11 +102,14 @@ func verifyChecks(all []spec.Check) []spec.Check {
 }
 
 // judge compares the new color's live numbers with the spec's bounds and the
-// old color's baseline; nil means no breach. Ratios are over finished
+// old color's baseline; nil means no breach. Errors are judged on every
+// tick, so a broken release is rolled back within a tenth of a second;
+// latency only at the end of the window (final), over all of it, because a
+// p99 needs many requests and a fresh process is briefly slower. Ratios are over finished
 // requests only (a request in flight has no status yet), and a failed
 // backend connection counts once, as the 502 the proxy answered: a stale
 // connection that a retry saved is not the new release's fault.
-func judge(d spec.Deploy, cur, base proxy.Stats) *verdict {
+func judge(d spec.Deploy, cur, base proxy.Stats, final bool) *verdict {
 	done := cur.Status2xx + cur.Status3xx + cur.Status4xx + cur.Status5xx
 	if done == 0 || int(done) < d.MinRequests {
 		return nil
@@ -122,7 +128,7 @@ func judge(d spec.Deploy, cur, base proxy.Stats) *verdict {
 			"error rate %.1f%% (%d of %d requests) over max_error_rate %.1f%%",
 			100*rate, bad, done, 100*d.MaxErrorRate)}
 	}
-	if d.MaxLatencyRise <= 0 || int(base.Latency.Count()) < d.MinRequests {
+	if !final || d.MaxLatencyRise <= 0 || int(base.Latency.Count()) < d.MinRequests {
 		return nil
 	}
 	bp99 := base.Latency.Quantile(0.99)

@@ -31,6 +31,7 @@ func TestJudge(t *testing.T) {
 	tests := []struct {
 		name      string
 		cur, base proxy.Stats
+		notFinal  bool   // judged mid-window, where latency is not judged
 		breach    string // substring of the reason; "" = no breach
 	}{
 		{name: "too few requests to judge", cur: stats(5, 5, ms), base: stats(100, 0, ms)},
@@ -38,12 +39,14 @@ func TestJudge(t *testing.T) {
 		{name: "errors over the bound", cur: stats(90, 10, ms), base: stats(100, 0, ms), breach: "error rate 10.0% (10 of 100"},
 		{name: "in-flight requests do not dilute", cur: func() proxy.Stats { s := stats(0, 30, ms); s.Requests = 60; return s }(), breach: "error rate 100.0% (30 of 30"},
 		{name: "latency rise", cur: stats(100, 0, 200*ms), base: stats(100, 0, 10*ms), breach: "p99 latency"},
-		{name: "small absolute rise is noise", cur: stats(100, 0, 4*ms), base: stats(100, 0, ms)},
+		{name: "latency is judged only at the end", cur: stats(100, 0, 200*ms), base: stats(100, 0, 10*ms), notFinal: true},
+		{name: "errors are judged mid-window", cur: stats(50, 50, ms), notFinal: true, breach: "error rate 50.0%"},
+		{name: "small absolute rise is noise", cur: stats(100, 0, 30*ms), base: stats(100, 0, ms)},
 		{name: "no baseline, no latency verdict", cur: stats(100, 0, 200*ms), base: stats(3, 0, ms)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v := judge(d, tc.cur, tc.base)
+			v := judge(d, tc.cur, tc.base, !tc.notFinal)
 			switch {
 			case tc.breach == "" && v != nil:
 				t.Fatalf("breach %q, want none", v.reason)

@@ -11,9 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -26,9 +24,10 @@ const (
 	ModeCrashLate = "crash-late" // healthy, then exits after CRASH_AFTER (default 2s)
 )
 
-// Run serves until SIGTERM or SIGINT, then shuts down gracefully. stdout and
-// stderr receive a few lines so logs have something to show.
-func Run(stdout, stderr io.Writer) error {
+// Run serves until ctx ends (the CLI ends it on SIGTERM or SIGINT), then
+// finishes the requests in flight before it returns. stdout and stderr
+// receive a few lines so logs have something to show.
+func Run(ctx context.Context, stdout, stderr io.Writer) error {
 	version, mode := getenv("VERSION", "v1"), getenv("MODE", ModeGood)
 	port := getenv("PORT", "8080")
 	l, err := net.Listen("tcp", net.JoinHostPort(getenv("HOST", "127.0.0.1"), port))
@@ -49,20 +48,22 @@ func Run(stdout, stderr io.Writer) error {
 		})
 	}
 	srv := &http.Server{Handler: handler(version, mode), ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
+	shut := make(chan error, 1)
 	go func() {
 		<-ctx.Done()
 		fmt.Fprintln(stdout, "SIGTERM: finishing requests in flight")
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(sctx)
+		shut <- srv.Shutdown(sctx)
 	}()
 	if err := srv.Serve(l); err != http.ErrServerClosed {
 		return err
 	}
+	// Serve returns as soon as shutdown begins; the requests in flight
+	// finish only when Shutdown returns.
+	err = <-shut
 	fmt.Fprintln(stdout, "stopped")
-	return nil
+	return err
 }
 
 func handler(version, mode string) http.Handler {
