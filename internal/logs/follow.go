@@ -19,6 +19,11 @@ type followed struct {
 	f    *os.File // nil until the live file exists
 	id   fileID
 	seen map[time.Time]bool
+	// drained is set once the previous live file was read to its end, until
+	// its rotated copy has been accounted for: the new live file may not
+	// exist yet at that moment (the Writer renames, then creates).
+	drained   bool
+	drainedID fileID
 }
 
 func (fl *followed) close() {
@@ -61,9 +66,7 @@ func (rd *reader) follow(fl *followed) error {
 }
 
 func (rd *reader) switchFile(fl *followed) error {
-	hadFile := fl.f != nil
-	oldID := fl.id
-	if hadFile {
+	if fl.f != nil {
 		if err := rd.scan(fl.f); err != nil {
 			return err
 		}
@@ -72,30 +75,22 @@ func (rd *reader) switchFile(fl *followed) error {
 		}
 		fl.f.Close()
 		fl.f = nil
+		fl.drained, fl.drainedID = true, fl.id
 	}
-	nf, nid, err := openLive(fl.path)
+	nf, nid, rot, err := openAndList(fl.path)
 	if err != nil || nf == nil {
 		return err // gone again: the next look finds it
 	}
-	rot, err := listRotated(fl.path)
-	if err != nil {
-		nf.Close()
-		return err
-	}
-	skipOld := hadFile
 	for _, r := range rot {
 		if fl.seen[r.time] {
 			continue
 		}
-		if r.plain && r.id == nid {
-			break // the file just opened is rotated already; it is read as live
-		}
 		fl.seen[r.time] = true
 		// The oldest unseen rotated file is the one just drained, unless
 		// retention deleted it (then its inode does not match).
-		if skipOld {
-			skipOld = false
-			if !r.plain || r.id == oldID {
+		if fl.drained {
+			fl.drained = false
+			if !r.plain || r.id == fl.drainedID {
 				continue
 			}
 		}

@@ -37,7 +37,7 @@ type Line struct {
 // the Writer.
 func Read(ctx context.Context, path string, q Query, out func(Line) error) error {
 	rd := &reader{ctx: ctx, q: q, sink: out, j: newJoiner(), chunk: make([]byte, 64<<10)}
-	live, liveID, err := openLive(path)
+	live, liveID, rot, err := openAndList(path)
 	if err != nil {
 		return err
 	}
@@ -46,13 +46,6 @@ func Read(ctx context.Context, path string, q Query, out func(Line) error) error
 			live.Close()
 		}
 	}()
-	rot, err := listRotated(path)
-	if err != nil {
-		return err
-	}
-	// If the live file was rotated between our open and the listing, it is
-	// read through the open file only.
-	rot = slices.DeleteFunc(rot, func(r rotated) bool { return live != nil && r.plain && r.id == liveID })
 	seen := make(map[time.Time]bool, len(rot))
 	for _, r := range rot {
 		seen[r.time] = true
@@ -76,6 +69,33 @@ func Read(ctx context.Context, path string, q Query, out func(Line) error) error
 		return nil
 	}
 	return err
+}
+
+// openAndList opens the live file and lists the rotated ones such that the
+// open file is not among them: when the Writer rotated it in between (and
+// the compressor may already have renamed it to .gz, hiding its inode), it
+// tries again.
+func openAndList(path string) (*os.File, fileID, []rotated, error) {
+	for {
+		f, id, err := openLive(path)
+		if err != nil {
+			return nil, id, nil, err
+		}
+		rot, err := listRotated(path)
+		if err != nil {
+			if f != nil {
+				f.Close()
+			}
+			return nil, id, nil, err
+		}
+		if f == nil {
+			return nil, id, rot, nil
+		}
+		if fi, err := os.Stat(path); err == nil && idOf(fi) == id {
+			return f, id, rot, nil // still live after the listing: not in it
+		}
+		f.Close()
+	}
 }
 
 func openLive(path string) (*os.File, fileID, error) {

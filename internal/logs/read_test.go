@@ -115,6 +115,8 @@ func TestFollow(t *testing.T) {
 				t.Fatal(err)
 			}
 			runAgent(t, w, 0, before, 0)
+			// Tail is of what reached the file: wait for the buffered lines.
+			waitFor(t, "the first lines to reach the file", func() bool { return w.Lines() >= before })
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			var mu sync.Mutex
