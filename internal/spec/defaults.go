@@ -1,6 +1,10 @@
 package spec
 
-import "time"
+import (
+	"time"
+
+	"github.com/berth-dev/berth/internal/tomlconf"
+)
 
 // Defaults that the docs (docs/spec.md) promise; keep the two in step.
 const (
@@ -28,6 +32,7 @@ const (
 const (
 	RuntimeEmbedded = "embedded"
 	RuntimeAuto     = "auto"
+	RuntimeSystemd  = "systemd"
 
 	OnFailureAlert    = "alert"
 	OnFailureRestart  = "restart"
@@ -40,17 +45,17 @@ const (
 // applyDefaults fills what the file left out. It asks the tree whether a key
 // was written rather than testing for zero values, so an explicit 0 or false
 // (keep = 0, compress = false, max_latency_rise = 0) is kept.
-func applyDefaults(app *App, root *node) {
-	run := root.field("run")
+func applyDefaults(app *App, root *tomlconf.Node) {
+	run := root.Field("run")
 	setDur(&app.Run.StopTimeout, run, "stop_timeout", DefaultStopTimeout)
 	setStr(&app.Run.Restart, run, "restart", RestartAlways)
 	setStr(&app.Run.Runtime, run, "runtime", RuntimeEmbedded)
 
 	if app.Service != nil {
-		setStr(&app.Service.Protocol, root.field("service"), "protocol", ProtocolHTTP)
+		setStr(&app.Service.Protocol, root.Field("service"), "protocol", ProtocolHTTP)
 	}
 
-	dep := root.field("deploy")
+	dep := root.Field("deploy")
 	strategy := StrategyRestart
 	if app.Service != nil {
 		strategy = StrategyBlueGreen
@@ -69,25 +74,25 @@ func applyDefaults(app *App, root *node) {
 	setFloat(&app.Deploy.MaxLatencyRise, dep, "max_latency_rise", DefaultMaxLatencyRise)
 	setInt(&app.Deploy.MinRequests, dep, "min_requests", DefaultMinRequests)
 
-	if checks := root.field("checks"); checks != nil && checks.kind == kindArray {
+	if checks := root.Field("checks"); checks != nil {
 		for i := range app.Checks {
-			if i < len(checks.items) {
-				checkDefaults(&app.Checks[i], checks.items[i])
+			if items := checks.Items(); i < len(items) {
+				checkDefaults(&app.Checks[i], items[i])
 			}
 		}
 	}
 
-	logs := root.field("logs")
+	logs := root.Field("logs")
 	setSize(&app.Logs.MaxSize, logs, "max_size", DefaultLogMaxSize)
 	setInt(&app.Logs.Keep, logs, "keep", DefaultLogKeep)
-	if logs.field("compress") == nil {
+	if logs.Field("compress") == nil {
 		app.Logs.Compress = true
 	}
 	setSize(&app.Logs.MaxTotal, logs, "max_total", DefaultLogMaxTotal)
 	setStr(&app.Logs.OnFull, logs, "on_full", OnFullDrop)
 }
 
-func checkDefaults(c *Check, t *node) {
+func checkDefaults(c *Check, t *tomlconf.Node) {
 	setStr(&c.Role, t, "role", RoleReadiness)
 	if c.Type == CheckHTTP {
 		setStr(&c.Path, t, "path", "/")
@@ -110,32 +115,32 @@ func checkDefaults(c *Check, t *node) {
 	}
 }
 
-func setStr(dst *string, t *node, key, def string) {
-	if t.field(key) == nil {
+func setStr(dst *string, t *tomlconf.Node, key, def string) {
+	if t.Field(key) == nil {
 		*dst = def
 	}
 }
 
-func setInt(dst *int, t *node, key string, def int) {
-	if t.field(key) == nil {
+func setInt(dst *int, t *tomlconf.Node, key string, def int) {
+	if t.Field(key) == nil {
 		*dst = def
 	}
 }
 
-func setFloat(dst *float64, t *node, key string, def float64) {
-	if t.field(key) == nil {
+func setFloat(dst *float64, t *tomlconf.Node, key string, def float64) {
+	if t.Field(key) == nil {
 		*dst = def
 	}
 }
 
-func setDur(dst *Duration, t *node, key string, def time.Duration) {
-	if t.field(key) == nil {
+func setDur(dst *Duration, t *tomlconf.Node, key string, def time.Duration) {
+	if t.Field(key) == nil {
 		dst.Duration = def
 	}
 }
 
-func setSize(dst *ByteSize, t *node, key string, def ByteSize) {
-	if t.field(key) == nil {
+func setSize(dst *ByteSize, t *tomlconf.Node, key string, def ByteSize) {
+	if t.Field(key) == nil {
 		*dst = def
 	}
 }

@@ -2,36 +2,20 @@ package spec
 
 import (
 	"errors"
-	"fmt"
 	"strings"
+
+	"github.com/berth-dev/berth/internal/tomlconf"
 )
 
 // ErrInvalid is matched (errors.Is) by every *Errors returned by Load and
 // Parse, so callers can tell a bad spec from an unreadable file.
 var ErrInvalid = errors.New("invalid app spec")
 
-// Problem is one thing wrong with a spec, located in its file.
+// Problem is one thing wrong with a spec, located in its file
+// (File, Line, Col, Key, Msg; String gives "file:line:col: key: msg").
+// The type is shared with berth's other config files.
 // A Problem is a plain value and safe for concurrent use.
-type Problem struct {
-	File string // the file name as given to Load or Parse
-	Line int    // 1-based
-	Col  int    // 1-based, in bytes
-	Key  string // dotted key path such as "checks[0].path"; "" for syntax errors
-	Msg  string // what is wrong and what to do about it
-}
-
-// String formats the problem as "file:line:col: key: msg", the form editors
-// and terminals turn into links.
-func (p Problem) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s:%d:%d: ", p.File, p.Line, p.Col)
-	if p.Key != "" {
-		b.WriteString(p.Key)
-		b.WriteString(": ")
-	}
-	b.WriteString(p.Msg)
-	return b.String()
-}
+type Problem = tomlconf.Problem
 
 // Errors holds every problem found in one spec, in file order.
 // It is not modified after Parse returns it and is then safe for concurrent use.

@@ -3,9 +3,9 @@ package spec
 import (
 	"bytes"
 	"errors"
-	"reflect"
 	"testing"
 
+	"github.com/berth-dev/berth/internal/tomlconf"
 	"github.com/google/go-cmp/cmp"
 	"github.com/pelletier/go-toml/v2"
 )
@@ -57,14 +57,13 @@ func TestGoTOMLAgrees(t *testing.T) {
 			t.Fatalf("%s: go-toml: %v", tt.name, err)
 		}
 		var got App
-		root, err := buildTree(tt.data)
-		if err != nil {
-			t.Fatalf("%s: buildTree: %v", tt.name, err)
+		doc, probs := tomlconf.Parse("berth.toml", tt.data)
+		if probs != nil {
+			t.Fatalf("%s: tomlconf.Parse: %v", tt.name, probs)
 		}
-		d := &decoder{file: "berth.toml", bad: map[string]bool{}}
-		d.decode(root, reflectValue(&got), "")
-		if len(d.problems) > 0 {
-			t.Fatalf("%s: problems: %v", tt.name, d.problems)
+		doc.Decode(&got)
+		if probs := doc.Problems(); len(probs) > 0 {
+			t.Fatalf("%s: problems: %v", tt.name, probs)
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s: (-go-toml +spec):\n%s", tt.name, diff)
@@ -73,5 +72,3 @@ func TestGoTOMLAgrees(t *testing.T) {
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
-
-func reflectValue(a *App) reflect.Value { return reflect.ValueOf(a).Elem() }

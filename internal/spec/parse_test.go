@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func dur(d time.Duration) Duration { return Duration{d} }
+func dur(d time.Duration) Duration { return Duration{Duration: d} }
 
 func ptr[T any](v T) *T { return &v }
 

@@ -176,8 +176,8 @@ func TestProblemString(t *testing.T) {
 		p    Problem
 		want string
 	}{
-		{"with key", Problem{"berth.toml", 12, 3, "deploy.strategy", `"blue" is not a strategy`}, `berth.toml:12:3: deploy.strategy: "blue" is not a strategy`},
-		{"without key", Problem{"a/b.toml", 1, 1, "", "bad"}, "a/b.toml:1:1: bad"},
+		{"with key", Problem{File: "berth.toml", Line: 12, Col: 3, Key: "deploy.strategy", Msg: `"blue" is not a strategy`}, `berth.toml:12:3: deploy.strategy: "blue" is not a strategy`},
+		{"without key", Problem{File: "a/b.toml", Line: 1, Col: 1, Msg: "bad"}, "a/b.toml:1:1: bad"},
 	}
 	for _, tt := range tests {
 		if got := tt.p.String(); got != tt.want {

@@ -5,7 +5,7 @@
 // is then safe for concurrent use.
 package spec
 
-import "time"
+import "github.com/berth-dev/berth/internal/tomlconf"
 
 // Strategies, protocols, check types and roles accepted by the spec.
 const (
@@ -55,7 +55,25 @@ type Run struct {
 	User        string            `toml:"user"`         // "" = dedicated user berth-<name> when root; "root" must be spelled out
 	StopTimeout Duration          `toml:"stop_timeout"` // default 10s
 	Restart     string            `toml:"restart"`      // always | on-failure | never; default always
-	Runtime     string            `toml:"runtime"`      // "embedded" (default)
+	Runtime     string            `toml:"runtime"`      // "embedded" (default) | "systemd" | "auto"
+
+	// The keys below are applied by the systemd runtime only (validation
+	// refuses them with runtime = "embedded").
+	MemoryMax    ByteSize   `toml:"memory_max"`   // MemoryMax=; 0 = no limit
+	CPUQuota     string     `toml:"cpu_quota"`    // CPUQuota=, like "50%" or "200%"; "" = no limit
+	TasksMax     int        `toml:"tasks_max"`    // TasksMax=; 0 = systemd's default
+	EnvFile      string     `toml:"env_file"`     // KEY=VALUE secrets file, installed 0600 by berth provision
+	Notify       bool       `toml:"notify"`       // the agent speaks sd_notify: Type=notify
+	Watchdog     Duration   `toml:"watchdog"`     // WatchdogSec=; needs notify; 0 = none
+	Capabilities []string   `toml:"capabilities"` // kept in CapabilityBoundingSet= and made ambient
+	Systemd      RunSystemd `toml:"systemd"`      // [run.systemd]
+}
+
+// RunSystemd tunes the unit berth generates for the agent.
+type RunSystemd struct {
+	// Relax names hardening directives to leave out of the unit, e.g.
+	// "MemoryDenyWriteExecute" for a JIT; see Hardening for the names.
+	Relax []string `toml:"relax"`
 }
 
 // Service is present when the agent takes traffic through berth's proxy.
@@ -109,8 +127,11 @@ type Logs struct {
 	OnFull   string   `toml:"on_full"`   // drop (default) | block
 }
 
-// Duration is a time.Duration written as a Go duration string ("10s", "5m").
-type Duration struct{ time.Duration }
+// Duration is a time.Duration written as a Go duration string ("10s", "5m");
+// negative durations are rejected. Shared with berth's other config files.
+type Duration = tomlconf.Duration
 
-// ByteSize is a size written as "10MB", "512KiB" or a plain number of bytes.
-type ByteSize int64
+// ByteSize is a size written as "10MB", "512KiB" or a plain number of bytes
+// (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). Shared with berth's
+// other config files.
+type ByteSize = tomlconf.ByteSize

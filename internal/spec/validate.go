@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"github.com/berth-dev/berth/internal/tomlconf"
 	"net"
 	"regexp"
 	"strconv"
@@ -12,8 +13,8 @@ import (
 // validator checks meaning after decoding: enums, ranges and how keys fit
 // together. Each message says what is allowed or what to do.
 type validator struct {
-	d    *decoder
-	root *node
+	doc  *tomlconf.Doc
+	root *tomlconf.Node
 }
 
 var (
@@ -27,27 +28,20 @@ var (
 // fail records a problem at path unless path or a table above it was already
 // reported by the decoder: a value that did not decode is not judged again.
 func (v *validator) fail(path, format string, args ...any) {
-	for p := path; p != ""; p = parentPath(p) {
-		if v.d.bad[p] {
-			return
-		}
-	}
-	v.d.add(v.locate(path), path, format, args...)
+	v.doc.Fail(path, format, args...)
 }
 
 // oneOf fails unless val is among allowed.
 func (v *validator) oneOf(path, what, val string, allowed ...string) {
-	for _, a := range allowed {
-		if val == a {
-			return
-		}
-	}
-	v.fail(path, "%q is not %s; use one of: %s", val, what, strings.Join(allowed, ", "))
+	v.doc.OneOf(path, what, val, allowed...)
 }
+
+// node returns the node at path, or nil.
+func (v *validator) node(path string) *tomlconf.Node { return v.doc.Node(path) }
 
 func (v *validator) app(a *App) {
 	switch {
-	case v.root.field("name") == nil:
+	case v.root.Field("name") == nil:
 		v.fail("name", `missing; add name = "my-agent" (lowercase letters, digits and '-')`)
 	case !nameRe.MatchString(a.Name):
 		v.fail("name", "%q is not a valid name; use 1 to 40 lowercase letters, digits and '-', starting with a letter (it becomes the user berth-<name> and a directory name)", a.Name)
@@ -63,7 +57,7 @@ func (v *validator) app(a *App) {
 
 func (v *validator) run(r *Run) {
 	switch {
-	case v.root.field("run").field("command") == nil:
+	case v.root.Field("run").Field("command") == nil:
 		v.fail("run.command", `missing; add command = ["./my-agent", "--flag"] under [run] (an argv array, never run by a shell)`)
 	case len(r.Command) == 0:
 		v.fail("run.command", `is empty; give the program and its arguments, like ["./my-agent", "--flag"]`)
@@ -74,7 +68,7 @@ func (v *validator) run(r *Run) {
 	}
 	v.noNUL("run.command", r.Command)
 	for k, val := range r.Env {
-		p := join("run.env", k)
+		p := tomlconf.Join("run.env", k)
 		switch {
 		case !envKeyRe.MatchString(k):
 			v.fail(p, "%q is not a valid variable name; use letters, digits and '_', not starting with a digit", k)
@@ -89,12 +83,13 @@ func (v *validator) run(r *Run) {
 	}
 	v.oneOf("run.restart", "a restart policy", r.Restart, RestartAlways, RestartOnFailure, RestartNever)
 	switch r.Runtime {
-	case RuntimeEmbedded, RuntimeAuto:
-	case "systemd", "docker", "podman":
-		v.fail("run.runtime", "runtime %q is not available yet; use %q", r.Runtime, RuntimeEmbedded)
+	case RuntimeEmbedded, RuntimeAuto, RuntimeSystemd:
+	case "docker", "podman":
+		v.fail("run.runtime", "runtime %q is not available yet; use %q, %q or %q", r.Runtime, RuntimeEmbedded, RuntimeSystemd, RuntimeAuto)
 	default:
-		v.oneOf("run.runtime", "a runtime", r.Runtime, RuntimeEmbedded, RuntimeAuto)
+		v.oneOf("run.runtime", "a runtime", r.Runtime, RuntimeEmbedded, RuntimeSystemd, RuntimeAuto)
 	}
+	v.systemdRun(r)
 }
 
 func argvHint(line string) string {
@@ -115,7 +110,7 @@ func (v *validator) noNUL(path string, argv []string) {
 }
 
 func (v *validator) service(s *Service) {
-	if v.root.field("service").field("listen") == nil {
+	if v.root.Field("service").Field("listen") == nil {
 		v.fail("service.listen", `missing; add listen = "127.0.0.1:8080" (the address users connect to)`)
 	} else if _, err := listenPort(s.Listen); err != nil {
 		v.fail("service.listen", "%q: %v", s.Listen, err)

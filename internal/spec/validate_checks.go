@@ -27,7 +27,7 @@ func (v *validator) checks(checks []Check, hasService bool) {
 func (v *validator) check(c *Check, path string, hasService bool) {
 	t := v.node(path)
 	switch {
-	case t.field("type") == nil:
+	case t.Field("type") == nil:
 		v.fail(path+".type", `missing; add type = "http", "tcp" or "exec"`)
 	case c.Type == CheckHTTP || c.Type == CheckTCP:
 		if !hasService {
@@ -40,12 +40,12 @@ func (v *validator) check(c *Check, path string, hasService bool) {
 	default:
 		v.oneOf(path+".type", "a check type", c.Type, CheckHTTP, CheckTCP, CheckExec)
 	}
-	if c.Type != CheckExec && t.field("command") != nil {
+	if c.Type != CheckExec && t.Field("command") != nil {
 		v.fail(path+".command", "only exec checks run a command; remove it or use type = \"exec\"")
 	}
 	if c.Type != CheckHTTP {
 		for _, k := range []string{"path", "method", "expect_status", "expect_body"} {
-			if t.field(k) != nil {
+			if t.Field(k) != nil {
 				v.fail(path+"."+k, "only http checks use %s; remove it or use type = \"http\"", k)
 			}
 		}

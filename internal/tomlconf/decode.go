@@ -1,4 +1,4 @@
-package spec
+package tomlconf
 
 import (
 	"encoding"
@@ -10,33 +10,16 @@ import (
 	"github.com/pelletier/go-toml/v2/unstable"
 )
 
-// decoder copies the position tree into the spec structs. Unlike go-toml's
-// decoder it does not stop at the first wrong value: it records a Problem and
-// goes on, so one run reports every unknown key and every bad value.
-type decoder struct {
-	file     string
-	problems []Problem
-	bad      map[string]bool // key paths already reported, so validation does not pile on
-}
-
-func (d *decoder) add(at pos, key, format string, args ...any) {
-	if at.line < 1 {
-		at = pos{1, 1}
-	}
-	d.problems = append(d.problems, Problem{
-		File: d.file, Line: at.line, Col: at.col, Key: key,
-		Msg: fmt.Sprintf(format, args...),
-	})
-	d.bad[key] = true
-}
-
+// The unit types get dedicated messages (and ByteSize also accepts a bare
+// integer); this is why they live here rather than in each config package.
 var (
 	durationType = reflect.TypeFor[Duration]()
 	byteSizeType = reflect.TypeFor[ByteSize]()
+	percentType  = reflect.TypeFor[Percent]()
 )
 
 // decode sets v (addressable) from n; path names n in messages.
-func (d *decoder) decode(n *node, v reflect.Value, path string) {
+func (d *Doc) decode(n *Node, v reflect.Value, path string) {
 	t := v.Type()
 	if t == byteSizeType && n.kind == kindScalar && n.scalar == unstable.Integer {
 		d.decodeInt(n, v, path)
@@ -48,7 +31,7 @@ func (d *decoder) decode(n *node, v reflect.Value, path string) {
 			return
 		}
 		if err := u.UnmarshalText([]byte(n.data)); err != nil {
-			d.add(n.at(), path, "%s", err.Error())
+			d.Add(n.At(), path, "%s", err.Error())
 		}
 		return
 	}
@@ -84,24 +67,24 @@ func (d *decoder) decode(n *node, v reflect.Value, path string) {
 	}
 }
 
-func (d *decoder) decodeInt(n *node, v reflect.Value, path string) {
+func (d *Doc) decodeInt(n *Node, v reflect.Value, path string) {
 	if n.kind != kindScalar || n.scalar != unstable.Integer {
 		d.mismatch(n, v.Type(), path)
 		return
 	}
 	i, err := strconv.ParseInt(strings.ReplaceAll(n.data, "_", ""), 0, 64)
 	if err != nil {
-		d.add(n.at(), path, "%s is out of range", n.data)
+		d.Add(n.At(), path, "%s is out of range", n.data)
 		return
 	}
 	if v.Type() == byteSizeType && i < 0 {
-		d.add(n.at(), path, "%d is negative; a size must be 0 or more", i)
+		d.Add(n.At(), path, "%d is negative; a size must be 0 or more", i)
 		return
 	}
 	v.SetInt(i)
 }
 
-func (d *decoder) decodeFloat(n *node, v reflect.Value, path string) {
+func (d *Doc) decodeFloat(n *Node, v reflect.Value, path string) {
 	if n.kind != kindScalar || (n.scalar != unstable.Float && n.scalar != unstable.Integer) {
 		d.mismatch(n, v.Type(), path)
 		return
@@ -114,13 +97,13 @@ func (d *decoder) decodeFloat(n *node, v reflect.Value, path string) {
 		f = float64(i)
 	}
 	if err != nil {
-		d.add(n.at(), path, "%s is not a number", n.data)
+		d.Add(n.At(), path, "%s is not a number", n.data)
 		return
 	}
 	v.SetFloat(f)
 }
 
-func (d *decoder) decodeStruct(n *node, v reflect.Value, path string) {
+func (d *Doc) decodeStruct(n *Node, v reflect.Value, path string) {
 	if n.kind != kindTable {
 		d.mismatch(n, v.Type(), path)
 		return
@@ -130,14 +113,14 @@ func (d *decoder) decodeStruct(n *node, v reflect.Value, path string) {
 		child := n.fields[k]
 		i, ok := index[k]
 		if !ok {
-			d.add(child.key, join(path, k), "unknown key; %s", suggest(k, names))
+			d.Add(child.key, Join(path, k), "unknown key; %s", Suggest(k, names))
 			continue
 		}
-		d.decode(child, v.Field(i), join(path, k))
+		d.decode(child, v.Field(i), Join(path, k))
 	}
 }
 
-func (d *decoder) decodeSlice(n *node, v reflect.Value, path string) {
+func (d *Doc) decodeSlice(n *Node, v reflect.Value, path string) {
 	if n.kind != kindArray {
 		d.mismatch(n, v.Type(), path)
 		return
@@ -149,7 +132,7 @@ func (d *decoder) decodeSlice(n *node, v reflect.Value, path string) {
 	v.Set(s)
 }
 
-func (d *decoder) decodeMap(n *node, v reflect.Value, path string) {
+func (d *Doc) decodeMap(n *Node, v reflect.Value, path string) {
 	if n.kind != kindTable || v.Type().Key().Kind() != reflect.String {
 		d.mismatch(n, v.Type(), path)
 		return
@@ -157,7 +140,7 @@ func (d *decoder) decodeMap(n *node, v reflect.Value, path string) {
 	m := reflect.MakeMapWithSize(v.Type(), len(n.keys))
 	for _, k := range n.keys {
 		e := reflect.New(v.Type().Elem()).Elem()
-		d.decode(n.fields[k], e, join(path, k))
+		d.decode(n.fields[k], e, Join(path, k))
 		m.SetMapIndex(reflect.ValueOf(k), e)
 	}
 	v.Set(m)
@@ -178,8 +161,8 @@ func tomlFields(t reflect.Type) ([]string, map[string]int) {
 	return names, index
 }
 
-// join appends a key to a dotted path, quoting keys TOML would need quoted.
-func join(path, key string) string {
+// Join appends a key to a dotted path, quoting keys TOML would need quoted.
+func Join(path, key string) string {
 	if !bareKey(key) {
 		key = strconv.Quote(key)
 	}
@@ -201,22 +184,34 @@ func bareKey(k string) bool {
 	return true
 }
 
-func (d *decoder) mismatch(n *node, want reflect.Type, path string) {
-	msg := fmt.Sprintf("expected %s, got %s", describeType(want), describeNode(n))
-	if want == durationType && n.kind == kindScalar && (n.scalar == unstable.Integer || n.scalar == unstable.Float) {
-		msg += fmt.Sprintf("; quote it and add a unit, like \"%ss\"", n.data)
+func (d *Doc) mismatch(n *Node, want reflect.Type, path string) {
+	msg := fmt.Sprintf("expected %s, got %s", describeType(want, path), describeNode(n))
+	if n.kind == kindScalar && (n.scalar == unstable.Integer || n.scalar == unstable.Float) {
+		switch want {
+		case durationType:
+			msg += fmt.Sprintf("; quote it and add a unit, like \"%ss\"", n.data)
+		case percentType:
+			msg += fmt.Sprintf("; quote it and add %%, like \"%s%%\"", n.data)
+		}
 	}
-	d.add(n.at(), path, "%s", msg)
+	d.Add(n.At(), path, "%s", msg)
 }
 
-func describeType(t reflect.Type) string {
+// describeType names what a key wants; path names array-of-table keys.
+func describeType(t reflect.Type, path string) string {
 	switch {
 	case t == durationType:
 		return `a duration string like "10s"`
 	case t == byteSizeType:
 		return `a size like "10MB" or a number of bytes`
-	case t == reflect.TypeFor[[]Check]():
-		return "an array of tables ([[checks]])"
+	case t == percentType:
+		return `a percentage like "80%"`
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		parts := pathParts(path)
+		if len(parts) == 0 {
+			return "an array of tables"
+		}
+		return "an array of tables ([[" + parts[len(parts)-1] + "]])"
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -228,16 +223,16 @@ func describeType(t reflect.Type) string {
 	case reflect.Bool:
 		return "true or false"
 	case reflect.Slice:
-		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(describeType(t.Elem()), "a "), "an ") + "s"
+		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(describeType(t.Elem(), ""), "a "), "an ") + "s"
 	case reflect.Map:
-		return "a table of " + strings.TrimPrefix(describeType(t.Elem()), "a ") + "s"
+		return "a table of " + strings.TrimPrefix(describeType(t.Elem(), ""), "a ") + "s"
 	case reflect.Pointer:
-		return describeType(t.Elem())
+		return describeType(t.Elem(), "")
 	}
 	return "a table"
 }
 
-func describeNode(n *node) string {
+func describeNode(n *Node) string {
 	switch n.kind {
 	case kindTable:
 		return "a table"

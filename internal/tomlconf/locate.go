@@ -1,4 +1,4 @@
-package spec
+package tomlconf
 
 import (
 	"fmt"
@@ -66,17 +66,17 @@ func parentPath(path string) string {
 
 // walk follows a key path as far as the tree has it and returns the deepest
 // node found and whether the whole path exists.
-func (v *validator) walk(path string) (*node, bool) {
-	n := v.root
+func (d *Doc) walk(path string) (*Node, bool) {
+	n := d.root
 	for _, p := range pathParts(path) {
-		var next *node
+		var next *Node
 		if strings.HasPrefix(p, "[") {
 			i, err := strconv.Atoi(strings.Trim(p, "[]"))
 			if err == nil && n.kind == kindArray && i >= 0 && i < len(n.items) {
 				next = n.items[i]
 			}
 		} else {
-			next = n.field(p)
+			next = n.Field(p)
 		}
 		if next == nil {
 			return n, false
@@ -86,28 +86,28 @@ func (v *validator) walk(path string) (*node, bool) {
 	return n, true
 }
 
-// node returns the node at path, or nil.
-func (v *validator) node(path string) *node {
-	if n, ok := v.walk(path); ok {
+// Node returns the node at a key path such as "disk[0].warn", or nil.
+func (d *Doc) Node(path string) *Node {
+	if n, ok := d.walk(path); ok {
 		return n
 	}
 	return nil
 }
 
-// locate is where a problem about path points: the value when present,
+// Locate is where a problem about path points: the value when present,
 // otherwise the header of the nearest table that is (or 1:1).
-func (v *validator) locate(path string) pos {
-	n, _ := v.walk(path)
-	return n.at()
+func (d *Doc) Locate(path string) Pos {
+	n, _ := d.walk(path)
+	return n.At()
 }
 
 // keyPathAt returns the path of the key written at at, or "".
-func keyPathAt(n *node, at pos, path string) string {
+func keyPathAt(n *Node, at Pos, path string) string {
 	switch n.kind {
 	case kindTable:
 		for _, k := range n.keys {
 			child := n.fields[k]
-			p := join(path, k)
+			p := Join(path, k)
 			if child.key == at {
 				return p
 			}

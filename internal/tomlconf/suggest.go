@@ -1,13 +1,13 @@
-package spec
+package tomlconf
 
 import (
 	"fmt"
 	"strings"
 )
 
-// suggest names the known key nearest to an unknown one, or lists them all
+// Suggest names the known key nearest to an unknown one, or lists them all
 // when none is near enough to be a plausible typo.
-func suggest(unknown string, known []string) string {
+func Suggest(unknown string, known []string) string {
 	best, bestDist := "", -1
 	for _, k := range known {
 		d := levenshtein(strings.ToLower(unknown), k)

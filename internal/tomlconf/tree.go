@@ -1,4 +1,4 @@
-package spec
+package tomlconf
 
 import (
 	"sort"
@@ -6,22 +6,23 @@ import (
 	"github.com/pelletier/go-toml/v2/unstable"
 )
 
-// pos is a 1-based line and column in the spec file.
-type pos struct{ line, col int }
+// Pos is a 1-based line and column (in bytes) in a TOML file.
+type Pos struct{ Line, Col int }
 
-// node is one value of the document with the positions the decoder and the
-// validator need to point at. go-toml's own decoder drops positions, so the
-// spec keeps this small tree built from the unstable parser's AST.
-type node struct {
+// Node is one value of a document with the positions that decoding and
+// validation need to point at. go-toml's own decoder drops positions, so
+// this small tree is built from the unstable parser's AST. A Node is not
+// modified after Parse returns and is then safe for concurrent reads.
+type Node struct {
 	kind   nodeKind
-	key    pos // where the key (or table header) naming this value is
-	val    pos // where the value itself starts; zero when the parser gives none
+	key    Pos // where the key (or table header) naming this value is
+	val    Pos // where the value itself starts; zero when the parser gives none
 	scalar unstable.Kind
 	data   string
 
 	keys   []string // table keys in document order
-	fields map[string]*node
-	items  []*node // arrays and arrays of tables
+	fields map[string]*Node
+	items  []*Node // arrays and arrays of tables
 }
 
 type nodeKind int
@@ -32,29 +33,47 @@ const (
 	kindArray
 )
 
-// at is where problems about the value should point: the value when the
+// At is where problems about the value should point: the value when the
 // parser located it, otherwise its key.
-func (n *node) at() pos {
-	if n.val.line > 0 {
+func (n *Node) At() Pos {
+	if n.val.Line > 0 {
 		return n.val
 	}
 	return n.key
 }
 
-func newTable(at pos) *node {
-	return &node{kind: kindTable, key: at, val: at, fields: map[string]*node{}}
+func newTable(at Pos) *Node {
+	return &Node{kind: kindTable, key: at, val: at, fields: map[string]*Node{}}
 }
 
-// field returns the named child of a table, or nil.
-func (n *node) field(name string) *node {
+// Field returns the named child of a table, or nil (also when n is nil, so
+// lookups chain: root.Field("a").Field("b")).
+func (n *Node) Field(name string) *Node {
 	if n == nil || n.kind != kindTable {
 		return nil
 	}
 	return n.fields[name]
 }
 
+// Items returns the elements of an array (or array of tables), or nil.
+func (n *Node) Items() []*Node {
+	if n == nil || n.kind != kindArray {
+		return nil
+	}
+	return n.items
+}
+
+// Text returns a scalar's text as written (a string's value, a number's
+// digits), or "" for tables and arrays.
+func (n *Node) Text() string {
+	if n == nil || n.kind != kindScalar {
+		return ""
+	}
+	return n.data
+}
+
 // set adds or replaces a table key, keeping document order.
-func (n *node) set(name string, child *node) {
+func (n *Node) set(name string, child *Node) {
 	if _, ok := n.fields[name]; !ok {
 		n.keys = append(n.keys, name)
 	}
@@ -67,7 +86,7 @@ type treeBuilder struct {
 	lineStarts []int
 }
 
-func buildTree(data []byte) (*node, error) {
+func buildTree(data []byte) (*Node, error) {
 	b := &treeBuilder{p: &unstable.Parser{}, lineStarts: []int{0}}
 	for i, c := range data {
 		if c == '\n' {
@@ -75,7 +94,7 @@ func buildTree(data []byte) (*node, error) {
 		}
 	}
 	b.p.Reset(data)
-	root := newTable(pos{1, 1})
+	root := newTable(Pos{1, 1})
 	cur := root
 	for b.p.NextExpression() {
 		e := b.p.Expression()
@@ -91,16 +110,16 @@ func buildTree(data []byte) (*node, error) {
 	return root, b.p.Error()
 }
 
-func (b *treeBuilder) posOf(r unstable.Range) pos {
+func (b *treeBuilder) posOf(r unstable.Range) Pos {
 	off := int(r.Offset)
 	line := sort.Search(len(b.lineStarts), func(i int) bool { return b.lineStarts[i] > off })
-	return pos{line, off - b.lineStarts[line-1] + 1}
+	return Pos{line, off - b.lineStarts[line-1] + 1}
 }
 
 // keyParts returns the parts of a dotted key with the position of each.
-func (b *treeBuilder) keyParts(it unstable.Iterator) ([]string, []pos) {
+func (b *treeBuilder) keyParts(it unstable.Iterator) ([]string, []Pos) {
 	var names []string
-	var at []pos
+	var at []Pos
 	for it.Next() {
 		k := it.Node()
 		names = append(names, string(k.Data))
@@ -111,7 +130,7 @@ func (b *treeBuilder) keyParts(it unstable.Iterator) ([]string, []pos) {
 
 // descend walks from t through one key part, creating a table when the part
 // is new and entering the last element when it names an array of tables.
-func descend(t *node, name string, at pos) *node {
+func descend(t *Node, name string, at Pos) *Node {
 	next := t.fields[name]
 	switch {
 	case next == nil || next.kind == kindScalar:
@@ -128,7 +147,7 @@ func descend(t *node, name string, at pos) *node {
 
 // header handles [a.b] and [[a.b]] and returns the table that following
 // key/values go into.
-func (b *treeBuilder) header(root *node, e *unstable.Node, array bool) *node {
+func (b *treeBuilder) header(root *Node, e *unstable.Node, array bool) *Node {
 	names, at := b.keyParts(e.Key())
 	if len(names) == 0 {
 		return root
@@ -143,7 +162,7 @@ func (b *treeBuilder) header(root *node, e *unstable.Node, array bool) *node {
 	}
 	arr := t.fields[names[last]]
 	if arr == nil || arr.kind != kindArray {
-		arr = &node{kind: kindArray, key: at[last]}
+		arr = &Node{kind: kindArray, key: at[last]}
 		t.set(names[last], arr)
 	}
 	elem := newTable(at[last])
@@ -151,7 +170,7 @@ func (b *treeBuilder) header(root *node, e *unstable.Node, array bool) *node {
 	return elem
 }
 
-func (b *treeBuilder) keyValue(t *node, e *unstable.Node) {
+func (b *treeBuilder) keyValue(t *Node, e *unstable.Node) {
 	names, at := b.keyParts(e.Key())
 	if len(names) == 0 {
 		return
@@ -161,7 +180,7 @@ func (b *treeBuilder) keyValue(t *node, e *unstable.Node) {
 		t = descend(t, names[i], at[i])
 	}
 	v := b.value(e.Value(), at[last])
-	if v.val.line == 0 {
+	if v.val.Line == 0 {
 		v.val = b.afterEquals(e)
 	}
 	t.set(names[last], v)
@@ -169,7 +188,7 @@ func (b *treeBuilder) keyValue(t *node, e *unstable.Node) {
 
 // afterEquals finds where the value of a key/value starts, for values the
 // parser gives no range (arrays): past the last key part, '=' and blanks.
-func (b *treeBuilder) afterEquals(e *unstable.Node) pos {
+func (b *treeBuilder) afterEquals(e *unstable.Node) Pos {
 	end := -1
 	it := e.Key()
 	for it.Next() {
@@ -178,7 +197,7 @@ func (b *treeBuilder) afterEquals(e *unstable.Node) pos {
 	}
 	data := b.p.Data()
 	if end < 0 || end > len(data) {
-		return pos{}
+		return Pos{}
 	}
 	for end < len(data) && (data[end] == ' ' || data[end] == '\t' || data[end] == '=') {
 		end++
@@ -188,8 +207,8 @@ func (b *treeBuilder) afterEquals(e *unstable.Node) pos {
 
 // value converts a value node; key is where the key naming it is (for array
 // elements, the element itself).
-func (b *treeBuilder) value(v *unstable.Node, key pos) *node {
-	n := &node{key: key}
+func (b *treeBuilder) value(v *unstable.Node, key Pos) *Node {
+	n := &Node{key: key}
 	if v.Raw.Length > 0 {
 		n.val = b.posOf(v.Raw)
 	}
@@ -207,7 +226,7 @@ func (b *treeBuilder) value(v *unstable.Node, key pos) *node {
 		}
 	case unstable.InlineTable:
 		n.kind = kindTable
-		n.fields = map[string]*node{}
+		n.fields = map[string]*Node{}
 		it := v.Children()
 		for it.Next() {
 			if c := it.Node(); c.Kind == unstable.KeyValue {
