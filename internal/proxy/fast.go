@@ -2,10 +2,13 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"net/textproto"
 	"os"
 	"strings"
 	"time"
@@ -27,7 +30,19 @@ type pconn struct {
 	c    net.Conn
 	br   *bufio.Reader
 	bw   *bufio.Writer
+
+	// The last answer readSimple parsed, valid until the next one.
+	status int
+	clen   int64
+	nkv    int
+	kv     [maxSimpleHeaders]headerField
 }
+
+type headerField struct{ k, v string }
+
+// maxSimpleHeaders bounds the header fields readSimple handles itself;
+// longer headers take http.ReadResponse.
+const maxSimpleHeaders = 32
 
 // idleConns is the pool: a buffered channel, so taking and returning a
 // connection is a non-blocking channel operation and no mutex of ours.
@@ -100,15 +115,15 @@ func (p *Proxy) forwardFast(w http.ResponseWriter, r *http.Request, rt *route, s
 		ctx, cancel = context.WithTimeout(ctx, p.cfg.RequestTimeout)
 		defer cancel()
 	}
-	prepareOutHeader(r, "")
+	prepareFastHeader(r)
 	b := rt.b
 	gen := b.cuts.Load()
-	pc, resp, err := p.exchange(ctx, b, rt.target.Addr, r, false)
+	pc, resp, stop, err := p.exchange(ctx, b, rt.target.Addr, r, false)
 	// A deadline error is ours (the request timeout), not the backend's.
 	if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
 		b.stats.connErrors.Add(1)
 		if b.cuts.Load() == gen {
-			pc, resp, err = p.exchange(ctx, b, rt.target.Addr, r, true)
+			pc, resp, stop, err = p.exchange(ctx, b, rt.target.Addr, r, true)
 			if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
 				b.stats.connErrors.Add(1)
 			}
@@ -121,7 +136,26 @@ func (p *Proxy) forwardFast(w http.ResponseWriter, r *http.Request, rt *route, s
 		p.failed(w, r, rt, err, start)
 		return
 	}
-	stop := watch(ctx, pc)
+	if resp == nil {
+		// The common answer, parsed by readSimple: the header is in
+		// pc.kv and the body, pc.clen bytes, waits in pc.br.
+		pc.fillHeader(w.Header())
+		w.WriteHeader(pc.status)
+		b.stats.observe(pc.status, time.Since(start))
+		cerr := pc.copyBody(w)
+		if !stop() || cerr != nil {
+			pc.c.Close()
+		} else {
+			if _, ok := ctx.Deadline(); ok {
+				pc.c.SetDeadline(time.Time{})
+			}
+			b.putConn(pc)
+		}
+		if cerr != nil {
+			panic(http.ErrAbortHandler)
+		}
+		return
+	}
 	copyResponseHeader(w.Header(), resp)
 	w.WriteHeader(resp.StatusCode)
 	b.stats.observe(resp.StatusCode, time.Since(start))
@@ -144,22 +178,25 @@ func (p *Proxy) forwardFast(w http.ResponseWriter, r *http.Request, rt *route, s
 }
 
 // exchange sends r on one connection and reads the response header. On
-// error the connection is closed.
-func (p *Proxy) exchange(ctx context.Context, b *backend, addr string, r *http.Request, fresh bool) (*pconn, *http.Response, error) {
+// error the connection is closed. A nil response with a nil error means
+// readSimple parsed the answer into pc. The returned stop ends the
+// context watch started here, which also covers the body copy.
+func (p *Proxy) exchange(ctx context.Context, b *backend, addr string, r *http.Request, fresh bool) (*pconn, *http.Response, func() bool, error) {
 	pc, err := b.getConn(ctx, addr, fresh)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	stop := watch(ctx, pc)
 	resp, err := roundTripOn(pc, r)
-	if !stop() && err == nil {
+	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
 	if err != nil {
+		stop()
 		pc.c.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return pc, resp, nil
+	return pc, resp, stop, nil
 }
 
 // watch applies ctx to the connection: its deadline, and its
@@ -177,6 +214,16 @@ func roundTripOn(pc *pconn, r *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	for {
+		ok, err := pc.readSimple(r)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil, context.DeadlineExceeded
+			}
+			return nil, err
+		}
+		if ok {
+			return nil, nil
+		}
 		resp, err := http.ReadResponse(pc.br, r)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -193,6 +240,9 @@ func roundTripOn(pc *pconn, r *http.Request) (*http.Response, error) {
 
 // writeRequest writes the request line and header; fast-path requests
 // have no body. The server already validated the header it parsed.
+// prepareFastHeader removed the hop-by-hop fields; the X-Forwarded ones
+// are written here rather than stored in the header, which saves their
+// allocations.
 func writeRequest(bw *bufio.Writer, r *http.Request) error {
 	bw.WriteString(r.Method)
 	bw.WriteByte(' ')
@@ -201,7 +251,8 @@ func writeRequest(bw *bufio.Writer, r *http.Request) error {
 	bw.WriteString(r.Host)
 	bw.WriteString("\r\n")
 	for k, vv := range r.Header {
-		if k == "Host" {
+		switch k {
+		case "Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host":
 			continue
 		}
 		for _, v := range vv {
@@ -214,6 +265,176 @@ func writeRequest(bw *bufio.Writer, r *http.Request) error {
 			bw.WriteString("\r\n")
 		}
 	}
-	bw.WriteString("\r\n")
+	bw.WriteString("X-Forwarded-For: ")
+	for _, v := range r.Header["X-Forwarded-For"] {
+		bw.WriteString(v)
+		bw.WriteString(", ")
+	}
+	bw.WriteString(clientIP(r.RemoteAddr))
+	if r.TLS != nil {
+		bw.WriteString("\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: ")
+	} else {
+		bw.WriteString("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: ")
+	}
+	bw.WriteString(r.Host)
+	bw.WriteString("\r\n\r\n")
 	return bw.Flush()
+}
+
+// readSimple parses the common answer itself: HTTP/1.1, a final status
+// with a body, a Content-Length, no Transfer-Encoding, Connection or
+// Trailer, not an event stream, header in one buffer. It reports false,
+// having consumed nothing, for anything else, which http.ReadResponse
+// then reads. On true the header is consumed and recorded in pc.
+func (pc *pconn) readSimple(r *http.Request) (bool, error) {
+	br := pc.br
+	if br.Buffered() == 0 {
+		if _, err := br.Peek(1); err != nil {
+			return false, err
+		}
+	}
+	var buf []byte
+	end := -1
+	for {
+		buf, _ = br.Peek(br.Buffered())
+		if end = bytes.Index(buf, crlfcrlf); end >= 0 {
+			break
+		}
+		if len(buf) >= br.Size() {
+			return false, nil // a long header: leave it to ReadResponse
+		}
+		if _, err := br.Peek(len(buf) + 1); err != nil {
+			return false, err
+		}
+	}
+	if r.Method == http.MethodHead {
+		return false, nil
+	}
+	blk := buf[:end+2] // status line and fields, each ending in CRLF
+	// Status line: "HTTP/1.1 200 OK".
+	nl := bytes.IndexByte(blk, '\n')
+	line := blk[:nl]
+	if len(line) < 13 || string(line[:9]) != "HTTP/1.1 " || line[len(line)-1] != '\r' {
+		return false, nil
+	}
+	line = line[:len(line)-1]
+	if len(line) > 12 && line[12] != ' ' {
+		return false, nil
+	}
+	status := 0
+	for _, c := range line[9:12] {
+		if c < '0' || c > '9' {
+			return false, nil
+		}
+		status = status*10 + int(c-'0')
+	}
+	if status < 200 || status == http.StatusNoContent || status == http.StatusNotModified {
+		return false, nil
+	}
+	s := string(blk[nl+1:]) // one allocation holds every key and value
+	n := 0
+	clen := int64(-1)
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '\n')
+		if i < 1 || s[i-1] != '\r' {
+			return false, nil
+		}
+		line, rest := s[:i-1], s[i+1:]
+		s = rest
+		c := strings.IndexByte(line, ':')
+		if c <= 0 || n == maxSimpleHeaders {
+			return false, nil
+		}
+		k := line[:c]
+		for j := 0; j < len(k); j++ {
+			if !isTokenByte(k[j]) {
+				return false, nil // also catches obs-fold lines
+			}
+		}
+		v := textproto.TrimString(line[c+1:])
+		for j := 0; j < len(v); j++ {
+			if b := v[j]; (b < ' ' && b != '\t') || b == 0x7f {
+				return false, nil
+			}
+		}
+		k = textproto.CanonicalMIMEHeaderKey(k)
+		switch k {
+		case "Content-Length":
+			if clen >= 0 || v == "" || len(v) > 18 {
+				return false, nil
+			}
+			var x int64
+			for j := 0; j < len(v); j++ {
+				if v[j] < '0' || v[j] > '9' {
+					return false, nil
+				}
+				x = x*10 + int64(v[j]-'0')
+			}
+			clen = x
+		case "Transfer-Encoding", "Connection", "Trailer", "Upgrade", "Proxy-Connection":
+			return false, nil
+		case "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te":
+			continue // hop-by-hop
+		case "Content-Type":
+			if strings.HasPrefix(v, "text/event-stream") {
+				return false, nil
+			}
+		}
+		pc.kv[n] = headerField{k, v}
+		n++
+	}
+	if clen < 0 {
+		return false, nil
+	}
+	br.Discard(end + 4)
+	pc.status, pc.clen, pc.nkv = status, clen, n
+	return true, nil
+}
+
+var crlfcrlf = []byte("\r\n\r\n")
+
+func isTokenByte(c byte) bool {
+	if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// fillHeader puts the fields readSimple recorded into h.
+func (pc *pconn) fillHeader(h http.Header) {
+	vals := make([]string, pc.nkv)
+	for i := range pc.nkv {
+		f := &pc.kv[i]
+		vals[i] = f.v
+		if prior, ok := h[f.k]; ok {
+			h[f.k] = append(prior, f.v)
+		} else {
+			h[f.k] = vals[i : i+1 : i+1]
+		}
+		*f = headerField{}
+	}
+}
+
+// copyBody sends the pc.clen body bytes readSimple left in pc.br to w,
+// straight from the read buffer.
+func (pc *pconn) copyBody(w http.ResponseWriter) error {
+	br := pc.br
+	for left := pc.clen; left > 0; {
+		if br.Buffered() == 0 {
+			if _, err := br.Peek(1); err != nil {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return err
+			}
+		}
+		n := min(int64(br.Buffered()), left)
+		b, _ := br.Peek(int(n))
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		br.Discard(int(n))
+		left -= n
+	}
+	return nil
 }

@@ -92,6 +92,17 @@ func prepareOutHeader(r *http.Request, upgrade string) {
 	h["X-Forwarded-Host"] = []string{r.Host}
 }
 
+// prepareFastHeader is prepareOutHeader for the fast path: writeRequest
+// adds the X-Forwarded fields and leaves out a missing User-Agent itself.
+func prepareFastHeader(r *http.Request) {
+	h := r.Header
+	keepTrailers := headerHasToken(h, "Te", "trailers")
+	removeHopHeaders(h)
+	if keepTrailers {
+		h["Te"] = []string{"trailers"}
+	}
+}
+
 // clientIP strips the port from a RemoteAddr without allocating.
 func clientIP(remote string) string {
 	i := strings.LastIndexByte(remote, ':')
