@@ -176,6 +176,12 @@ func (c *Client) Control(ctx context.Context, app, action, mode string) ([]deplo
 	return out, c.getJSON(ctx, http.MethodPost, "/v1/apps/"+url.PathEscape(app)+"/"+action, body, &out)
 }
 
+// Why explains app's state in a few lines.
+func (c *Client) Why(ctx context.Context, app string) ([]string, error) {
+	var out []string
+	return out, c.getJSON(ctx, http.MethodGet, "/v1/apps/"+url.PathEscape(app)+"/why", nil, &out)
+}
+
 // History lists app's deployments, newest first.
 func (c *Client) History(ctx context.Context, app string, limit int) ([]state.Deployment, error) {
 	var out []state.Deployment

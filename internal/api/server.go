@@ -55,6 +55,7 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /v1/apps", s.status)
 	m.HandleFunc("GET /v1/apps/{app}", s.status)
 	m.HandleFunc("GET /v1/apps/{app}/history", s.history)
+	m.HandleFunc("GET /v1/apps/{app}/why", s.why)
 	m.HandleFunc("GET /v1/apps/{app}/logs", s.readLogs)
 	m.HandleFunc("POST /v1/apps/{app}/rollback", s.rollback)
 	m.HandleFunc("POST /v1/apps/{app}/restart", s.restart)
@@ -169,6 +170,15 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, apps)
+}
+
+func (s *Server) why(w http.ResponseWriter, r *http.Request) {
+	lines, err := s.engine.Why(r.Context(), r.PathValue("app"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, lines)
 }
 
 func (s *Server) history(w http.ResponseWriter, r *http.Request) {

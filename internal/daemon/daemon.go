@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/home"
 	"github.com/berth-dev/berth/internal/keeper"
+	"github.com/berth-dev/berth/internal/monitor"
 	"github.com/berth-dev/berth/internal/state"
 )
 
@@ -75,7 +77,14 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Error("restoring apps", "err", err)
 	}
 	cancel()
-	go journalKeeperEvents(ctx, kc, store, log)
+	alerts := newJournalAlerts(store, log)
+	mon := monitor.New(monitor.Config{Source: eng, Actions: eng, Alerts: alerts, Logger: log})
+	var bg sync.WaitGroup
+	defer bg.Wait()
+	mctx, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	bg.Go(func() { _ = mon.Run(mctx) })
+	bg.Go(func() { journalKeeperEvents(mctx, kc, store, alerts, log) })
 	log.Info("berth daemon ready", "home", cfg.Home.Root, "socket", cfg.Home.Socket(), "restore", time.Since(start).Round(time.Millisecond))
 
 	select {
@@ -96,7 +105,9 @@ func Run(ctx context.Context, cfg Config) error {
 
 // journalKeeperEvents copies the keeper's instance transitions (exits,
 // restarts, crash loops) into the event journal.
-func journalKeeperEvents(ctx context.Context, kc *keeper.Client, store *state.Store, log *slog.Logger) {
+// A crash loop raises one alert (the journal alerter dedupes), resolved when
+// an operator stops the instance.
+func journalKeeperEvents(ctx context.Context, kc *keeper.Client, store *state.Store, alerts *journalAlerts, log *slog.Logger) {
 	var after uint64
 	for ctx.Err() == nil {
 		evs, err := kc.Events(ctx, after)
@@ -120,6 +131,12 @@ func journalKeeperEvents(ctx context.Context, kc *keeper.Client, store *state.St
 			if _, err := store.AddEvent(state.Event{Time: ev.Time, App: app, Kind: "instance." + ev.Kind,
 				Message: ev.ID + ": " + ev.Message}); err != nil {
 				log.Error("journaling keeper event", "err", err)
+			}
+			switch ev.Kind {
+			case keeper.EventCrashloop:
+				alerts.Fire("crashloop."+ev.ID, "critical", app, ev.ID+" is crash-looping: "+ev.Message, nil)
+			case keeper.EventStopped:
+				alerts.Resolve("crashloop." + ev.ID)
 			}
 		}
 	}

@@ -33,7 +33,7 @@ func (e *Engine) Rollback(ctx context.Context, app, to, user string, out Progres
 			return state.Deployment{}, err
 		}
 	}
-	if d, ok, err := e.instantRollback(ctx, st, to, user, out); ok || err != nil {
+	if d, ok, err := e.instantRollback(ctx, st, to, user, "", out); ok || err != nil {
 		return d, err
 	}
 	specFile, specBytes := st.SpecFile, st.Spec
@@ -66,7 +66,7 @@ func (e *Engine) previousRelease(st state.App) (string, error) {
 
 // instantRollback switches back to a warm color that runs release to. ok is
 // false when no such color is running.
-func (e *Engine) instantRollback(ctx context.Context, st state.App, to, user string, out ProgressFunc) (state.Deployment, bool, error) {
+func (e *Engine) instantRollback(ctx context.Context, st state.App, to, user, why string, out ProgressFunc) (state.Deployment, bool, error) {
 	px, hasProxy := e.Proxy(st.Name)
 	warm := other(st.Live)
 	c, ok := st.Colors[warm]
@@ -116,5 +116,5 @@ func (e *Engine) instantRollback(ctx context.Context, st state.App, to, user str
 		defer cancel()
 		px.Drain(dctx, st.Live)
 	}()
-	return j.finish("succeeded", ""), true, nil
+	return j.finish("succeeded", why), true, nil
 }

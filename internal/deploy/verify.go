@@ -89,12 +89,17 @@ func (p *plan) watch(ctx context.Context, px *proxy.Proxy, c candidate, baseline
 	}
 }
 
-// verifyChecks are the checks that keep running in the verify window:
-// everything but startup checks (which gate only the start).
+// verifyChecks are the checks whose failure in the verify window rolls the
+// deploy back: readiness and liveness, and functional checks that say
+// on_failure = "rollback". Startup checks only gate the start; other
+// functional checks alert, from the monitor, once the release is live.
 func verifyChecks(all []spec.Check) []spec.Check {
 	var out []spec.Check
 	for _, c := range all {
-		if c.Role != spec.RoleStartup {
+		switch {
+		case c.Role == spec.RoleStartup:
+		case c.Role == spec.RoleFunctional && c.OnFailure != spec.OnFailureRollback:
+		default:
 			out = append(out, c)
 		}
 	}

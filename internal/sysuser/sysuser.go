@@ -43,6 +43,20 @@ func ForApp(ctx context.Context, app, want string) (Account, error) {
 	return Lookup(want)
 }
 
+// ForAppLookup is ForApp without creating anything: the account an app's
+// agent runs as, if it exists.
+func ForAppLookup(app, want string) (Account, error) {
+	switch {
+	case os.Geteuid() != 0 || want != "":
+		if want == "" {
+			return Lookup(strconv.Itoa(os.Geteuid()))
+		}
+		return Lookup(want)
+	default:
+		return Lookup("berth-" + app)
+	}
+}
+
 // Lookup resolves a user by name or numeric id.
 func Lookup(name string) (Account, error) {
 	u, err := user.Lookup(name)

@@ -1,0 +1,139 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"syscall"
+
+	"github.com/berth-dev/berth/internal/health"
+	"github.com/berth-dev/berth/internal/monitor"
+	"github.com/berth-dev/berth/internal/release"
+	"github.com/berth-dev/berth/internal/runtime"
+	"github.com/berth-dev/berth/internal/spec"
+	"github.com/berth-dev/berth/internal/state"
+	"github.com/berth-dev/berth/internal/sysuser"
+)
+
+// The engine is the monitor's source of targets and its hands.
+var (
+	_ monitor.Source  = (*Engine)(nil)
+	_ monitor.Actions = (*Engine)(nil)
+)
+
+// Targets lists the running live and warm instances of every app that is
+// not being deployed (a deploy verifies its own instances).
+func (e *Engine) Targets(ctx context.Context) []monitor.Target {
+	apps, err := e.store.ListApps()
+	if err != nil {
+		e.log.Error("listing apps for the monitor", "err", err)
+		return nil
+	}
+	var out []monitor.Target
+	for _, st := range apps {
+		e.mu.Lock()
+		_, busy := e.busy[st.Name]
+		e.mu.Unlock()
+		if busy || st.Stopped || st.Live == "" {
+			continue
+		}
+		a, err := spec.Parse(st.SpecFile, st.Spec)
+		if err != nil {
+			continue
+		}
+		for color, c := range st.Colors {
+			if color != st.Live && !c.Warm {
+				continue
+			}
+			if s, err := e.rt.Status(ctx, c.Instance); err != nil || s.State != runtime.StateRunning {
+				continue
+			}
+			out = append(out, monitor.Target{App: st.Name, Color: color, Release: c.Release, Live: color == st.Live,
+				Checks: a.Checks, Health: e.healthTarget(a, color, c.Release, st.Ports[color])})
+		}
+	}
+	return out
+}
+
+// healthTarget is what a running instance's checks probe, built without
+// touching the host (no user creation, no directories).
+func (e *Engine) healthTarget(a *spec.App, color, relID string, port int) health.Target {
+	rel := release.Release{ID: relID, Dir: filepath.Join(e.home.AppDir(a.Name), "releases", relID)}
+	t := health.Target{Host: "127.0.0.1", Port: port, Dir: rel.Dir, Env: e.environ(a, color, rel, port)}
+	if acct, err := sysuser.ForAppLookup(a.Name, a.Run.User); err == nil && acct.UID != 0 {
+		t.Cred = &syscall.Credential{Uid: acct.UID, Gid: acct.GID, Groups: []uint32{}}
+	}
+	return t
+}
+
+// RestartInstance restarts one instance for the monitor. A live color of a
+// blue-green app is restarted without downtime: its release is deployed to
+// the idle color, verified, and switched to.
+func (e *Engine) RestartInstance(ctx context.Context, app, color, reason string) error {
+	st, a, err := e.app(app)
+	if err != nil {
+		return err
+	}
+	e.event(app, "monitor.restart", color+": "+reason)
+	if color == st.Live && a.Service != nil && a.Deploy.Strategy == spec.StrategyBlueGreen {
+		_, err := e.Restart(ctx, app, "berth (monitor)", nil)
+		return err
+	}
+	unlock, err := e.lock(app, "restart of "+color+" by the monitor")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c := st.Colors[color]
+	inst, err := e.previousInstance(ctx, st.Spec, st.SpecFile, color, c.Release, st.Ports[color])
+	if err != nil {
+		return err
+	}
+	if _, err := e.rt.Stop(ctx, inst.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		return err
+	}
+	_, err = e.rt.Start(ctx, inst)
+	return err
+}
+
+// FailOver moves traffic from a failing live color to the warm one, when
+// it runs and passes its checks; otherwise it only says why it cannot.
+func (e *Engine) FailOver(ctx context.Context, app, color, reason string) error {
+	st, a, err := e.app(app)
+	if err != nil {
+		return err
+	}
+	if color != st.Live {
+		return nil
+	}
+	warm, ok := st.Colors[other(color)]
+	if !ok || !warm.Warm {
+		e.event(app, "monitor.failover.skipped", "no warm instance to move traffic to: "+reason)
+		return nil
+	}
+	t := e.healthTarget(a, other(color), warm.Release, st.Ports[other(color)])
+	if msg := probeOnce(ctx, a.Checks, t); msg != "ok" && msg != "no checks" {
+		e.event(app, "monitor.failover.skipped", "the warm instance is not healthy either ("+msg+"): "+reason)
+		return nil
+	}
+	_, done, err := e.instantRollback(ctx, st, warm.Release, "berth (monitor)", "readiness failed: "+reason, nil)
+	if !done && err == nil {
+		err = fmt.Errorf("the warm instance of %s is not running", app)
+	}
+	return err
+}
+
+// lastGood is the release of the newest deployment that went live.
+func (e *Engine) lastGood(app string) string {
+	ds, err := e.store.ListDeployments(app, 50)
+	if err != nil {
+		return ""
+	}
+	for _, d := range ds {
+		if d.Outcome == state.OutcomeSucceeded {
+			return d.Release
+		}
+	}
+	return ""
+}
