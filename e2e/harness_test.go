@@ -265,6 +265,7 @@ type app struct {
 	user     *string  // nil = "root"
 	extra    string   // appended to [deploy]
 	noChecks bool
+	checks   string // replaces the default readiness check when set
 }
 
 func (a app) spec() string {
@@ -313,7 +314,9 @@ func (a app) spec() string {
 		fmt.Fprintf(&b, "ports = [%d, %d]\n", a.ports[0], a.ports[1])
 	}
 	b.WriteString(a.extra)
-	if a.listen != 0 && !a.noChecks {
+	if a.checks != "" {
+		b.WriteString("\n" + a.checks)
+	} else if a.listen != 0 && !a.noChecks {
 		b.WriteString(`
 [[checks]]
 name = "up"

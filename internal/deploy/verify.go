@@ -16,7 +16,7 @@ import (
 const latencyFloor = 50 * time.Millisecond
 
 // verifyTick is how often the verify window looks at the proxy's numbers.
-const verifyTick = 100 * time.Millisecond
+const verifyTick = 25 * time.Millisecond
 
 var zeroStats proxy.Stats
 

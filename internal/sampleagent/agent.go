@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -67,9 +68,16 @@ func Run(ctx context.Context, stdout, stderr io.Writer) error {
 }
 
 func handler(version, mode string) http.Handler {
+	var broken atomic.Bool
 	m := http.NewServeMux()
+	// POST /break makes /up fail from then on: an agent that goes bad while
+	// running, for the monitor's tests and demos.
+	m.HandleFunc("POST /break", func(w http.ResponseWriter, r *http.Request) {
+		broken.Store(true)
+		fmt.Fprintln(w, "broken")
+	})
 	m.HandleFunc("/up", func(w http.ResponseWriter, r *http.Request) {
-		if mode == ModeUnhealthy {
+		if mode == ModeUnhealthy || broken.Load() {
 			http.Error(w, "not ready: warming cache", http.StatusInternalServerError)
 			return
 		}
