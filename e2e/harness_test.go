@@ -266,6 +266,7 @@ type app struct {
 	extra    string   // appended to [deploy]
 	noChecks bool
 	checks   string // replaces the default readiness check when set
+	protocol string // [service] protocol; "" = the default (http)
 }
 
 func (a app) spec() string {
@@ -299,7 +300,11 @@ func (a app) spec() string {
 	}
 	fmt.Fprintf(&b, "env = { %s }\nstop_timeout = \"3s\"\n\n", strings.Join(kv, ", "))
 	if a.listen != 0 {
-		fmt.Fprintf(&b, "[service]\nlisten = \"127.0.0.1:%d\"\n\n", a.listen)
+		fmt.Fprintf(&b, "[service]\nlisten = \"127.0.0.1:%d\"\n", a.listen)
+		if a.protocol != "" {
+			fmt.Fprintf(&b, "protocol = %q\n", a.protocol)
+		}
+		b.WriteString("\n")
 	}
 	verify := a.verify
 	if verify == "" {
