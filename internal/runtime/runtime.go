@@ -30,6 +30,16 @@ type Instance struct {
 	StopTimeout time.Duration // SIGTERM, wait this long, then SIGKILL the group
 	LogPath     string        // the instance's log file
 	Log         logs.Options  // rotation policy for LogPath
+
+	// Applied by the systemd runtime; the embedded runtime ignores them
+	// (the spec refuses them with runtime = "embedded").
+	MemoryMax    int64         // bytes; 0 = no limit
+	CPUQuota     string        // "50%"; "" = no limit
+	TasksMax     int           // 0 = systemd's default
+	Notify       bool          // the agent speaks sd_notify (Type=notify)
+	Watchdog     time.Duration // WatchdogSec=; needs Notify; 0 = none
+	Capabilities []string      // e.g. CAP_NET_BIND_SERVICE; none by default
+	Relax        []string      // hardening directives to leave out, by name
 }
 
 // State is an instance's lifecycle state.
