@@ -60,7 +60,8 @@ func (e *Engine) Targets(ctx context.Context) []monitor.Target {
 // touching the host (no user creation, no directories).
 func (e *Engine) healthTarget(a *spec.App, color, relID string, port int) health.Target {
 	rel := release.Release{ID: relID, Dir: filepath.Join(e.home.AppDir(a.Name), "releases", relID)}
-	t := health.Target{Host: "127.0.0.1", Port: port, Dir: rel.Dir, Env: e.environ(a, color, rel, port)}
+	t := health.Target{Host: "127.0.0.1", Port: port, Dir: rel.Dir, Env: e.environ(a, color, rel, port),
+		Shared: e.home.SharedDir(a.Name), LogPath: e.home.LogFile(a.Name, color)}
 	if acct, err := sysuser.ForAppLookup(a.Name, a.Run.User); err == nil && acct.UID != 0 {
 		t.Cred = &syscall.Credential{Uid: acct.UID, Gid: acct.GID, Groups: []uint32{}}
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -51,7 +52,12 @@ func (c candidate) target() health.Target { return checkTarget(c.inst, c.port) }
 // checkTarget is what an instance's checks probe; exec checks run as the
 // agent's user.
 func checkTarget(inst runtime.Instance, port int) health.Target {
-	t := health.Target{Host: "127.0.0.1", Port: port, Dir: inst.Dir, Env: inst.Env}
+	t := health.Target{Host: "127.0.0.1", Port: port, Dir: inst.Dir, Env: inst.Env, LogPath: inst.LogPath}
+	for _, kv := range inst.Env {
+		if v, ok := strings.CutPrefix(kv, "BERTH_SHARED="); ok {
+			t.Shared = v
+		}
+	}
 	if os.Geteuid() == 0 && inst.User != "" {
 		t.Cred = &syscall.Credential{Uid: inst.UID, Gid: inst.GID, Groups: []uint32{}}
 	}

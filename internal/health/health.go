@@ -47,6 +47,10 @@ type Target struct {
 	// Cred is the user exec checks run as (the agent's own, so a check can
 	// do no more than the agent); nil runs them as berth's user.
 	Cred *syscall.Credential
+	// Shared is the app's shared directory, where heartbeat files are, and
+	// LogPath the instance's log, where heartbeat patterns are looked for.
+	Shared  string
+	LogPath string
 }
 
 // Result is the outcome of one probe. It is a plain value, safe to copy.

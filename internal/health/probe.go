@@ -40,6 +40,8 @@ func newProbe(c spec.Check, t Target, client *http.Client) Probe {
 		return &tcpProbe{check: c, target: t}
 	case spec.CheckExec:
 		return &execProbe{check: c, target: t}
+	case spec.CheckHeartbeat:
+		return &heartbeatProbe{check: c, target: t}
 	default:
 		return badProbe{check: c}
 	}

@@ -21,6 +21,8 @@ const (
 	DefaultFunctionalCheckInterval = time.Minute
 	DefaultCheckTimeout            = 2 * time.Second
 	DefaultCheckRetries            = 3
+	DefaultHeartbeatWithin         = time.Minute
+	DefaultHeartbeatInterval       = 5 * time.Second
 	DefaultCheckStartPeriod        = 10 * time.Second
 
 	DefaultLogMaxSize  = 10 * MB
@@ -93,19 +95,28 @@ func applyDefaults(app *App, root *tomlconf.Node) {
 }
 
 func checkDefaults(c *Check, t *tomlconf.Node) {
-	setStr(&c.Role, t, "role", RoleReadiness)
+	role, retries := RoleReadiness, DefaultCheckRetries
+	if c.Type == CheckHeartbeat {
+		// A stalled agent is restarted; the window is the tolerance.
+		role, retries = RoleLiveness, 1
+		setDur(&c.Within, t, "within", DefaultHeartbeatWithin)
+	}
+	setStr(&c.Role, t, "role", role)
 	if c.Type == CheckHTTP {
 		setStr(&c.Path, t, "path", "/")
 		setStr(&c.Method, t, "method", "GET")
 		setInt(&c.ExpectStatus, t, "expect_status", 200)
 	}
 	interval := DefaultCheckInterval
-	if c.Role == RoleFunctional {
+	switch {
+	case c.Type == CheckHeartbeat:
+		interval = DefaultHeartbeatInterval
+	case c.Role == RoleFunctional:
 		interval = DefaultFunctionalCheckInterval
 	}
 	setDur(&c.Interval, t, "interval", interval)
 	setDur(&c.Timeout, t, "timeout", DefaultCheckTimeout)
-	setInt(&c.Retries, t, "retries", DefaultCheckRetries)
+	setInt(&c.Retries, t, "retries", retries)
 	setDur(&c.StartPeriod, t, "start_period", DefaultCheckStartPeriod)
 	switch c.Role {
 	case RoleLiveness:

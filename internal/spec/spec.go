@@ -18,6 +18,10 @@ const (
 	CheckHTTP = "http"
 	CheckTCP  = "tcp"
 	CheckExec = "exec"
+	// CheckHeartbeat is the progress watchdog for agents that serve no port:
+	// a file's modification time, or a line of the agent's output matching a
+	// pattern, must be newer than Within.
+	CheckHeartbeat = "heartbeat"
 
 	RoleStartup    = "startup"
 	RoleLiveness   = "liveness"
@@ -115,6 +119,9 @@ type Check struct {
 	Retries      int      `toml:"retries"`       // consecutive failures before unhealthy; default 3
 	StartPeriod  Duration `toml:"start_period"`  // failures here do not count; default 10s
 	OnFailure    string   `toml:"on_failure"`    // alert | restart | rollback
+	File         string   `toml:"file"`          // heartbeat: a file the agent touches; relative to the app's shared dir
+	Pattern      string   `toml:"pattern"`       // heartbeat: a regular expression an output line must match
+	Within       Duration `toml:"within"`        // heartbeat: how recent the beat must be; default 1m
 }
 
 // Logs tunes the agent's log files.

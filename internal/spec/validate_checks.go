@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -28,7 +29,7 @@ func (v *validator) check(c *Check, path string, hasService bool) {
 	t := v.node(path)
 	switch {
 	case t.Field("type") == nil:
-		v.fail(path+".type", `missing; add type = "http", "tcp" or "exec"`)
+		v.fail(path+".type", `missing; add type = "http", "tcp", "exec" or "heartbeat"`)
 	case c.Type == CheckHTTP || c.Type == CheckTCP:
 		if !hasService {
 			v.fail(path+".type", "%s check probes the instance's own PORT, which berth assigns only to agents with a [service]; add [service] or use type = \"exec\"", article(c.Type))
@@ -37,8 +38,17 @@ func (v *validator) check(c *Check, path string, hasService bool) {
 		if len(c.Command) == 0 || c.Command[0] == "" {
 			v.fail(path+".command", `an exec check needs a command, like command = ["./my-agent", "selftest"]`)
 		}
+	case c.Type == CheckHeartbeat:
+		v.heartbeat(c, path)
 	default:
-		v.oneOf(path+".type", "a check type", c.Type, CheckHTTP, CheckTCP, CheckExec)
+		v.oneOf(path+".type", "a check type", c.Type, CheckHTTP, CheckTCP, CheckExec, CheckHeartbeat)
+	}
+	if c.Type != CheckHeartbeat {
+		for _, k := range []string{"file", "pattern", "within"} {
+			if t.Field(k) != nil {
+				v.fail(path+"."+k, "only heartbeat checks use %s; remove it or use type = \"heartbeat\"", k)
+			}
+		}
 	}
 	if c.Type != CheckExec && t.Field("command") != nil {
 		v.fail(path+".command", "only exec checks run a command; remove it or use type = \"exec\"")
@@ -58,6 +68,22 @@ func (v *validator) check(c *Check, path string, hasService bool) {
 		v.oneOf(path+".on_failure", "a failure action", c.OnFailure, OnFailureAlert, OnFailureRestart, OnFailureRollback)
 	}
 	v.checkTiming(c, path)
+}
+
+func (v *validator) heartbeat(c *Check, path string) {
+	switch {
+	case (c.File == "") == (c.Pattern == ""):
+		v.fail(path+".type", `a heartbeat check needs exactly one of file = "beat" (its modification time) or pattern = "processed \\d+" (an output line)`)
+	case c.Pattern != "":
+		if _, err := regexp.Compile(c.Pattern); err != nil {
+			v.fail(path+".pattern", "not a regular expression: %v", err)
+		}
+	case strings.Contains(c.File, "..") || strings.ContainsRune(c.File, 0):
+		v.fail(path+".file", "%q must stay inside the app's shared directory (no \"..\")", c.File)
+	}
+	if c.Within.Duration <= 0 {
+		v.fail(path+".within", `must be more than 0s, like "1m"`)
+	}
 }
 
 func (v *validator) httpCheck(c *Check, path string) {
