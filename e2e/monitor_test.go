@@ -81,3 +81,31 @@ start_period = "2s"
 		t.Fatalf("latest deployment: %s by %s: %s", d.Kind, d.User, d.Outcome)
 	}
 }
+
+// A worker that stops making progress (no "tick" line for a second) is
+// restarted by its heartbeat check, though its process never exited.
+func TestHeartbeatRestartsStalledWorker(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	script := `i=0; while [ $i -lt 15 ]; do i=$((i+1)); echo tick $i; sleep 0.1; done; echo stuck; exec sleep 1000`
+	e.mustDeploy(app{name: "stall", version: "v1", command: []string{"/bin/sh", "-c", script}, checks: `
+[[checks]]
+name = "progress"
+type = "heartbeat"
+pattern = "^tick \\d+$"
+within = "1s"
+interval = "200ms"
+start_period = "1s"
+`})
+	first := e.liveInstance("stall").PID
+	e.eventually(30*time.Second, "a restart by the heartbeat", func() error {
+		if now := e.liveInstance("stall"); now.PID == first || now.PID == 0 {
+			return fmt.Errorf("pid %d, was %d", now.PID, first)
+		}
+		return nil
+	})
+	ev := e.berth("events", "stall", "-n", "200")
+	if !strings.Contains(ev.stdout, "monitor.restart") || !strings.Contains(ev.stdout, "progress") {
+		t.Fatalf("the journal does not show the heartbeat restart:\n%s", ev.stdout)
+	}
+}
