@@ -5,6 +5,7 @@
 package sampleagent
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ const (
 	ModeCrash     = "crash"      // exits 1 shortly after start
 	ModeErrors    = "errors"     // healthy, but real requests get 500: only traffic shows it
 	ModeCrashLate = "crash-late" // healthy, then exits after CRASH_AFTER (default 2s)
+	ModeCounter   = "counter"    // a worker: prints "seq 1".."seq COUNT" as fast as it can, then waits
 )
 
 // Run serves until ctx ends (the CLI ends it on SIGTERM or SIGINT), then
@@ -30,6 +32,9 @@ const (
 // receive a few lines so logs have something to show.
 func Run(ctx context.Context, stdout, stderr io.Writer) error {
 	version, mode := getenv("VERSION", "v1"), getenv("MODE", ModeGood)
+	if mode == ModeCounter {
+		return count(ctx, stdout)
+	}
 	port := getenv("PORT", "8080")
 	l, err := net.Listen("tcp", net.JoinHostPort(getenv("HOST", "127.0.0.1"), port))
 	if err != nil {
@@ -127,6 +132,31 @@ func sse(version string) http.HandlerFunc {
 			}
 		}
 	}
+}
+
+// count prints sequence-numbered lines as fast as it can, or pausing PACE
+// after every thousand (the log tests and benchmarks count them back), then
+// waits for ctx.
+func count(ctx context.Context, stdout io.Writer) error {
+	n, _ := strconv.Atoi(getenv("COUNT", "100000"))
+	pace, _ := time.ParseDuration(getenv("PACE", "0s"))
+	w := bufio.NewWriterSize(stdout, 64<<10)
+	for i := 1; i <= n; i++ {
+		if pace > 0 && i%1000 == 0 {
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			time.Sleep(pace)
+		}
+		w.WriteString("seq ")
+		w.WriteString(strconv.Itoa(i))
+		w.WriteByte('\n')
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
 }
 
 // SelfTest is a functional check: it asks the agent on $PORT for real.
