@@ -66,4 +66,6 @@ func (p AppPaths) ColorEnv(color string) string { return filepath.Join(p.Colors(
 func (p AppPaths) EnvFile() string { return filepath.Join(p.Dir(), "app.env") }
 
 // Writable lists what ProtectSystem=strict leaves writable for the agent.
-func (p AppPaths) Writable() []string { return []string{p.Shared(), p.Run(), p.Logs()} }
+// Its logs go to journald (or through the keeper's pipes), so logs/ is not
+// among them.
+func (p AppPaths) Writable() []string { return []string{p.Shared(), p.Run()} }

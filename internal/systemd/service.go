@@ -90,7 +90,9 @@ func (s Service) Unit() (Unit, error) {
 	s.limits(&svc)
 	rw := p.Writable()
 	for i := range rw {
-		rw[i] = escapeSpecifiers(rw[i])
+		// "-": a missing directory must not stop the agent; provisioning
+		// creates them, a deploy without it creates shared/ only.
+		rw[i] = "-" + escapeSpecifiers(rw[i])
 	}
 	for _, h := range hardeningFor(rw, s.Capabilities, protectHome(s.Home.Root)) {
 		if !slices.Contains(s.Relax, h.Name) {

@@ -68,7 +68,9 @@ func (u Unit) Get(section, key string) []string {
 // section is a small builder that keeps directives in insertion order.
 type section struct{ s Section }
 
-func (s *section) add(key, value string) { s.s.Directives = append(s.s.Directives, Directive{Key: key, Value: value}) }
+func (s *section) add(key, value string) {
+	s.s.Directives = append(s.s.Directives, Directive{Key: key, Value: value})
+}
 
 func (s *section) addNote(key, value, comment string) {
 	s.s.Directives = append(s.s.Directives, Directive{Key: key, Value: value, Comment: comment})

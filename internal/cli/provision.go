@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/provision"
+	"github.com/berth-dev/berth/internal/spec"
+)
+
+// plainUnitExposure is what systemd-analyze security gives a unit with only
+// ExecStart= (measured on systemd 252), printed next to berth's for scale.
+const plainUnitExposure = "9.6 UNSAFE"
+
+func (a *app) provisionCmd() *cobra.Command {
+	var (
+		file      string
+		dryRun    bool
+		checkDisk time.Duration
+	)
+	c := &cobra.Command{
+		Use:   "provision [-f berth.toml] [--dry-run]",
+		Short: "Prepare this host for the app: user, directories, secrets, systemd units, the daemon (idempotent)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			app, err := spec.Load(file)
+			if err != nil {
+				return err
+			}
+			p, err := a.provisioner(checkDisk)
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			plan, err := p.Plan(cmd.Context(), app)
+			if err != nil {
+				return err
+			}
+			w := a.env.Stdout
+			if dryRun {
+				printPlan(w, plan)
+				return nil
+			}
+			if err := applyPlan(cmd.Context(), w, p, plan); err != nil {
+				return err
+			}
+			if provision.ManagesUnits(app) {
+				printScore(cmd.Context(), w, p, app.Name)
+			}
+			fmt.Fprintf(w, "%d changes in %s\n", len(plan.Steps), time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&file, "file", "f", "berth.toml", "the app spec")
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "print what would change, as a diff, and change nothing")
+	c.Flags().DurationVar(&checkDisk, "check-disk-every", 0, "install a systemd timer running `berth check disk` this often (e.g. 15m); 0 = none")
+	return c
+}
+
+func (a *app) unprovisionCmd() *cobra.Command {
+	var dryRun, purge bool
+	c := &cobra.Command{
+		Use:   "unprovision APP",
+		Short: "Remove what provision created for APP (keeps releases, data, logs and the user unless --purge)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := a.provisioner(0)
+			if err != nil {
+				return err
+			}
+			plan, err := p.Unplan(cmd.Context(), args[0], purge)
+			if err != nil {
+				return err
+			}
+			if dryRun {
+				printPlan(a.env.Stdout, plan)
+				return nil
+			}
+			start := time.Now()
+			if err := applyPlan(cmd.Context(), a.env.Stdout, p, plan); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.env.Stdout, "%d changes in %s\n", len(plan.Steps), time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be removed and remove nothing")
+	c.Flags().BoolVar(&purge, "purge", false, "also remove the app's releases, shared data, logs and its berth-<app> user")
+	return c
+}
+
+// provisioner builds a Provisioner for this host, as root only.
+func (a *app) provisioner(checkDisk time.Duration) (*provision.Provisioner, error) {
+	if os.Geteuid() != 0 {
+		return nil, &exitError{code: ExitError, err: provision.ErrNotRoot}
+	}
+	if checkDisk != 0 && checkDisk < time.Minute {
+		return nil, usage("--check-disk-every %v is under a minute", checkDisk)
+	}
+	l, err := a.layout()
+	if err != nil {
+		return nil, err
+	}
+	exe, err := filepath.Abs(a.env.Exe)
+	if err != nil {
+		return nil, fmt.Errorf("resolving berth's binary: %w", err)
+	}
+	return provision.New(provision.Config{Home: l, Exe: exe, CheckDiskEvery: checkDisk}), nil
+}
+
+func printPlan(w io.Writer, plan *provision.Plan) {
+	fmt.Fprintf(w, "plan for %s (dry run, nothing changed): %d changes\n", plan.App, len(plan.Steps))
+	for _, s := range plan.Steps {
+		fmt.Fprintf(w, "  %s\n", s)
+		if s.Diff != "" {
+			fmt.Fprintf(w, "      %s\n", strings.ReplaceAll(s.Diff, "\n", "\n      "))
+		}
+	}
+}
+
+func applyPlan(ctx context.Context, w io.Writer, p *provision.Provisioner, plan *provision.Plan) error {
+	if len(plan.Steps) == 0 {
+		fmt.Fprintf(w, "%s: host already provisioned\n", plan.App)
+	}
+	return p.Apply(ctx, plan, func(r provision.Result) {
+		status := "done"
+		if r.Err != nil {
+			status = "FAILED"
+		}
+		fmt.Fprintf(w, "[%d/%d] %s ... %s (%s)\n", r.Index, r.N, r.Step, status, r.Took.Round(100*time.Microsecond))
+	})
+}
+
+func printScore(ctx context.Context, w io.Writer, p *provision.Provisioner, app string) {
+	s, err := p.Score(ctx, app)
+	if err != nil {
+		fmt.Fprintf(w, "security: not measured (%v)\n", err)
+		return
+	}
+	fmt.Fprintf(w, "security: systemd-analyze security %s: exposure %.1f %s (a unit with only ExecStart=: %s)\n",
+		s.Unit, s.Exposure, s.Verdict, plainUnitExposure)
+}

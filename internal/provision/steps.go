@@ -1,0 +1,170 @@
+package provision
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"github.com/berth-dev/berth/internal/systemd"
+)
+
+// dirSpec is a directory the app needs.
+type dirSpec struct {
+	path  string
+	mode  fs.FileMode
+	owner string // user name; its primary group owns it too
+}
+
+// dirs lists the app's directories, parents first. The home's own modes
+// match what the daemon's home.Create sets, so the two never undo each other.
+func (p *Provisioner) dirs(app, owner string) []dirSpec {
+	h := p.cfg.Home
+	ap := systemd.AppPaths{Home: h, App: app}
+	return []dirSpec{
+		{h.Root, 0o711, "root"},
+		{filepath.Join(h.Root, "apps"), 0o711, "root"},
+		{filepath.Join(h.Root, "logs"), 0o750, "root"},
+		{h.RunDir(), 0o750, "root"},
+		{ap.Dir(), 0o755, "root"},
+		{ap.Releases(), 0o755, "root"},
+		{ap.Shared(), 0o750, owner},
+		{ap.Run(), 0o750, owner},
+		// Traversable, not listable: the agent reaches its release through
+		// its color's link; the env files inside are 0600 root.
+		{ap.Colors(), 0o711, "root"},
+		{ap.Logs(), 0o750, "root"},
+	}
+}
+
+func planUser(name string) *Step {
+	if _, err := user.Lookup(name); err == nil {
+		return nil
+	}
+	return &Step{
+		Kind: KindUser, Target: name, What: "create (system user and group, no login shell, no home)",
+		apply: func(ctx context.Context) error {
+			if _, err := user.Lookup(name); err == nil {
+				return nil
+			}
+			out, err := exec.CommandContext(ctx, "useradd", "--system", "--user-group", "--no-create-home",
+				"--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name).CombinedOutput()
+			if err != nil {
+				return fmt.Errorf("useradd %s: %w: %s", name, err, bytes.TrimSpace(out))
+			}
+			return nil
+		},
+	}
+}
+
+// lookupIDs resolves a user name to its uid and primary gid.
+func lookupIDs(name string) (int, int, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return 0, 0, err
+	}
+	uid, err := strconv.Atoi(u.Uid)
+	if err != nil {
+		return 0, 0, fmt.Errorf("uid of %s: %w", name, err)
+	}
+	gid, err := strconv.Atoi(u.Gid)
+	if err != nil {
+		return 0, 0, fmt.Errorf("gid of %s: %w", name, err)
+	}
+	return uid, gid, nil
+}
+
+func planDir(d dirSpec) (*Step, error) {
+	fi, err := os.Lstat(d.path)
+	what := ""
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		what = fmt.Sprintf("create (%04o %s)", d.mode, d.owner)
+	case err != nil:
+		return nil, fmt.Errorf("checking %s: %w", d.path, err)
+	case !fi.IsDir():
+		return nil, fmt.Errorf("%s exists and is not a directory; move it away and run again", d.path)
+	default:
+		if fi.Mode().Perm() != d.mode {
+			what = fmt.Sprintf("mode %04o → %04o", fi.Mode().Perm(), d.mode)
+		}
+		uid, gid, lerr := lookupIDs(d.owner)
+		st := fi.Sys().(*syscall.Stat_t)
+		if lerr != nil || int(st.Uid) != uid || int(st.Gid) != gid {
+			if what != "" {
+				what += ", "
+			}
+			what += fmt.Sprintf("owner %d:%d → %s", st.Uid, st.Gid, d.owner)
+		}
+	}
+	if what == "" {
+		return nil, nil
+	}
+	return &Step{Kind: KindDir, Target: d.path, What: what, apply: func(context.Context) error { return ensureDir(d) }}, nil
+}
+
+func ensureDir(d dirSpec) error {
+	uid, gid, err := lookupIDs(d.owner)
+	if err != nil {
+		return fmt.Errorf("owner of %s: %w", d.path, err)
+	}
+	if err := os.Mkdir(d.path, d.mode); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("creating %s: %w", d.path, err)
+	}
+	if err := os.Lchown(d.path, uid, gid); err != nil {
+		return fmt.Errorf("setting owner of %s: %w", d.path, err)
+	}
+	// chmod after chown: chown may clear set-id bits, and mkdir obeys umask.
+	if err := os.Chmod(d.path, d.mode); err != nil {
+		return fmt.Errorf("setting mode of %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// unitFile is a unit berth wants installed, rendered.
+type unitFile struct {
+	path string
+	data []byte
+}
+
+func planUnit(u unitFile) (*Step, error) {
+	old, err := os.ReadFile(u.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		old = nil
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", u.path, err)
+	case bytes.Equal(old, u.data):
+		if fi, err := os.Stat(u.path); err == nil && fi.Mode().Perm() == 0o644 {
+			return nil, nil
+		}
+	}
+	what := "update"
+	if old == nil {
+		what = "create"
+	}
+	return &Step{
+		Kind: KindUnit, Target: u.path, What: what, Diff: lineDiff(string(old), string(u.data)),
+		apply: func(context.Context) error { return systemd.WriteFile(u.path, u.data, 0o644, 0, 0) },
+	}, nil
+}
+
+// removeStep removes a file a previous run installed and this one does not.
+func removeStep(kind, path, why string) *Step {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return &Step{Kind: kind, Target: path, What: "remove (" + why + ")", apply: func(context.Context) error {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing %s: %w", path, err)
+		}
+		return nil
+	}}
+}

@@ -1,0 +1,146 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/berth-dev/berth/internal/spec"
+	"github.com/berth-dev/berth/internal/systemd"
+)
+
+// units renders every unit the app and berth need on this host.
+func (p *Provisioner) units(app *spec.App) ([]unitFile, error) {
+	var out []unitFile
+	if ManagesUnits(app) {
+		u, err := systemd.FromSpec(app, p.cfg.Home).Unit()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", app.File, err)
+		}
+		out = append(out, unitFile{filepath.Join(p.cfg.UnitDir, systemd.TemplateName(app.Name)), u.Render()})
+	}
+	d, err := systemd.Daemon{Exe: p.cfg.Exe, Home: p.cfg.Home.Root}.Unit()
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, unitFile{filepath.Join(p.cfg.UnitDir, systemd.DaemonUnit), d.Render()})
+	if p.cfg.CheckDiskEvery > 0 {
+		svc, timer, err := systemd.CheckTimer{Exe: p.cfg.Exe, Home: p.cfg.Home.Root, Interval: p.cfg.CheckDiskEvery}.Units()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out,
+			unitFile{filepath.Join(p.cfg.UnitDir, systemd.CheckService), svc.Render()},
+			unitFile{filepath.Join(p.cfg.UnitDir, systemd.CheckTimerU), timer.Render()})
+	}
+	return out, nil
+}
+
+// planSystemd adds what systemd must be told: a reload when a unit file
+// changed (or a previous run wrote one and failed before reloading), the
+// daemon enabled and running (restarted when its unit changed), the timer.
+func (p *Provisioner) planSystemd(ctx context.Context, app *spec.App, changed bool, units []unitFile) ([]Step, error) {
+	sc := p.cfg.Systemctl
+	var steps []Step
+	if !p.timerWanted() {
+		for _, name := range []string{systemd.CheckTimerU, systemd.CheckService} {
+			path := filepath.Join(p.cfg.UnitDir, name)
+			if s := removeStep(KindUnit, path, "no check timer asked for"); s != nil {
+				if name == systemd.CheckTimerU {
+					steps = append(steps, Step{Kind: KindSystemd, Target: name, What: "disable --now",
+						apply: func(ctx context.Context) error { return sc.Disable(ctx, name) }})
+				}
+				steps = append(steps, *s)
+				changed = true
+			}
+		}
+	}
+	if !changed {
+		stale, err := p.needReload(ctx, app, units)
+		if err != nil {
+			return nil, err
+		}
+		changed = stale
+	}
+	if changed {
+		steps = append(steps, Step{Kind: KindSystemd, Target: "daemon-reload", What: "read the changed units",
+			apply: sc.DaemonReload})
+	}
+	props, err := sc.Show(ctx, systemd.DaemonUnit, "UnitFileState", "ActiveState")
+	if err != nil {
+		return nil, err
+	}
+	daemonChanged := unitChanged(units, systemd.DaemonUnit)
+	switch {
+	case props["UnitFileState"] != "enabled" || props["ActiveState"] != "active":
+		steps = append(steps, Step{Kind: KindSystemd, Target: systemd.DaemonUnit, What: "enable --now",
+			apply: func(ctx context.Context) error { return sc.EnableNow(ctx, systemd.DaemonUnit) }})
+	case daemonChanged:
+		steps = append(steps, Step{Kind: KindSystemd, Target: systemd.DaemonUnit, What: "restart (its unit changed)",
+			apply: func(ctx context.Context) error { return sc.Restart(ctx, systemd.DaemonUnit) }})
+	}
+	if p.timerWanted() {
+		tp, err := sc.Show(ctx, systemd.CheckTimerU, "UnitFileState", "ActiveState")
+		if err != nil {
+			return nil, err
+		}
+		if tp["UnitFileState"] != "enabled" || tp["ActiveState"] != "active" {
+			steps = append(steps, Step{Kind: KindSystemd, Target: systemd.CheckTimerU, What: "enable --now",
+				apply: func(ctx context.Context) error { return sc.EnableNow(ctx, systemd.CheckTimerU) }})
+		}
+	}
+	return steps, nil
+}
+
+func (p *Provisioner) timerWanted() bool { return p.cfg.CheckDiskEvery > 0 }
+
+// unitChanged reports whether the named unit's file differs from the host's.
+func unitChanged(units []unitFile, name string) bool {
+	for _, u := range units {
+		if filepath.Base(u.path) == name {
+			old, err := os.ReadFile(u.path)
+			return err != nil || string(old) != string(u.data)
+		}
+	}
+	return false
+}
+
+// needReload asks systemd whether it still runs an older copy of any of the
+// units, which a run that failed between writing and reloading leaves.
+func (p *Provisioner) needReload(ctx context.Context, app *spec.App, units []unitFile) (bool, error) {
+	for _, u := range units {
+		name := filepath.Base(u.path)
+		if name == systemd.TemplateName(app.Name) {
+			name = systemd.UnitName(app.Name, "blue")
+		}
+		props, err := p.cfg.Systemctl.Show(ctx, name, "NeedDaemonReload", "LoadState")
+		if err != nil {
+			return false, err
+		}
+		if props["NeedDaemonReload"] == "yes" || props["LoadState"] == "not-found" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Security is the exposure systemd-analyze gives an app's generated unit.
+type Security struct {
+	Unit     string
+	Exposure float64
+	Verdict  string
+	Took     time.Duration
+}
+
+// Score measures the app's unit (its blue instance) with systemd-analyze.
+func (p *Provisioner) Score(ctx context.Context, app string) (Security, error) {
+	start := time.Now()
+	unit := systemd.UnitName(app, "blue")
+	e, v, err := p.cfg.Systemctl.SecurityScore(ctx, unit)
+	if err != nil {
+		return Security{}, err
+	}
+	return Security{Unit: unit, Exposure: e, Verdict: v, Took: time.Since(start)}, nil
+}

@@ -1,0 +1,74 @@
+package provision
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+
+	"github.com/berth-dev/berth/internal/systemd"
+)
+
+// Unplan returns the steps that undo provisioning of app: its instances
+// stopped, its unit, color links and secrets file removed, systemd
+// reloaded. With purge, its releases, shared data, logs and its berth-<app>
+// user go too. berth's own daemon unit stays: other apps use it.
+func (p *Provisioner) Unplan(ctx context.Context, app string, purge bool) (*Plan, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sc := p.cfg.Systemctl
+	ap := systemd.AppPaths{Home: p.cfg.Home, App: app}
+	plan := &Plan{App: app}
+	unitPath := filepath.Join(p.cfg.UnitDir, systemd.TemplateName(app))
+	_, unitErr := os.Stat(unitPath)
+	if unitErr == nil {
+		pattern := "berth-" + app + "@*.service"
+		plan.Steps = append(plan.Steps, Step{Kind: KindSystemd, Target: pattern, What: "stop",
+			apply: func(ctx context.Context) error {
+				if err := sc.Stop(ctx, pattern); err != nil {
+					return err
+				}
+				return sc.ResetFailed(ctx, pattern)
+			}})
+	}
+	plan.add(removeStep(KindUnit, unitPath, "unprovision"))
+	plan.add(removeStep(KindFile, ap.EnvFile(), "secrets"))
+	plan.add(removeTree(ap.Colors(), "color links and environment files"))
+	if unitErr == nil {
+		plan.Steps = append(plan.Steps, Step{Kind: KindSystemd, Target: "daemon-reload", What: "forget the unit", apply: sc.DaemonReload})
+	}
+	if purge {
+		plan.add(removeTree(ap.Dir(), "--purge: releases and shared data"))
+		plan.add(removeTree(ap.Logs(), "--purge: logs"))
+		if _, err := user.Lookup("berth-" + app); err == nil {
+			name := "berth-" + app
+			plan.Steps = append(plan.Steps, Step{Kind: KindUser, Target: name, What: "remove (--purge)",
+				apply: func(ctx context.Context) error {
+					out, err := exec.CommandContext(ctx, "userdel", name).CombinedOutput()
+					if err != nil {
+						return fmt.Errorf("userdel %s: %w: %s", name, err, bytes.TrimSpace(out))
+					}
+					return nil
+				}})
+		}
+	}
+	return plan, nil
+}
+
+func removeTree(path, why string) *Step {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return &Step{Kind: KindDir, Target: path, What: "remove (" + why + ")", apply: func(context.Context) error {
+		if err := os.RemoveAll(path); err != nil {
+			return fmt.Errorf("removing %s: %w", path, err)
+		}
+		return nil
+	}}
+}
