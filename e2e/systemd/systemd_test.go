@@ -1,0 +1,183 @@
+package systemd_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// maxExposure is the issue's target for a generated unit ("OK").
+const maxExposure = 2.0
+
+// buildBerth builds berth's binary for the box.
+func buildBerth(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatalf("go env GOMOD: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "berth")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/berth")
+	build.Dir = filepath.Dir(strings.TrimSpace(string(out)))
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building berth: %v\n%s", err, b)
+	}
+	return bin
+}
+
+const echoSpec = `version = 1
+name = "echo"
+
+[run]
+command = ["/usr/local/bin/berth", "sample-agent"]
+env = { VERSION = "v1", GREETING = "100% $HOME 'q'" }
+runtime = "systemd"
+env_file = "secrets.env"
+memory_max = "256MiB"
+cpu_quota = "50%"
+tasks_max = 64
+
+[service]
+listen = "127.0.0.1:8080"
+`
+
+const echoSecrets = "# secrets\nAPI_TOKEN=s3cr3t-token-value\nDB_PASSWORD='hunter2 hunter2'\nexport REGION=eu\n"
+
+var exposureRe = regexp.MustCompile(`exposure ([0-9.]+) (\S+)`)
+
+// TestSystemd boots one box and runs every real-systemd check in it, in
+// order: booting costs about a second, so the suite stays well inside CI's
+// budget.
+func TestSystemd(t *testing.T) {
+	box := bootBox(t)
+	bin := buildBerth(t)
+	box.Install(bin, "/usr/local/bin/berth", 0o755)
+	box.WriteFile("/srv/echo/berth.toml", []byte(echoSpec), 0o644)
+	box.WriteFile("/srv/echo/secrets.env", []byte(echoSecrets), 0o600)
+
+	t.Run("provision", func(t *testing.T) { testProvision(t, box) })
+	t.Run("security", func(t *testing.T) { testSecurity(t, box) })
+	t.Run("runtime", func(t *testing.T) { testRuntimeInBox(t, box) })
+	t.Run("unprovision", func(t *testing.T) { testUnprovision(t, box) })
+}
+
+func testProvision(t *testing.T, box *Box) {
+	dry := box.Must("berth", "provision", "-f", "/srv/echo/berth.toml", "--dry-run")
+	t.Logf("dry run:\n%s", dry)
+	for _, want := range []string{"dry run, nothing changed", "user    berth-echo: create", "(secret, 3 keys)",
+		"+ ExecStart=/usr/local/bin/berth sample-agent", "berth.service: enable --now"} {
+		if !strings.Contains(dry, want) {
+			t.Errorf("dry run lacks %q", want)
+		}
+	}
+	for _, secret := range []string{"s3cr3t", "hunter2"} {
+		if strings.Contains(dry, secret) {
+			t.Errorf("dry run prints the secret %q", secret)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(box.Root, "etc/systemd/system/berth-echo@.service")); err == nil {
+		t.Error("dry run wrote the unit")
+	}
+
+	start := time.Now()
+	first := box.Must("berth", "provision", "-f", "/srv/echo/berth.toml", "--check-disk-every", "15m")
+	tookFirst := time.Since(start)
+	t.Logf("first run (%v):\n%s", tookFirst, first)
+	if strings.Contains(first, "FAILED") || strings.Contains(first, "0 changes") {
+		t.Fatalf("first provision did not apply cleanly")
+	}
+	for _, want := range []string{"] user    berth-echo: create", "done (", "daemon-reload"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("first run lacks %q", want)
+		}
+	}
+	if m := exposureRe.FindStringSubmatch(first); m == nil {
+		t.Errorf("provision printed no exposure score")
+	} else if e, _ := strconv.ParseFloat(m[1], 64); e > maxExposure {
+		t.Errorf("exposure of the generated unit = %v %s; want <= %v", e, m[2], maxExposure)
+	}
+
+	start = time.Now()
+	second := box.Must("berth", "provision", "-f", "/srv/echo/berth.toml", "--check-disk-every", "15m")
+	tookSecond := time.Since(start)
+	t.Logf("second run (%v):\n%s", tookSecond, second)
+	if !strings.Contains(second, "0 changes") || !strings.Contains(second, "already provisioned") {
+		t.Errorf("second provision changed something")
+	}
+	fmt.Printf("FIGURE provision from scratch: %v; second (no-change) run: %v\n", tookFirst.Round(time.Millisecond), tookSecond.Round(time.Millisecond))
+
+	// What the host now has.
+	if got := strings.TrimSpace(box.Must("stat", "-c", "%a %U %G", "/var/lib/berth/apps/echo/app.env")); got != "600 berth-echo berth-echo" {
+		t.Errorf("app.env is %q; want 600 berth-echo berth-echo", got)
+	}
+	if got := strings.TrimSpace(box.Must("stat", "-c", "%a %U", "/var/lib/berth/apps/echo/shared")); got != "750 berth-echo" {
+		t.Errorf("shared is %q; want 750 berth-echo", got)
+	}
+	if got := box.Must("getent", "passwd", "berth-echo"); !strings.HasSuffix(strings.TrimSpace(got), ":/usr/sbin/nologin") {
+		t.Errorf("berth-echo has a login shell: %q", got)
+	}
+	if got := strings.TrimSpace(box.Must("systemctl", "is-active", "berth.service")); got != "active" {
+		t.Errorf("berth.service is %q after provisioning", got)
+	}
+	if got := box.Must("systemctl", "list-timers", "--all", "--no-pager", "berth-check-disk.timer"); !strings.Contains(got, "berth-check-disk.timer") {
+		t.Errorf("the check timer is not listed:\n%s", got)
+	}
+	// Limits are rendered and loaded, not enforced: this VM's hybrid cgroup
+	// setup accepts MemoryMax=/CPUQuota= without applying them, so only
+	// what systemd read is checked, never that the limits bite.
+	props := box.Must("systemctl", "show", "berth-echo@blue.service", "-p", "MemoryMax,CPUQuotaPerSecUSec,TasksMax")
+	for _, want := range []string{"MemoryMax=268435456", "CPUQuotaPerSecUSec=500ms", "TasksMax=64"} {
+		if !strings.Contains(props, want) {
+			t.Errorf("systemctl show lacks %s:\n%s", want, props)
+		}
+	}
+}
+
+func testSecurity(t *testing.T, box *Box) {
+	box.WriteFile("/etc/systemd/system/plain-agent.service", []byte("[Service]\nExecStart=/usr/local/bin/berth sample-agent\n"), 0o644)
+	box.Must("systemctl", "daemon-reload")
+	score := func(unit string) float64 {
+		out := box.Must("systemd-analyze", "security", "--no-pager", unit)
+		m := regexp.MustCompile(`Overall exposure level for \S+: ([0-9.]+)`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no exposure in:\n%s", out)
+		}
+		f, _ := strconv.ParseFloat(m[1], 64)
+		return f
+	}
+	ours, plain := score("berth-echo@blue.service"), score("plain-agent.service")
+	fmt.Printf("FIGURE systemd-analyze security exposure: generated unit %.1f, plain unit %.1f\n", ours, plain)
+	if ours > maxExposure {
+		t.Errorf("generated unit exposure %.1f; want <= %.1f", ours, maxExposure)
+	}
+	if plain <= ours {
+		t.Errorf("a plain unit (%.1f) scores no worse than ours (%.1f): the measurement is broken", plain, ours)
+	}
+}
+
+func testUnprovision(t *testing.T, box *Box) {
+	out := box.Must("berth", "unprovision", "echo")
+	t.Logf("unprovision:\n%s", out)
+	for _, gone := range []string{"etc/systemd/system/berth-echo@.service", "var/lib/berth/apps/echo/app.env", "var/lib/berth/apps/echo/colors"} {
+		if _, err := os.Lstat(filepath.Join(box.Root, gone)); err == nil {
+			t.Errorf("/%s is still there", gone)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(box.Root, "var/lib/berth/apps/echo/shared")); err != nil {
+		t.Errorf("unprovision without --purge removed data: %v", err)
+	}
+	box.Must("berth", "unprovision", "--purge", "echo")
+	if _, err := box.Exec(context.Background(), "getent", "passwd", "berth-echo"); err == nil {
+		t.Error("--purge left the user berth-echo")
+	}
+	if _, err := os.Stat(filepath.Join(box.Root, "var/lib/berth/apps/echo")); err == nil {
+		t.Error("--purge left the app's directory")
+	}
+}
