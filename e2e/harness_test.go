@@ -69,6 +69,7 @@ type env struct {
 	home   string
 	daemon *exec.Cmd
 	waited chan struct{} // closed when the daemon process has been waited for
+	admin  int           // the daemon's /metrics port
 
 	mu   sync.Mutex
 	apps map[string]bool
@@ -96,7 +97,10 @@ func (e *env) startDaemon() {
 		e.t.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(berthBin, "daemon", "--home", e.home)
+	if e.admin == 0 {
+		e.admin = freePort(e.t)
+	}
+	cmd := exec.Command(berthBin, "daemon", "--home", e.home, "--admin", fmt.Sprintf("127.0.0.1:%d", e.admin))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		e.t.Fatalf("starting daemon: %v", err)

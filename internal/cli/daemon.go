@@ -1,17 +1,20 @@
 package cli
 
 import (
+	"errors"
 	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/internal/daemon"
 	"github.com/berth-dev/berth/internal/keeper"
 )
 
 func (a *app) daemonCmd() *cobra.Command {
 	var debug bool
+	var adminAddr, configFile string
 	c := &cobra.Command{
 		Use:   "daemon",
 		Short: "Run the daemon in the foreground (what a systemd unit or a terminal starts)",
@@ -26,10 +29,20 @@ func (a *app) daemonCmd() *cobra.Command {
 				level = slog.LevelDebug
 			}
 			log := slog.New(slog.NewTextHandler(a.env.Stderr, &slog.HandlerOptions{Level: level}))
-			return daemon.Run(cmd.Context(), daemon.Config{Home: l, Exe: a.env.Exe, Version: a.env.Version, Logger: log})
+			dc := daemon.Config{Home: l, Exe: a.env.Exe, Version: a.env.Version, Logger: log, ConfigFile: configFile}
+			if cmd.Flags().Changed("admin") {
+				dc.Admin = &adminAddr
+			}
+			err = daemon.Run(cmd.Context(), dc)
+			if errors.Is(err, config.ErrInvalid) {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			return err
 		},
 	}
 	c.Flags().BoolVar(&debug, "debug", false, "log debug messages")
+	c.Flags().StringVar(&adminAddr, "admin", "", `where /metrics listens, over daemon.toml's [admin] listen ("" = nowhere)`)
+	c.Flags().StringVar(&configFile, "config", "", "the daemon's config (default <home>/daemon.toml; absent = defaults)")
 	return c
 }
 

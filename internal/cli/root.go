@@ -116,7 +116,7 @@ func (a *app) root() *cobra.Command {
 		a.daemonCmd(), a.keeperCmd(), a.initCmd(), a.validateCmd(), a.deployCmd(),
 		a.statusCmd(), a.historyCmd(), a.logsCmd(), a.eventsCmd(), a.rollbackCmd(),
 		a.startCmd(), a.stopCmd(), a.restartCmd(), a.pauseCmd(), a.resumeCmd(),
-		a.whyCmd(), a.logrotateCmd(), a.demoCmd(), a.sampleAgentCmd(),
+		a.whyCmd(), a.logrotateCmd(), a.checkCmd(), a.demoCmd(), a.sampleAgentCmd(), a.provisionCmd(), a.unprovisionCmd(),
 	)
 	return root
 }

@@ -1,6 +1,7 @@
 // Package daemon wires berth's daemon together: the state store, the keeper
-// that owns the agents, the deploy engine with its proxies, and the control
-// API. Everything is built here once and passed down.
+// that owns the agents, the deploy engine with its proxies, the monitor,
+// alerts, the disk watcher, metrics and the control API. Everything is
+// built here once and passed down.
 package daemon
 
 import (
@@ -9,23 +10,31 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/internal/alert"
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/internal/deploy"
+	"github.com/berth-dev/berth/internal/disk"
 	"github.com/berth-dev/berth/internal/home"
 	"github.com/berth-dev/berth/internal/keeper"
+	"github.com/berth-dev/berth/internal/metrics"
 	"github.com/berth-dev/berth/internal/monitor"
 	"github.com/berth-dev/berth/internal/state"
 )
 
 // Config is what a daemon needs from its caller.
 type Config struct {
-	Home    home.Layout
-	Exe     string // berth's own binary, to start the keeper
-	Version string
-	Logger  *slog.Logger
+	Home       home.Layout
+	Exe        string // berth's own binary, to start the keeper
+	Version    string
+	Logger     *slog.Logger
+	ConfigFile string  // daemon.toml; "" = <home>/daemon.toml (absent: defaults)
+	Admin      *string // overrides [admin] listen when set; "" = no listener
 }
 
 // restoreBudget bounds the re-adoption of apps at start.
@@ -34,6 +43,16 @@ const restoreBudget = 60 * time.Second
 // Run runs the daemon until ctx ends. Agents keep running after it returns.
 func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
+	if cfg.ConfigFile == "" {
+		cfg.ConfigFile = filepath.Join(cfg.Home.Root, config.FileName)
+	}
+	dc, err := config.Load(cfg.ConfigFile)
+	if err != nil {
+		return err
+	}
+	if cfg.Admin != nil {
+		dc.Admin.Listen = *cfg.Admin
+	}
 	if err := cfg.Home.Create(); err != nil {
 		return err
 	}
@@ -54,7 +73,19 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer kc.Close()
 
-	eng := deploy.New(deploy.Config{Store: store, Runtime: kc, Home: cfg.Home, Logger: log})
+	alerts, err := alert.New(dc.Alert, store, log)
+	if err != nil {
+		return err
+	}
+	disks := disk.New(dc.Disks(cfg.Home.Root, filepath.Join(cfg.Home.Root, "logs"), filepath.Join(cfg.Home.Root, "apps")),
+		disk.Options{Alerts: alerts, Log: log, Growers: growers(cfg.Home)})
+
+	// The metrics read the engine's proxies and the engine records into the
+	// metrics: the source learns its engine before anything is served.
+	proxies := &proxySource{}
+	m := metrics.New(metrics.Sources{Proxy: proxies, Instances: kc, Disks: diskSource{disks}, Version: cfg.Version})
+	eng := deploy.New(deploy.Config{Store: store, Runtime: kc, Home: cfg.Home, Logger: log, Metrics: m})
+	proxies.eng = eng
 	defer eng.Close()
 
 	l, err := api.Listen(cfg.Home.Socket())
@@ -77,14 +108,19 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Error("restoring apps", "err", err)
 	}
 	cancel()
-	alerts := newJournalAlerts(store, log)
-	mon := monitor.New(monitor.Config{Source: eng, Actions: eng, Alerts: alerts, Logger: log})
+
+	// Background work, stopped and waited for before the store closes.
 	var bg sync.WaitGroup
 	defer bg.Wait()
-	mctx, stopBG := context.WithCancel(ctx)
+	bctx, stopBG := context.WithCancel(ctx)
 	defer stopBG()
-	bg.Go(func() { _ = mon.Run(mctx) })
-	bg.Go(func() { journalKeeperEvents(mctx, kc, store, alerts, log) })
+	mon := monitor.New(monitor.Config{Source: eng, Actions: eng, Alerts: alert.Flat{D: alerts}, Recorder: m, Logger: log})
+	bg.Go(func() { _ = alerts.Run(bctx) })
+	bg.Go(func() { _ = disks.Run(bctx) })
+	bg.Go(func() { _ = mon.Run(bctx) })
+	bg.Go(func() { journalKeeperEvents(bctx, kc, store, alert.Flat{D: alerts}, log) })
+	bg.Go(func() { capLogs(bctx, cfg.Home, int64(dc.Logs.MaxTotal), log) })
+	adm := startAdmin(dc.Admin.Listen, m, log)
 	log.Info("berth daemon ready", "home", cfg.Home.Root, "socket", cfg.Home.Socket(), "restore", time.Since(start).Round(time.Millisecond))
 
 	select {
@@ -99,15 +135,15 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("shutting down the API", "err", err)
 	}
+	adm.close(sctx)
 	log.Info("berth daemon stopped; agents keep running under the keeper")
 	return nil
 }
 
 // journalKeeperEvents copies the keeper's instance transitions (exits,
-// restarts, crash loops) into the event journal.
-// A crash loop raises one alert (the journal alerter dedupes), resolved when
-// an operator stops the instance.
-func journalKeeperEvents(ctx context.Context, kc *keeper.Client, store *state.Store, alerts *journalAlerts, log *slog.Logger) {
+// restarts, crash loops) into the event journal. A crash loop raises one
+// alert, resolved when the instance is stopped or starts over cleanly.
+func journalKeeperEvents(ctx context.Context, kc *keeper.Client, store *state.Store, alerts monitor.Alerter, log *slog.Logger) {
 	var after uint64
 	for ctx.Err() == nil {
 		evs, err := kc.Events(ctx, after)
@@ -122,11 +158,8 @@ func journalKeeperEvents(ctx context.Context, kc *keeper.Client, store *state.St
 		for _, ev := range evs {
 			after = ev.Seq
 			app := ev.ID
-			for i := len(app) - 1; i >= 0; i-- {
-				if app[i] == '.' {
-					app = app[:i]
-					break
-				}
+			if i := strings.LastIndexByte(app, '.'); i > 0 {
+				app = app[:i]
 			}
 			if _, err := store.AddEvent(state.Event{Time: ev.Time, App: app, Kind: "instance." + ev.Kind,
 				Message: ev.ID + ": " + ev.Message}); err != nil {
@@ -134,9 +167,9 @@ func journalKeeperEvents(ctx context.Context, kc *keeper.Client, store *state.St
 			}
 			switch ev.Kind {
 			case keeper.EventCrashloop:
-				alerts.Fire("crashloop."+ev.ID, "critical", app, ev.ID+" is crash-looping: "+ev.Message, nil)
-			case keeper.EventStopped:
-				alerts.Resolve("crashloop." + ev.ID)
+				alerts.Fire("crashloop:"+ev.ID, alert.SeverityCritical, app, ev.ID+" is crash-looping: "+ev.Message, nil)
+			case keeper.EventStopped, keeper.EventRemoved:
+				alerts.Resolve("crashloop:" + ev.ID)
 			}
 		}
 	}

@@ -147,7 +147,7 @@ func (d *demo) startDaemon(ctx context.Context) error {
 		return err
 	}
 	defer logf.Close()
-	d.daemon = exec.Command(d.cfg.Exe, "daemon", "--home", d.h.Root)
+	d.daemon = exec.Command(d.cfg.Exe, "daemon", "--home", d.h.Root, "--admin", "")
 	d.daemon.Stdout, d.daemon.Stderr = logf, logf
 	if err := d.daemon.Start(); err != nil {
 		return fmt.Errorf("starting the daemon: %w", err)

@@ -106,7 +106,7 @@ func (e *Engine) startLive(ctx context.Context, name string) error {
 		}
 		return err
 	}
-	if err := health.WaitHealthy(ctx, a.Checks, t, a.Deploy.HealthyAfter, alive, nil); err != nil {
+	if err := health.WaitHealthy(ctx, a.Checks, t, a.Deploy.HealthyAfter, alive, e.checkRecorder(a, st.Live)); err != nil {
 		return fmt.Errorf("starting %s: %w", name, err)
 	}
 	if a.Service != nil {

@@ -77,7 +77,7 @@ func (e *Engine) Deploy(ctx context.Context, req Request, out ProgressFunc) (sta
 }
 
 func j0(e *Engine, d state.Deployment, out ProgressFunc) *journal {
-	return &journal{store: e.store, log: e.log, out: out, d: d}
+	return &journal{rec: e.rec, store: e.store, log: e.log, out: out, d: d}
 }
 
 // install copies or unpacks the release, or finds an installed one.

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/internal/health"
 	"github.com/berth-dev/berth/internal/home"
 	"github.com/berth-dev/berth/internal/proxy"
 	"github.com/berth-dev/berth/internal/runtime"
@@ -43,6 +44,7 @@ type Engine struct {
 	rt    runtime.Runtime
 	home  home.Layout
 	log   *slog.Logger
+	rec   Recorder
 
 	mu      sync.Mutex
 	busy    map[string]string // app -> what holds its lock ("deployment 17", "stop")
@@ -59,17 +61,33 @@ type served struct {
 	done   chan struct{}
 }
 
+// Recorder counts deploys and check results (metrics); it must not block.
+type Recorder interface {
+	DeployFinished(app, kind, outcome string, took time.Duration)
+	CheckResult(app, color, check, role string, ok bool, took time.Duration)
+}
+
+type noRecorder struct{}
+
+func (noRecorder) DeployFinished(string, string, string, time.Duration)            {}
+func (noRecorder) CheckResult(string, string, string, string, bool, time.Duration) {}
+
 // Config holds an Engine's dependencies.
 type Config struct {
 	Store   *state.Store
 	Runtime runtime.Runtime
 	Home    home.Layout
 	Logger  *slog.Logger
+	Metrics Recorder // may be nil
 }
 
 // New returns an Engine. Call Restore once at daemon start, Close at exit.
 func New(cfg Config) *Engine {
+	if cfg.Metrics == nil {
+		cfg.Metrics = noRecorder{}
+	}
 	return &Engine{
+		rec:     cfg.Metrics,
 		store:   cfg.Store,
 		rt:      cfg.Runtime,
 		home:    cfg.Home,
@@ -131,6 +149,30 @@ func (e *Engine) begin(d state.Deployment) (state.Deployment, func(), error) {
 	}
 	unlock, _ := e.lockLocked(d.App, "deployment "+d.ID)
 	return d, unlock, nil
+}
+
+// EachProxy calls fn for every app's proxy, outside the engine's lock.
+func (e *Engine) EachProxy(fn func(app string, p *proxy.Proxy)) {
+	e.mu.Lock()
+	ps := make(map[string]*proxy.Proxy, len(e.proxies))
+	for app, s := range e.proxies {
+		ps[app] = s.p
+	}
+	e.mu.Unlock()
+	for app, p := range ps {
+		fn(app, p)
+	}
+}
+
+// checkRecorder returns an onResult that records app's check results.
+func (e *Engine) checkRecorder(app *spec.App, color string) func(health.Result) {
+	roles := map[string]string{}
+	for _, c := range app.Checks {
+		roles[c.Name] = c.Role
+	}
+	return func(r health.Result) {
+		e.rec.CheckResult(app.Name, color, r.Check, roles[r.Check], r.OK, r.Duration)
+	}
 }
 
 // Proxy returns the app's proxy, if it has one.

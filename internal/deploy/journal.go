@@ -22,6 +22,7 @@ type ProgressFunc func(Progress)
 // journal records a deployment's steps in the store before and after each
 // runs, and reports them to the caller as progress.
 type journal struct {
+	rec   Recorder
 	store *state.Store
 	log   *slog.Logger
 	out   ProgressFunc
@@ -87,5 +88,8 @@ func (j *journal) finish(outcome, reason string) state.Deployment {
 	j.d.EndedAt = time.Now()
 	j.save()
 	j.event("finished", outcome+": "+reason, nil)
+	if j.rec != nil {
+		j.rec.DeployFinished(j.d.App, j.d.Kind, outcome, j.d.EndedAt.Sub(j.d.StartedAt))
+	}
 	return j.d
 }

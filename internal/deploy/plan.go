@@ -121,8 +121,10 @@ func (p *plan) startAndGate(ctx context.Context, c candidate) error {
 	}
 	return p.j.step("health "+c.color, func() (string, error) {
 		n, last := 0, ""
+		record := p.e.checkRecorder(p.app, c.color)
 		err := health.WaitHealthy(ctx, p.app.Checks, c.target(), p.app.Deploy.HealthyAfter,
 			p.alive(ctx, c.inst.ID), func(r health.Result) {
+				record(r)
 				n++
 				// Say each new failure once; a probe that keeps failing the
 				// same way is in the step's final line.

@@ -47,7 +47,9 @@ func (p *plan) watch(ctx context.Context, px *proxy.Proxy, c candidate, baseline
 	defer cancel()
 	var mu sync.Mutex
 	var lastFail health.Result
+	record := p.e.checkRecorder(p.app, c.color)
 	w := health.NewWatcher(verifyChecks(p.app.Checks), c.target(), func(r health.Result) {
+		record(r)
 		if !r.OK {
 			mu.Lock()
 			lastFail = r

@@ -1,0 +1,65 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/berth-dev/berth/internal/deploy"
+	"github.com/berth-dev/berth/internal/metrics"
+	"github.com/berth-dev/berth/internal/proxy"
+)
+
+// proxySource reads every app's proxy numbers at scrape time.
+type proxySource struct{ eng *deploy.Engine }
+
+func (s *proxySource) ProxyStats() []metrics.ProxySample {
+	var out []metrics.ProxySample
+	s.eng.EachProxy(func(app string, p *proxy.Proxy) {
+		for _, c := range []string{deploy.Blue, deploy.Green} {
+			out = append(out, metrics.ProxySample{App: app, Color: c, Stats: p.Stats(c)})
+		}
+	})
+	return out
+}
+
+// admin serves /metrics on the admin listener (loopback by default). A
+// listener that cannot be bound is reported, and the daemon runs on: the
+// agents and their traffic matter more than their numbers.
+type admin struct {
+	srv  *http.Server
+	done chan struct{}
+}
+
+func startAdmin(addr string, m *metrics.Metrics, log *slog.Logger) *admin {
+	if addr == "" {
+		return nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Error("admin listener not started; /metrics is unavailable", "listen", addr, "err", err)
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	a := &admin{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		if err := a.srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("admin listener stopped", "err", err)
+		}
+	}()
+	log.Info("metrics on the admin listener", "url", "http://"+l.Addr().String()+"/metrics")
+	return a
+}
+
+func (a *admin) close(ctx context.Context) {
+	if a == nil {
+		return
+	}
+	_ = a.srv.Shutdown(ctx)
+	<-a.done
+}
