@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -54,5 +56,30 @@ func TestLogsLoseNothingAcrossRotationsAndDaemonKill(t *testing.T) {
 	st := e.liveInstance("chatty")
 	if st.LogDropped != 0 {
 		t.Fatalf("%d lines dropped", st.LogDropped)
+	}
+}
+
+// The log directory vanishing under a running agent is a fault berth rides
+// out: the agent keeps running, the daemon keeps answering, and logging
+// resumes in a recreated file.
+func TestLogDirectoryRemovedUnderTheAgent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.mustDeploy(app{name: "gone", version: "v1", mode: "counter", env: map[string]string{"COUNT": "1000000", "PACE": "50ms"}})
+	before := e.liveInstance("gone")
+	logDir := filepath.Join(e.home, "logs", "gone")
+	if err := os.RemoveAll(logDir); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(30*time.Second, "the log file to come back with new lines", func() error {
+		lines := readLines(filepath.Join(logDir, before.Color+".log"))
+		if len(lines) < 10 {
+			return fmt.Errorf("%d lines in the recreated log", len(lines))
+		}
+		return nil
+	})
+	after := e.liveInstance("gone")
+	if after.PID != before.PID || after.State != "running" {
+		t.Fatalf("the agent did not ride it out: pid %d -> %d, state %s", before.PID, after.PID, after.State)
 	}
 }
