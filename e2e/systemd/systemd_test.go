@@ -48,7 +48,7 @@ tasks_max = 64
 listen = "127.0.0.1:8080"
 `
 
-const echoSecrets = "# secrets\nAPI_TOKEN=s3cr3t-token-value\nDB_PASSWORD='hunter2 hunter2'\nexport REGION=eu\n"
+const echoSecrets = "# secrets\nAPI_TOKEN=s3cr3t-token-value\nDB_PASSWORD='hunter2 hunter2'\nREGION=eu\n"
 
 var exposureRe = regexp.MustCompile(`exposure ([0-9.]+) (\S+)`)
 

@@ -42,7 +42,7 @@ func lineDiff(old, new string) string {
 		case i < len(a) && j < len(b) && a[i] == b[j]:
 			same++
 			i, j = i+1, j+1
-		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
+		case j < len(b) && (i == len(a) || lcs[i][j+1] > lcs[i+1][j]):
 			flush(i)
 			out = append(out, "+ "+b[j])
 			j++

@@ -29,9 +29,11 @@ func checkEnvFile(name string, data []byte) (int, error) {
 		if t == "" || t[0] == '#' || t[0] == ';' {
 			continue
 		}
-		k, _, ok := strings.Cut(strings.TrimPrefix(t, "export "), "=")
+		k, _, ok := strings.Cut(t, "=")
 		k = strings.TrimSpace(k)
 		switch {
+		case strings.HasPrefix(t, "export "):
+			return 0, fmt.Errorf("%s:%d: systemd's EnvironmentFile= has no \"export\"; write KEY=VALUE", name, line)
 		case !ok:
 			return 0, fmt.Errorf("%s:%d: not KEY=VALUE", name, line)
 		case !envKeyRe.MatchString(k):

@@ -120,9 +120,11 @@ func (s Systemctl) Show(ctx context.Context, unit string, props ...string) (map[
 	return m, sc.Err()
 }
 
-// Journal returns the last n lines a unit wrote to journald, message only.
+// Journal returns the last n lines a unit's processes wrote to journald,
+// message only. Unlike `journalctl -u`, systemd's own lines about the unit
+// ("Started ...") are left out: this is the agent's output.
 func (s Systemctl) Journal(ctx context.Context, unit string, n int) ([]string, error) {
-	out, err := s.run(ctx, "journalctl", "-u", unit, "-n", strconv.Itoa(n), "-o", "cat", "--no-pager", "-q")
+	out, err := s.run(ctx, "journalctl", "_SYSTEMD_UNIT="+unit, "-n", strconv.Itoa(n), "-o", "cat", "--no-pager", "-q")
 	if err != nil {
 		return nil, err
 	}
