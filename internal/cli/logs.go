@@ -29,6 +29,10 @@ func (a *app) logsCmd() *cobra.Command {
 				q.Set("follow", "1")
 			}
 			return cl.Logs(cmd.Context(), args[0], q, func(l logs.Line) error {
+				if l.Time.IsZero() { // journald's lines carry their own time
+					_, err := fmt.Fprintln(a.env.Stdout, l.Text)
+					return err
+				}
 				_, err := fmt.Fprintf(a.env.Stdout, "%s %s %s\n", l.Time.Local().Format("15:04:05.000"), l.Stream, l.Text)
 				return err
 			})

@@ -24,7 +24,10 @@ import (
 	"github.com/berth-dev/berth/internal/keeper"
 	"github.com/berth-dev/berth/internal/metrics"
 	"github.com/berth-dev/berth/internal/monitor"
+	"github.com/berth-dev/berth/internal/runtime"
+	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
+	"github.com/berth-dev/berth/internal/systemd"
 )
 
 // Config is what a daemon needs from its caller.
@@ -73,6 +76,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer kc.Close()
 
+	// Agents run under the keeper, or as systemd units where systemd is
+	// PID 1 and berth is root (run.runtime = "systemd" or "auto").
+	rt := &runtime.Router{Default: spec.RuntimeEmbedded, Backends: map[string]runtime.Runtime{spec.RuntimeEmbedded: kc}}
+	if systemd.Booted() && os.Geteuid() == 0 {
+		rt.Backends[spec.RuntimeSystemd] = systemd.NewRuntime(cfg.Home, systemd.Systemctl{}, "")
+	}
+
 	alerts, err := alert.New(dc.Alert, store, log)
 	if err != nil {
 		return err
@@ -83,8 +93,8 @@ func Run(ctx context.Context, cfg Config) error {
 	// The metrics read the engine's proxies and the engine records into the
 	// metrics: the source learns its engine before anything is served.
 	proxies := &proxySource{}
-	m := metrics.New(metrics.Sources{Proxy: proxies, Instances: kc, Disks: diskSource{disks}, Version: cfg.Version})
-	eng := deploy.New(deploy.Config{Store: store, Runtime: kc, Home: cfg.Home, Logger: log, Metrics: m})
+	m := metrics.New(metrics.Sources{Proxy: proxies, Instances: rt, Disks: diskSource{disks}, Version: cfg.Version})
+	eng := deploy.New(deploy.Config{Store: store, Runtime: rt, Home: cfg.Home, Logger: log, Metrics: m})
 	proxies.eng = eng
 	defer eng.Close()
 
@@ -95,7 +105,7 @@ func Run(ctx context.Context, cfg Config) error {
 	srv := api.NewServer(api.Config{
 		Engine:  eng,
 		Store:   store,
-		Logs:    logReader{home: cfg.Home, store: store},
+		Logs:    logReader{home: cfg.Home, store: store, journal: rt.Backends[spec.RuntimeSystemd]},
 		Version: api.Version{Version: cfg.Version, PID: os.Getpid(), Home: cfg.Home.Root},
 		Logger:  log,
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/runtime"
 	"github.com/berth-dev/berth/internal/spec"
+	"github.com/berth-dev/berth/internal/systemd"
 	"github.com/berth-dev/berth/internal/sysuser"
 )
 
@@ -27,8 +28,10 @@ func (e *Engine) instanceFor(ctx context.Context, app *spec.App, color string, r
 	if err := e.prepareDirs(app.Name, acct); err != nil {
 		return runtime.Instance{}, err
 	}
+	r := app.Run
 	inst := runtime.Instance{
 		ID:          instanceID(app.Name, color),
+		Backend:     backendFor(r.Runtime),
 		App:         app.Name,
 		Argv:        app.Run.Command,
 		Dir:         rel.Dir,
@@ -47,8 +50,29 @@ func (e *Engine) instanceFor(ctx context.Context, app *spec.App, color string, r
 			MaxTotal: int64(app.Logs.MaxTotal),
 			OnFull:   app.Logs.OnFull,
 		},
+		MemoryMax:    int64(r.MemoryMax),
+		CPUQuota:     r.CPUQuota,
+		TasksMax:     r.TasksMax,
+		Notify:       r.Notify,
+		Watchdog:     r.Watchdog.Duration,
+		Capabilities: r.Capabilities,
+		Relax:        r.Systemd.Relax,
 	}
 	return inst, nil
+}
+
+// backendFor resolves the spec's run.runtime to the runtime that runs the
+// agent: "auto" is systemd where systemd is PID 1, else berth's keeper.
+func backendFor(want string) string {
+	switch want {
+	case spec.RuntimeSystemd:
+		return spec.RuntimeSystemd
+	case spec.RuntimeAuto:
+		if systemd.Booted() {
+			return spec.RuntimeSystemd
+		}
+	}
+	return spec.RuntimeEmbedded
 }
 
 // environ is the agent's whole environment: a minimal base, the spec's env,

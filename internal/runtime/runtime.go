@@ -20,6 +20,7 @@ var ErrRunning = errors.New("instance already running")
 // Instance is everything a runtime needs to run one instance of an agent.
 type Instance struct {
 	ID          string        // "<app>.<color>", unique on the host
+	Backend     string        // which runtime runs it: "embedded" or "systemd" (see Router)
 	App         string        // app name
 	Argv        []string      // argv; argv[0] is resolved against Dir when relative
 	Dir         string        // working directory (the release directory)
