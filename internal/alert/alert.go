@@ -59,6 +59,13 @@ func WithQueueSize(n int) Option {
 	return func(d *Dispatcher) { d.queueSize = n }
 }
 
+// WithDelivered sets fn to be told the end of every delivery: the sink's
+// kind ("journal", "webhook", "file", "exec") and whether it got through
+// (metrics count them). fn must not block.
+func WithDelivered(fn func(sink string, ok bool)) Option {
+	return func(d *Dispatcher) { d.delivered = fn }
+}
+
 // WithClock sets the clock that stamps alerts (default time.Now).
 func WithClock(now func() time.Time) Option {
 	return func(d *Dispatcher) { d.now = now }
@@ -74,6 +81,7 @@ type Dispatcher struct {
 	maxBackoff time.Duration
 	queueSize  int
 	sinks      []*worker
+	delivered  func(sink string, ok bool)
 
 	mu     sync.Mutex
 	active map[string]Alert // key -> the alert as last fired

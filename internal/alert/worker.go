@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -34,6 +35,14 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
+// done reports the end of one delivery to the dispatcher's hook.
+func (w *worker) done(ok bool) {
+	if w.d.delivered != nil {
+		kind, _, _ := strings.Cut(w.s.name(), "[")
+		w.d.delivered(kind, ok)
+	}
+}
+
 // deliver tries m up to 1+retries times; the delay doubles each time.
 func (w *worker) deliver(ctx context.Context, m Message) {
 	delay := w.d.backoff
@@ -42,11 +51,13 @@ func (w *worker) deliver(ctx context.Context, m Message) {
 		err := w.s.send(actx, m)
 		cancel()
 		if err == nil {
+			w.done(true)
 			w.count(func(s *SinkStats) { s.Delivered++ })
 			w.recovered()
 			return
 		}
 		if attempt >= w.retries || ctx.Err() != nil {
+			w.done(false)
 			w.count(func(s *SinkStats) { s.Failed++; s.LastError = err.Error() })
 			w.logOnce("delivering alert failed; giving up on this message", err, m)
 			return

@@ -83,7 +83,8 @@ func Run(ctx context.Context, cfg Config) error {
 		rt.Backends[spec.RuntimeSystemd] = systemd.NewRuntime(cfg.Home, systemd.Systemctl{}, "")
 	}
 
-	alerts, err := alert.New(dc.Alert, store, log)
+	var m *metrics.Metrics
+	alerts, err := alert.New(dc.Alert, store, log, alert.WithDelivered(func(sink string, ok bool) { m.AlertDelivered(sink, ok) }))
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// The metrics read the engine's proxies and the engine records into the
 	// metrics: the source learns its engine before anything is served.
 	proxies := &proxySource{}
-	m := metrics.New(metrics.Sources{Proxy: proxies, Instances: rt, Disks: diskSource{disks}, Version: cfg.Version})
+	m = metrics.New(metrics.Sources{Proxy: proxies, Instances: rt, Disks: diskSource{disks}, Version: cfg.Version})
 	eng := deploy.New(deploy.Config{Store: store, Runtime: rt, Home: cfg.Home, Logger: log, Metrics: m})
 	proxies.eng = eng
 	defer eng.Close()
