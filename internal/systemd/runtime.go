@@ -137,6 +137,11 @@ func (r *Runtime) Stop(ctx context.Context, id string) (runtime.Status, error) {
 	if err != nil {
 		return runtime.Status{}, err
 	}
+	// An instance this runtime never started is not found here (the router
+	// then asks the keeper); systemctl would call its unit "not loaded".
+	if _, err := r.status(ctx, id); errors.Is(err, runtime.ErrNotFound) {
+		return runtime.Status{}, err
+	}
 	if err := r.sc.Stop(ctx, UnitName(app, color)); err != nil {
 		return runtime.Status{}, err
 	}
