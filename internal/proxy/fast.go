@@ -18,8 +18,9 @@ import (
 // from an HTTP/1 client, over the proxy's own pool of backend connections
 // instead of net/http's Transport. The Transport hands every request
 // between three goroutines (caller, write loop, read loop); here the
-// handler goroutine writes the request and reads the answer itself, which
-// roughly halves the proxy's CPU per request. Everything else (bodies,
+// handler goroutine, or the lane's connection goroutine (lane.go), writes
+// the request and reads the answer itself, which roughly halves the
+// proxy's CPU per request. Everything else (bodies,
 // HTTP/2 clients, upgrades) takes the Transport path. Such requests are
 // safe to resend, so a failed pooled connection is simply retried once
 // on a fresh one.
@@ -107,87 +108,70 @@ func (b *backend) drainIdle() {
 	}
 }
 
-// forwardFast is forward for fastEligible requests.
-func (p *Proxy) forwardFast(w http.ResponseWriter, r *http.Request, rt *route, start time.Time) {
-	ctx := r.Context()
-	if p.cfg.RequestTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.cfg.RequestTimeout)
-		defer cancel()
+// fastReq is what the fast path needs of a request, from net/http (h
+// set) or from the lane (kv set). Hop-by-hop fields are already gone.
+type fastReq struct {
+	method, uri, host string
+	ip                string // the client's address, for X-Forwarded-For
+	https             bool
+	h                 http.Header   // net/http's request header, or nil
+	kv                []headerField // the lane's header fields, or nil
+	xff               []string      // X-Forwarded-For values the client sent
+}
+
+func fastReqOf(r *http.Request) fastReq {
+	return fastReq{
+		method: r.Method, uri: r.RequestURI, host: r.Host, ip: clientIP(r.RemoteAddr),
+		https: r.TLS != nil, h: r.Header, xff: r.Header["X-Forwarded-For"],
 	}
-	prepareFastHeader(r)
+}
+
+// sendFast sends q to rt's target and reads the response header, once
+// more on a fresh connection if a pooled one failed, unless a Drain cut
+// the target meanwhile. The results are exchange's.
+func (p *Proxy) sendFast(ctx context.Context, rt *route, q *fastReq) (*pconn, *http.Response, func() bool, error) {
 	b := rt.b
 	gen := b.cuts.Load()
-	pc, resp, stop, err := p.exchange(ctx, b, rt.target.Addr, r, false)
+	pc, resp, stop, err := p.exchange(ctx, b, rt.target.Addr, q, false)
 	// A deadline error is ours (the request timeout), not the backend's.
 	if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
 		b.stats.connErrors.Add(1)
 		if b.cuts.Load() == gen {
-			pc, resp, stop, err = p.exchange(ctx, b, rt.target.Addr, r, true)
+			pc, resp, stop, err = p.exchange(ctx, b, rt.target.Addr, q, true)
 			if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
 				b.stats.connErrors.Add(1)
 			}
 		}
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		p.failed(w, r, rt, err, start)
-		return
+	if err != nil && ctx.Err() != nil {
+		err = ctx.Err()
 	}
-	if resp == nil {
-		// The common answer, parsed by readSimple: the header is in
-		// pc.kv and the body, pc.clen bytes, waits in pc.br.
-		pc.fillHeader(w.Header())
-		w.WriteHeader(pc.status)
-		b.stats.observe(pc.status, time.Since(start))
-		cerr := pc.copyBody(w)
-		if !stop() || cerr != nil {
-			pc.c.Close()
-		} else {
-			if _, ok := ctx.Deadline(); ok {
-				pc.c.SetDeadline(time.Time{})
-			}
-			b.putConn(pc)
-		}
-		if cerr != nil {
-			panic(http.ErrAbortHandler)
-		}
-		return
-	}
-	copyResponseHeader(w.Header(), resp)
-	w.WriteHeader(resp.StatusCode)
-	b.stats.observe(resp.StatusCode, time.Since(start))
-	stream := resp.ContentLength < 0 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
-	cerr := p.copyBody(w, resp.Body, stream)
-	if !stop() || cerr != nil || resp.Close {
-		pc.c.Close()
-	} else {
-		if _, ok := ctx.Deadline(); ok {
-			pc.c.SetDeadline(time.Time{})
-		}
-		b.putConn(pc)
-	}
-	if cerr != nil {
-		panic(http.ErrAbortHandler)
-	}
-	for k, vv := range resp.Trailer {
-		w.Header()[http.TrailerPrefix+k] = vv
-	}
+	return pc, resp, stop, err
 }
 
-// exchange sends r on one connection and reads the response header. On
+// release returns pc to the pool after a complete answer, or closes it.
+func (b *backend) release(ctx context.Context, pc *pconn, stop func() bool, reusable bool) {
+	if !stop() || !reusable {
+		pc.c.Close()
+		return
+	}
+	if _, ok := ctx.Deadline(); ok {
+		pc.c.SetDeadline(time.Time{})
+	}
+	b.putConn(pc)
+}
+
+// exchange sends q on one connection and reads the response header. On
 // error the connection is closed. A nil response with a nil error means
 // readSimple parsed the answer into pc. The returned stop ends the
 // context watch started here, which also covers the body copy.
-func (p *Proxy) exchange(ctx context.Context, b *backend, addr string, r *http.Request, fresh bool) (*pconn, *http.Response, func() bool, error) {
+func (p *Proxy) exchange(ctx context.Context, b *backend, addr string, q *fastReq, fresh bool) (*pconn, *http.Response, func() bool, error) {
 	pc, err := b.getConn(ctx, addr, fresh)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	stop := watch(ctx, pc)
-	resp, err := roundTripOn(pc, r)
+	resp, err := roundTripOn(pc, q)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
@@ -203,18 +187,24 @@ func (p *Proxy) exchange(ctx context.Context, b *backend, addr string, r *http.R
 // cancellation (the client left, or a timeout fired) by expiring the
 // connection's deadline. The returned stop reports false if ctx ended.
 func watch(ctx context.Context, pc *pconn) func() bool {
+	if ctx.Done() == nil {
+		return neverStopped
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		pc.c.SetDeadline(dl)
 	}
 	return context.AfterFunc(ctx, func() { pc.c.SetDeadline(time.Unix(1, 0)) })
 }
 
-func roundTripOn(pc *pconn, r *http.Request) (*http.Response, error) {
-	if err := writeRequest(pc.bw, r); err != nil {
+func neverStopped() bool { return true }
+
+func roundTripOn(pc *pconn, q *fastReq) (*http.Response, error) {
+	if err := writeRequest(pc.bw, q); err != nil {
 		return nil, err
 	}
+	var r *http.Request // only ReadResponse needs one
 	for {
-		ok, err := pc.readSimple(r)
+		ok, err := pc.readSimple(q.method)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				return nil, context.DeadlineExceeded
@@ -223,6 +213,9 @@ func roundTripOn(pc *pconn, r *http.Request) (*http.Response, error) {
 		}
 		if ok {
 			return nil, nil
+		}
+		if r == nil {
+			r = &http.Request{Method: q.method}
 		}
 		resp, err := http.ReadResponse(pc.br, r)
 		if err != nil {
@@ -239,18 +232,17 @@ func roundTripOn(pc *pconn, r *http.Request) (*http.Response, error) {
 }
 
 // writeRequest writes the request line and header; fast-path requests
-// have no body. The server already validated the header it parsed.
-// prepareFastHeader removed the hop-by-hop fields; the X-Forwarded ones
-// are written here rather than stored in the header, which saves their
-// allocations.
-func writeRequest(bw *bufio.Writer, r *http.Request) error {
-	bw.WriteString(r.Method)
+// have no body. The server or the lane already validated the header.
+// Hop-by-hop fields are gone; the X-Forwarded ones are written here
+// rather than stored in the header, which saves their allocations.
+func writeRequest(bw *bufio.Writer, q *fastReq) error {
+	bw.WriteString(q.method)
 	bw.WriteByte(' ')
-	bw.WriteString(r.RequestURI)
+	bw.WriteString(q.uri)
 	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	bw.WriteString(r.Host)
+	bw.WriteString(q.host)
 	bw.WriteString("\r\n")
-	for k, vv := range r.Header {
+	for k, vv := range q.h {
 		switch k {
 		case "Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host":
 			continue
@@ -259,26 +251,33 @@ func writeRequest(bw *bufio.Writer, r *http.Request) error {
 			if v == "" && k == "User-Agent" {
 				continue
 			}
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
+			writeField(bw, k, v)
 		}
 	}
+	for _, f := range q.kv {
+		writeField(bw, f.k, f.v)
+	}
 	bw.WriteString("X-Forwarded-For: ")
-	for _, v := range r.Header["X-Forwarded-For"] {
+	for _, v := range q.xff {
 		bw.WriteString(v)
 		bw.WriteString(", ")
 	}
-	bw.WriteString(clientIP(r.RemoteAddr))
-	if r.TLS != nil {
+	bw.WriteString(q.ip)
+	if q.https {
 		bw.WriteString("\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: ")
 	} else {
 		bw.WriteString("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: ")
 	}
-	bw.WriteString(r.Host)
+	bw.WriteString(q.host)
 	bw.WriteString("\r\n\r\n")
 	return bw.Flush()
+}
+
+func writeField(bw *bufio.Writer, k, v string) {
+	bw.WriteString(k)
+	bw.WriteString(": ")
+	bw.WriteString(v)
+	bw.WriteString("\r\n")
 }
 
 // readSimple parses the common answer itself: HTTP/1.1, a final status
@@ -286,7 +285,7 @@ func writeRequest(bw *bufio.Writer, r *http.Request) error {
 // Trailer, not an event stream, header in one buffer. It reports false,
 // having consumed nothing, for anything else, which http.ReadResponse
 // then reads. On true the header is consumed and recorded in pc.
-func (pc *pconn) readSimple(r *http.Request) (bool, error) {
+func (pc *pconn) readSimple(method string) (bool, error) {
 	br := pc.br
 	if br.Buffered() == 0 {
 		if _, err := br.Peek(1); err != nil {
@@ -307,7 +306,7 @@ func (pc *pconn) readSimple(r *http.Request) (bool, error) {
 			return false, err
 		}
 	}
-	if r.Method == http.MethodHead {
+	if method == http.MethodHead {
 		return false, nil
 	}
 	blk := buf[:end+2] // status line and fields, each ending in CRLF
@@ -417,7 +416,7 @@ func (pc *pconn) fillHeader(h http.Header) {
 
 // copyBody sends the pc.clen body bytes readSimple left in pc.br to w,
 // straight from the read buffer.
-func (pc *pconn) copyBody(w http.ResponseWriter) error {
+func (pc *pconn) copyBody(w io.Writer) error {
 	br := pc.br
 	for left := pc.clen; left > 0; {
 		if br.Buffered() == 0 {

@@ -23,6 +23,8 @@ const (
 	bodyTimeout  = "berth: the app's instance did not answer within the request timeout\n"
 )
 
+// newServer builds the net/http server for the connections the lane hands
+// over: HTTP/2 cleartext, upgrades, request bodies, malformed requests.
 func (p *Proxy) newServer() *http.Server {
 	var protos http.Protocols
 	protos.SetHTTP1(true)
@@ -32,8 +34,9 @@ func (p *Proxy) newServer() *http.Server {
 	return &http.Server{
 		Handler:           p,
 		Protocols:         &protos,
-		ReadHeaderTimeout: 30 * time.Second, // slow-loris bound
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: laneHeaderTimeout, // slow-loris bound
+		IdleTimeout:       laneIdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
 		// OPTIONS * belongs to the app, not to the proxy.
 		DisableGeneralOptionsHandler: true,
@@ -237,5 +240,48 @@ func (p *Proxy) copyBody(w http.ResponseWriter, body io.Reader, stream bool) err
 		if rerr != nil {
 			return rerr
 		}
+	}
+}
+
+// forwardFast is forward for fastEligible requests.
+func (p *Proxy) forwardFast(w http.ResponseWriter, r *http.Request, rt *route, start time.Time) {
+	ctx := r.Context()
+	if p.cfg.RequestTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.cfg.RequestTimeout)
+		defer cancel()
+	}
+	prepareFastHeader(r)
+	b := rt.b
+	q := fastReqOf(r)
+	pc, resp, stop, err := p.sendFast(ctx, rt, &q)
+	if err != nil {
+		p.failed(w, r, rt, err, start)
+		return
+	}
+	if resp == nil {
+		// The common answer, parsed by readSimple: the header is in
+		// pc.kv and the body, pc.clen bytes, waits in pc.br.
+		pc.fillHeader(w.Header())
+		w.WriteHeader(pc.status)
+		b.stats.observe(pc.status, time.Since(start))
+		cerr := pc.copyBody(w)
+		b.release(ctx, pc, stop, cerr == nil)
+		if cerr != nil {
+			panic(http.ErrAbortHandler)
+		}
+		return
+	}
+	copyResponseHeader(w.Header(), resp)
+	w.WriteHeader(resp.StatusCode)
+	b.stats.observe(resp.StatusCode, time.Since(start))
+	stream := resp.ContentLength < 0 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	cerr := p.copyBody(w, resp.Body, stream)
+	b.release(ctx, pc, stop, cerr == nil && !resp.Close)
+	if cerr != nil {
+		panic(http.ErrAbortHandler)
+	}
+	for k, vv := range resp.Trailer {
+		w.Header()[http.TrailerPrefix+k] = vv
 	}
 }

@@ -54,6 +54,11 @@ type Proxy struct {
 	ln  net.Listener
 	srv *http.Server // nil in tcp mode
 
+	// In http mode the lane (lane.go) accepts every client connection
+	// and gives the ones it does not serve to srv through handoff.
+	handoff *handoff
+	clients conns // the lane's client connections, handed off ones too
+
 	live  atomic.Pointer[route]
 	pause pauser
 
@@ -68,7 +73,7 @@ type Proxy struct {
 	cancel    context.CancelFunc
 	closeOnce sync.Once
 	closeErr  error
-	wg        sync.WaitGroup // accept loop and tcp connection goroutines
+	wg        sync.WaitGroup // accept loop, lane and tcp connection goroutines
 }
 
 // New checks cfg and binds the listener, so a port conflict is reported
@@ -103,6 +108,7 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	if cfg.Protocol == "http" {
 		p.srv = p.newServer()
+		p.handoff = newHandoff(ln.Addr())
 	}
 	return p, nil
 }
@@ -126,13 +132,15 @@ func (p *Proxy) Serve(ctx context.Context) error {
 	defer stop()
 	var err error
 	if p.srv != nil {
-		err = p.srv.Serve(p.ln)
+		p.wg.Add(1)
+		go p.accept(p.serveLane)
+		err = p.srv.Serve(p.handoff)
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
 	} else {
 		p.wg.Add(1)
-		err = p.acceptTCP()
+		err = p.accept(p.serveTCP)
 	}
 	select {
 	case <-p.closed:
@@ -151,13 +159,14 @@ func (p *Proxy) Close() error {
 	p.closeOnce.Do(func() {
 		close(p.closed)
 		p.cancel()
-		if p.srv != nil {
-			p.closeErr = p.srv.Close() // closes the listener too
-		} else {
-			p.closeErr = p.ln.Close()
-		}
+		p.closeErr = p.ln.Close()
 		if errors.Is(p.closeErr, net.ErrClosed) {
 			p.closeErr = nil
+		}
+		if p.srv != nil {
+			p.srv.Close() // closes handoff and the connections it served
+			p.handoff.Close()
+			p.clients.closeAll()
 		}
 		for _, b := range p.allBackends() {
 			b.cut()

@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// acceptTCP accepts connections until the listener closes. Each one is
-// bound to the target live when it arrives, for its whole life.
-func (p *Proxy) acceptTCP() error {
+// accept accepts connections until the listener closes and runs serve
+// on each in its own goroutine, counted in p.wg.
+func (p *Proxy) accept(serve func(net.Conn)) error {
 	defer p.wg.Done()
 	var backoff time.Duration
 	for {
@@ -32,10 +32,11 @@ func (p *Proxy) acceptTCP() error {
 		}
 		backoff = 0
 		p.wg.Add(1)
-		go p.serveTCP(c)
+		go serve(c)
 	}
 }
 
+// serveTCP binds c to the target live when it arrives, for its whole life.
 func (p *Proxy) serveTCP(c net.Conn) {
 	defer p.wg.Done()
 	defer c.Close()
