@@ -126,10 +126,13 @@ func TestTCPDrainWaits(t *testing.T) {
 	go func() { drained <- p.Drain(context.Background(), "blue") }()
 	io.WriteString(a.c, "ping\n")
 	a.line(t)
+	// Drain counts what is open when it starts; give its goroutine ample
+	// time to start before the connection ends (closing first would make
+	// Drained 0, correctly, and this test flaky).
 	select {
 	case r := <-drained:
 		t.Fatalf("Drain returned %+v with a connection open", r)
-	default:
+	case <-time.After(300 * time.Millisecond):
 	}
 	a.c.Close()
 	if diff := cmp.Diff(DrainResult{Drained: 1}, <-drained); diff != "" {
