@@ -32,6 +32,10 @@ type Config struct {
 	// before answering 503. Zero means 30s.
 	HoldTimeout time.Duration
 	Logger      *slog.Logger // nil discards
+	// Listener, when set, is served instead of binding Listen: a socket
+	// handed over by systemd (socket activation), so a daemon restart
+	// refuses no connection. The proxy closes it on Close.
+	Listener net.Listener
 }
 
 // Target is one place traffic can go: a named color of an app.
@@ -92,9 +96,12 @@ func New(cfg Config) (*Proxy, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("binding proxy listener %s: %w", cfg.Listen, err)
+	ln := cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return nil, fmt.Errorf("binding proxy listener %s: %w", cfg.Listen, err)
+		}
 	}
 	base, cancel := context.WithCancel(context.Background())
 	p := &Proxy{
