@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/berth-dev/berth/internal/logs"
 	"github.com/berth-dev/berth/internal/runtime"
 )
 
@@ -34,7 +35,9 @@ type instance struct {
 	done        chan struct{} // closed when the supervisor returns; nil when none ran
 
 	logLines   atomic.Uint64
-	logDropped atomic.Uint64
+	logBytes   atomic.Uint64
+	logDropped atomic.Uint64 // of writers already closed, and of failed copies
+	writer     atomic.Pointer[logs.Writer]
 }
 
 // activeLocked reports whether a supervisor owns the instance (running, in
@@ -58,6 +61,7 @@ func (in *instance) targetLocked() target {
 
 func (in *instance) tapStderr(line []byte) {
 	in.logLines.Add(1)
+	in.logBytes.Add(uint64(len(line)) + 1)
 	in.mu.Lock()
 	if len(in.stderr) == stderrKeep {
 		copy(in.stderr, in.stderr[1:])
@@ -67,7 +71,20 @@ func (in *instance) tapStderr(line []byte) {
 	in.mu.Unlock()
 }
 
-func (in *instance) tapStdout([]byte) { in.logLines.Add(1) }
+func (in *instance) tapStdout(line []byte) {
+	in.logLines.Add(1)
+	in.logBytes.Add(uint64(len(line)) + 1)
+}
+
+// dropped counts the lines lost so far: by closed writers and failed
+// copies, plus what the current writer dropped under on_full = "drop".
+func (in *instance) dropped() uint64 {
+	n := in.logDropped.Load()
+	if w := in.writer.Load(); w != nil {
+		n += w.Dropped()
+	}
+	return n
+}
 
 // status returns a snapshot.
 func (in *instance) status() runtime.Status {
@@ -82,7 +99,8 @@ func (in *instance) status() runtime.Status {
 		LastExitAt: in.lastExitAt,
 		LogPath:    in.spec.LogPath,
 		LogLines:   in.logLines.Load(),
-		LogDropped: in.logDropped.Load(),
+		LogBytes:   in.logBytes.Load(),
+		LogDropped: in.dropped(),
 	}
 	if in.state == runtime.StateRunning {
 		s.PID = in.pid

@@ -136,6 +136,7 @@ func (k *keeper) openCgroup(id string) (string, *os.File) {
 func (in *instance) copyOutput(id string, w *logs.Writer, stdout, stderr *os.File) {
 	var left atomic.Int32
 	left.Store(2)
+	in.writer.Store(w)
 	pump := func(stream logs.Stream, r *os.File, tap func([]byte)) {
 		if err := logs.Copy(w, stream, r, tap); err != nil {
 			in.k.log.Error("writing agent log; discarding output", "id", id, "err", err)
@@ -145,6 +146,8 @@ func (in *instance) copyOutput(id string, w *logs.Writer, stdout, stderr *os.Fil
 		r.Close()
 		if left.Add(-1) == 0 {
 			w.Close()
+			in.writer.CompareAndSwap(w, nil)
+			in.logDropped.Add(w.Dropped())
 		}
 	}
 	go pump(logs.Stdout, stdout, in.tapStdout)

@@ -19,7 +19,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 // allocations every few seconds) so that Metrics holds no shared tables.
 type descs struct {
 	requests, connErrors, forwarded, inFlight, latency *prometheus.Desc
-	up, restarts, logLines, logDropped                 *prometheus.Desc
+	up, restarts, logLines, logBytes, logDropped       *prometheus.Desc
 	diskUsed, diskFree, inodesUsed, timeToFull         *prometheus.Desc
 	sourceUp                                           *prometheus.Desc
 }
@@ -35,6 +35,7 @@ func newDescs() descs {
 		up:         desc("berth_instance_up", "1 when the instance's process is running, 0 when it is in backoff, crash loop, exited or stopped.", ac...),
 		restarts:   desc("berth_instance_restarts_total", "Times the runtime restarted the instance after it exited (per instance incarnation: a new deploy starts again from 0).", ac...),
 		logLines:   desc("berth_log_lines_total", "Lines of the instance's stdout and stderr written to its log.", ac...),
+		logBytes:   desc("berth_log_bytes_total", "Bytes of the instance's stdout and stderr, newlines included.", ac...),
 		logDropped: desc("berth_log_dropped_lines_total", "Lines of the instance's output dropped because the log writer could not keep up or the disk was full (on_full = \"drop\").", ac...),
 		diskUsed:   desc("berth_disk_used_ratio", "Used share of the filesystem holding the watched path, 0 to 1.", "path"),
 		diskFree:   desc("berth_disk_free_bytes", "Bytes available to unprivileged users on the filesystem holding the watched path.", "path"),
@@ -109,6 +110,7 @@ func (s *snapshot) collectInstances(ch chan<- prometheus.Metric, d descs) bool {
 		ch <- gauge(d.up, boolFloat(st.State == runtime.StateRunning), app, color)
 		ch <- counter(d.restarts, float64(st.Restarts), app, color)
 		ch <- counter(d.logLines, float64(st.LogLines), app, color)
+		ch <- counter(d.logBytes, float64(st.LogBytes), app, color)
 		ch <- counter(d.logDropped, float64(st.LogDropped), app, color)
 	}
 	return true

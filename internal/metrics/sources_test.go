@@ -20,7 +20,7 @@ func TestScrapeInstancesAndDisks(t *testing.T) {
 		{
 			name: "instances by app and color",
 			src: Sources{Instances: instanceList{sts: []runtime.Status{
-				{ID: "web.blue", App: "web", State: runtime.StateRunning, PID: 4242, Restarts: 2, LogLines: 1500, LogDropped: 3},
+				{ID: "web.blue", App: "web", State: runtime.StateRunning, PID: 4242, Restarts: 2, LogLines: 1500, LogBytes: 96000, LogDropped: 3},
 				{ID: "web.green", App: "web", State: runtime.StateCrashloop, Restarts: 6, LogLines: 20},
 				{ID: "api.v2.blue", State: runtime.StateStopped}, // app with a dot, App unset
 			}}},
@@ -34,6 +34,9 @@ func TestScrapeInstancesAndDisks(t *testing.T) {
 				`berth_log_lines_total{app="web",color="blue"}`:            1500,
 				`berth_log_lines_total{app="web",color="green"}`:           20,
 				`berth_log_lines_total{app="api.v2",color="blue"}`:         0,
+				`berth_log_bytes_total{app="web",color="blue"}`:            96000,
+				`berth_log_bytes_total{app="web",color="green"}`:           0,
+				`berth_log_bytes_total{app="api.v2",color="blue"}`:         0,
 				`berth_log_dropped_lines_total{app="web",color="blue"}`:    3,
 				`berth_log_dropped_lines_total{app="web",color="green"}`:   0,
 				`berth_log_dropped_lines_total{app="api.v2",color="blue"}`: 0,

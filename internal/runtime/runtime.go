@@ -69,6 +69,7 @@ type Status struct {
 	LastStderr  []string  `json:"last_stderr,omitempty"`   // the last lines of stderr
 	LogPath     string    `json:"log_path"`
 	LogLines    uint64    `json:"log_lines"`
+	LogBytes    uint64    `json:"log_bytes"` // the agent's output, newlines included
 	LogDropped  uint64    `json:"log_dropped"`
 }
 
