@@ -74,6 +74,9 @@ func printStatus(w io.Writer, apps []deploy.AppStatus) {
 			if len(in.LastStderr) > 0 && in.State != "running" {
 				fmt.Fprintf(tw, "  %s.%s last stderr: %s\n", ap.Name, in.Color, in.LastStderr[len(in.LastStderr)-1])
 			}
+			if in.LogDropped > 0 {
+				fmt.Fprintf(tw, "  %s.%s: %d log lines dropped (disk full or log directory unwritable; logs.on_full = \"drop\")\n", ap.Name, in.Color, in.LogDropped)
+			}
 		}
 	}
 	tw.Flush()
