@@ -46,6 +46,7 @@ func (e *Engine) instanceFor(ctx context.Context, app *spec.App, color string, r
 			MaxSize:  int64(app.Logs.MaxSize),
 			MaxAge:   app.Logs.MaxAge.Duration,
 			Keep:     app.Logs.Keep,
+			KeepFor:  app.Logs.KeepFor.Duration,
 			Compress: app.Logs.Compress,
 			MaxTotal: int64(app.Logs.MaxTotal),
 			OnFull:   app.Logs.OnFull,

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // housekeep is the Writer's one background goroutine: it gzips rotated
@@ -35,6 +36,13 @@ func (w *Writer) pass() {
 			w.remove(r)
 		}
 		rot = rot[len(rot)-w.opt.Keep:]
+	}
+	if w.opt.KeepFor > 0 {
+		old := time.Now().Add(-w.opt.KeepFor)
+		for len(rot) > 0 && rot[0].time.Before(old) {
+			w.remove(rot[0])
+			rot = rot[1:]
+		}
 	}
 	if w.opt.Compress {
 		for i, r := range rot {

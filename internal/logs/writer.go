@@ -29,6 +29,7 @@ type Options struct {
 	MaxSize  int64         // rotate when the file reaches this many bytes; 0 = never
 	MaxAge   time.Duration // rotate when the file's first line is this old; 0 = never
 	Keep     int           // rotated files kept; 0 = none, negative = no count limit
+	KeepFor  time.Duration // rotated files older than this are deleted; 0 = no age limit
 	Compress bool          // gzip rotated files
 	MaxTotal int64         // cap on all files of this log, kept by deleting the oldest rotated files (never by refusing lines); 0 = none. MaxSize 0 or above it becomes MaxTotal/2
 	OnFull   string        // "drop" (default) or "block"

@@ -129,6 +129,7 @@ type Logs struct {
 	MaxSize  ByteSize `toml:"max_size"`  // rotate at this size; default 10MB
 	MaxAge   Duration `toml:"max_age"`   // ... or at this age; 0 = never by age
 	Keep     int      `toml:"keep"`      // rotated files kept; default 10
+	KeepFor  Duration `toml:"keep_for"`  // rotated files older than this are deleted; 0 = no age limit
 	Compress bool     `toml:"compress"`  // gzip rotated files
 	MaxTotal ByteSize `toml:"max_total"` // cap on all of this app's log files; default 500MB
 	OnFull   string   `toml:"on_full"`   // drop (default) | block
