@@ -90,8 +90,11 @@ func (w *Watcher) record(tr *tracker, ir indexed) {
 		w.onResult(ir.r)
 	}
 	tr.observe(ir.r)
-	bad := tr.unhealthy()
 	w.mu.Lock()
+	// Damping both ways: Retries failures in a row to go bad, RecoverAfter
+	// passes in a row to be good again, so a flapping check does not
+	// restart or alert on every other probe.
+	bad := tr.unhealthy() || (w.failing[ir.i] && tr.passes < max(1, tr.check.RecoverAfter))
 	changed := w.failing[ir.i] != bad
 	w.failing[ir.i] = bad
 	w.mu.Unlock()

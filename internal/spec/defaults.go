@@ -117,6 +117,7 @@ func checkDefaults(c *Check, t *tomlconf.Node) {
 	setDur(&c.Interval, t, "interval", interval)
 	setDur(&c.Timeout, t, "timeout", DefaultCheckTimeout)
 	setInt(&c.Retries, t, "retries", retries)
+	setInt(&c.RecoverAfter, t, "recover_after", 1)
 	setDur(&c.StartPeriod, t, "start_period", DefaultCheckStartPeriod)
 	switch c.Role {
 	case RoleLiveness:

@@ -53,12 +53,12 @@ func exampleApp() *App {
 		Checks: []Check{{
 			Name: "up", Type: CheckHTTP, Role: RoleReadiness, Path: "/up", Method: "GET",
 			ExpectStatus: 200, Interval: dur(time.Second), Timeout: dur(2 * time.Second),
-			Retries: 3, StartPeriod: dur(10 * time.Second),
+			Retries: 3, RecoverAfter: 1, StartPeriod: dur(10 * time.Second),
 		}, {
 			Name: "selftest", Type: CheckExec, Role: RoleFunctional,
 			Command:  []string{"./agent", "selftest"},
 			Interval: dur(5 * time.Minute), Timeout: dur(30 * time.Second),
-			Retries: 3, StartPeriod: dur(10 * time.Second), OnFailure: OnFailureAlert,
+			Retries: 3, RecoverAfter: 1, StartPeriod: dur(10 * time.Second), OnFailure: OnFailureAlert,
 		}},
 		Logs: Logs{
 			MaxSize: 10 * MB, MaxAge: dur(24 * time.Hour), Keep: 10, Compress: true,
@@ -114,10 +114,10 @@ func TestParseGood(t *testing.T) {
 			a.Deploy.Strategy = StrategyBlueGreen
 			a.Checks = []Check{{
 				Name: "live", Type: CheckTCP, Role: RoleLiveness, Interval: dur(time.Second),
-				Timeout: dur(2 * time.Second), Retries: 3, StartPeriod: dur(10 * time.Second), OnFailure: OnFailureRestart,
+				Timeout: dur(2 * time.Second), Retries: 3, RecoverAfter: 1, StartPeriod: dur(10 * time.Second), OnFailure: OnFailureRestart,
 			}, {
 				Name: "f", Type: CheckExec, Role: RoleFunctional, Command: []string{"./t"}, Interval: dur(time.Minute),
-				Timeout: dur(2 * time.Second), Retries: 3, StartPeriod: dur(10 * time.Second), OnFailure: OnFailureAlert,
+				Timeout: dur(2 * time.Second), Retries: 3, RecoverAfter: 1, StartPeriod: dur(10 * time.Second), OnFailure: OnFailureAlert,
 			}}
 		},
 	}, {
@@ -129,7 +129,7 @@ func TestParseGood(t *testing.T) {
 			a.Deploy.Strategy = StrategyBlueGreen
 			a.Checks = []Check{{
 				Name: "up", Type: CheckHTTP, Role: RoleReadiness, Path: "/", Method: "GET", ExpectStatus: 200,
-				Interval: dur(time.Second), Timeout: dur(2 * time.Second), Retries: 3, StartPeriod: dur(10 * time.Second),
+				Interval: dur(time.Second), Timeout: dur(2 * time.Second), Retries: 3, RecoverAfter: 1, StartPeriod: dur(10 * time.Second),
 			}}
 		},
 	}}

@@ -117,6 +117,7 @@ type Check struct {
 	Interval     Duration `toml:"interval"`      // default 1s (functional: 1m)
 	Timeout      Duration `toml:"timeout"`       // default 2s
 	Retries      int      `toml:"retries"`       // consecutive failures before unhealthy; default 3
+	RecoverAfter int      `toml:"recover_after"` // consecutive passes before a failing check is healthy again; default 1
 	StartPeriod  Duration `toml:"start_period"`  // failures here do not count; default 10s
 	OnFailure    string   `toml:"on_failure"`    // alert | restart | rollback
 	File         string   `toml:"file"`          // heartbeat: a file the agent touches; relative to the app's shared dir

@@ -108,6 +108,9 @@ func (v *validator) checkTiming(c *Check, path string) {
 	if c.Timeout.Duration <= 0 {
 		v.fail(path+".timeout", "must be more than 0s, like \"2s\"")
 	}
+	if c.RecoverAfter < 1 {
+		v.fail(path+".recover_after", "%d is too small; use 1 or more (passes in a row before a failing check counts as healthy again)", c.RecoverAfter)
+	}
 	if c.Retries < 1 {
 		v.fail(path+".retries", "%d is too small; use 1 or more (failures in a row before the check counts as failing)", c.Retries)
 	}
