@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -36,4 +39,83 @@ func BenchmarkForward(b *testing.B) {
 			resp.Body.Close()
 		}
 	})
+}
+
+// BenchmarkLane measures one small GET through the lane with raw
+// keep-alive sockets on both sides, so allocs/op counts the proxy's own
+// allocations (the real-load comparison is go run ./bench/proxy/ab).
+func BenchmarkLane(b *testing.B) {
+	answer := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\nDate: Wed, 25 Nov 2026 10:00:00 GMT\r\n\r\n" + strings.Repeat("x", 100))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					if _, err := readHeadOf(br); err != nil {
+						return
+					}
+					if _, err := c.Write(answer); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	p, err := New(Config{Listen: "127.0.0.1:0", Protocol: "http"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	go p.Serve(b.Context())
+	p.Switch(Target{Name: "blue", Addr: ln.Addr().String()})
+	req := []byte("GET /api/items?id=7 HTTP/1.1\r\nHost: app.example\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		c, err := net.Dial("tcp", p.Addr().String())
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		for pb.Next() {
+			if _, err := c.Write(req); err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := readHeadOf(br); err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := br.Discard(100); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// readHeadOf reads through the empty line that ends a header.
+func readHeadOf(br *bufio.Reader) (int, error) {
+	n := 0
+	for {
+		line, err := br.ReadSlice('\n')
+		n += len(line)
+		if err != nil {
+			return n, err
+		}
+		if len(line) == 2 {
+			return n, nil
+		}
+	}
 }

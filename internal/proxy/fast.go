@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // The fast path forwards the common request, a bodyless GET/HEAD/OPTIONS
@@ -32,7 +33,8 @@ type pconn struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 
-	// The last answer readSimple parsed, valid until the next one.
+	// The last answer readSimple parsed. The strings of kv point into
+	// br's buffer: they are valid until the next read from c.
 	status int
 	clen   int64
 	nkv    int
@@ -117,6 +119,10 @@ type fastReq struct {
 	h                 http.Header   // net/http's request header, or nil
 	kv                []headerField // the lane's header fields, or nil
 	xff               []string      // X-Forwarded-For values the client sent
+	// closeOnly says ctx ends only by its deadline or by the proxy's
+	// Close, which cuts every backend connection itself: the exchange
+	// then sets the deadline and needs no watch of its own.
+	closeOnly bool
 }
 
 func fastReqOf(r *http.Request) fastReq {
@@ -170,7 +176,7 @@ func (p *Proxy) exchange(ctx context.Context, b *backend, addr string, q *fastRe
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	stop := watch(ctx, pc)
+	stop := watch(ctx, pc, q.closeOnly)
 	resp, err := roundTripOn(pc, q)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
@@ -186,12 +192,17 @@ func (p *Proxy) exchange(ctx context.Context, b *backend, addr string, q *fastRe
 // watch applies ctx to the connection: its deadline, and its
 // cancellation (the client left, or a timeout fired) by expiring the
 // connection's deadline. The returned stop reports false if ctx ended.
-func watch(ctx context.Context, pc *pconn) func() bool {
+// With closeOnly only the deadline needs applying, which saves the
+// allocations of a context.AfterFunc per request.
+func watch(ctx context.Context, pc *pconn, closeOnly bool) func() bool {
 	if ctx.Done() == nil {
 		return neverStopped
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		pc.c.SetDeadline(dl)
+	}
+	if closeOnly {
+		return neverStopped
 	}
 	return context.AfterFunc(ctx, func() { pc.c.SetDeadline(time.Unix(1, 0)) })
 }
@@ -330,7 +341,7 @@ func (pc *pconn) readSimple(method string) (bool, error) {
 	if status < 200 || status == http.StatusNoContent || status == http.StatusNotModified {
 		return false, nil
 	}
-	s := string(blk[nl+1:]) // one allocation holds every key and value
+	s := unsafe.String(unsafe.SliceData(blk[nl+1:]), len(blk)-nl-1)
 	n := 0
 	clen := int64(-1)
 	for len(s) > 0 {
@@ -399,11 +410,25 @@ func isTokenByte(c byte) bool {
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
-// fillHeader puts the fields readSimple recorded into h.
+// fillHeader puts copies of the fields readSimple recorded into h, which
+// outlives pc's buffer.
 func (pc *pconn) fillHeader(h http.Header) {
+	n := 0
+	for _, f := range pc.kv[:pc.nkv] {
+		n += len(f.k) + len(f.v)
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	for _, f := range pc.kv[:pc.nkv] {
+		sb.WriteString(f.k)
+		sb.WriteString(f.v)
+	}
+	all := sb.String() // one allocation holds every key and value
 	vals := make([]string, pc.nkv)
 	for i := range pc.nkv {
 		f := &pc.kv[i]
+		f.k, all = all[:len(f.k)], all[len(f.k):]
+		f.v, all = all[:len(f.v)], all[len(f.v):]
 		vals[i] = f.v
 		if prior, ok := h[f.k]; ok {
 			h[f.k] = append(prior, f.v)

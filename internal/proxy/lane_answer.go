@@ -32,7 +32,8 @@ func (lc *laneConn) handle(q *laneReq) bool {
 		ctx, cancel = context.WithTimeout(ctx, p.cfg.RequestTimeout)
 		defer cancel()
 	}
-	fq := fastReq{method: q.method, uri: q.uri, host: q.host, ip: lc.ip, kv: q.kv[:q.nkv], xff: q.xff}
+	// lc.ctx ends only when the proxy closes.
+	fq := fastReq{method: q.method, uri: q.uri, host: q.host, ip: lc.ip, kv: q.kv[:q.nkv], xff: q.xff, closeOnly: true}
 	pc, resp, stop, err := p.sendFast(ctx, rt, &fq)
 	clear(q.kv[:q.nkv])
 	if err != nil {

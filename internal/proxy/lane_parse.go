@@ -1,19 +1,24 @@
 package proxy
 
-import "strings"
+import (
+	"strings"
+	"unsafe"
+)
 
 // parse reads a request head, request line to the empty line, into q.
 // It reports false for anything that is not a simple request, or not
 // plainly valid, leaving it to net/http; it never answers by itself.
-// The head is copied once, and every string of q points into the copy.
+// Every string of q points into head, which is the client reader's
+// buffer: they are valid until the next read from the client, which is
+// after the request was answered.
 func (q *laneReq) parse(head []byte) bool {
-	s := string(head)
+	s := unsafe.String(unsafe.SliceData(head), len(head))
 	i := strings.Index(s, "\r\n")
 	if !q.parseLine(s[:i]) {
 		return false
 	}
 	s = s[i+2:]
-	q.nkv, q.xff, q.named, q.host = 0, nil, nil, ""
+	q.nkv, q.xff, q.named, q.host = 0, q.xff[:0], q.named[:0], ""
 	hosts := 0
 	keepAlive, trailers := false, false
 	for {
@@ -83,7 +88,7 @@ func (q *laneReq) parse(head []byte) bool {
 	if q.http10 && !keepAlive {
 		q.close = true
 	}
-	if q.named != nil {
+	if len(q.named) > 0 {
 		q.dropNamed()
 	}
 	if trailers {

@@ -1,0 +1,313 @@
+// Command ab compares the proxy CPU per request of two berth proxies, one
+// built from the last commit (old) and one from the working tree (new),
+// and optionally nginx, in front of one backend. It alternates short wrk
+// runs between them and reads each proxy's CPU time (utime+stime from
+// /proc) around every run, so machine load hits both sides alike and the
+// CPU per request is far steadier than req/s. Run it from the repository
+// root:
+//
+//	go run ./bench/proxy/ab
+//
+// It needs wrk (and nginx for -nginx) and only sends traffic to loopback.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	rounds := flag.Int("rounds", 6, "alternating rounds")
+	dur := flag.Duration("d", 3*time.Second, "length of one wrk run")
+	conns := flag.Int("c", 50, "wrk connections")
+	withNginx := flag.Bool("nginx", false, "also measure nginx in front of the same backend")
+	newEnv := flag.String("new-env", "", "extra environment for the new proxy, e.g. GOGC=200")
+	oldRev := flag.String("old", "HEAD", "git revision the old proxy is built from")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *rounds, *dur, *conns, *withNginx, *newEnv, *oldRev); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/proxy/ab:", err)
+		os.Exit(1)
+	}
+}
+
+// proc is one server the tool started; it stops it by its PID.
+type proc struct {
+	name, url string
+	cmd       *exec.Cmd
+}
+
+func run(ctx context.Context, rounds int, dur time.Duration, conns int, withNginx bool, newEnv, oldRev string) error {
+	dir, err := os.MkdirTemp("", "berth-bench-ab-")
+	if err != nil {
+		return fmt.Errorf("creating temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	if err := build(ctx, dir, oldRev); err != nil {
+		return err
+	}
+	var procs []*proc
+	defer func() {
+		for _, p := range slices.Backward(procs) {
+			p.stop()
+		}
+	}()
+	addrs := make([]string, 4)
+	for i := range addrs {
+		if addrs[i], err = freePort(); err != nil {
+			return err
+		}
+	}
+	specs := []struct {
+		name string
+		env  string
+		args []string
+	}{
+		{"backend", "", []string{filepath.Join(dir, "backend"), "-listen", addrs[0]}},
+		{"old", "", []string{filepath.Join(dir, "old"), "-listen", addrs[1], "-backend", addrs[0]}},
+		{"new", newEnv, []string{filepath.Join(dir, "new"), "-listen", addrs[2], "-backend", addrs[0]}},
+	}
+	if withNginx {
+		conf := filepath.Join(dir, "nginx.conf")
+		if err := os.WriteFile(conf, []byte(nginxConfig(dir, addrs[3], addrs[0])), 0o644); err != nil {
+			return fmt.Errorf("writing nginx config: %w", err)
+		}
+		specs = append(specs, struct {
+			name string
+			env  string
+			args []string
+		}{"nginx", "", []string{"nginx", "-p", dir, "-c", conf}})
+	}
+	for i, s := range specs {
+		p, err := start(dir, s.name, "http://"+addrs[i]+"/", s.env, s.args)
+		if err != nil {
+			return err
+		}
+		procs = append(procs, p)
+	}
+	for _, p := range procs {
+		if err := waitReady(ctx, p.url); err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+	}
+	measured := procs[1:]
+	cpu := map[string][]float64{}
+	rps := map[string][]float64{}
+	for round := 1; round <= rounds; round++ {
+		order := slices.Clone(measured)
+		if round%2 == 0 {
+			slices.Reverse(order)
+		}
+		for _, p := range order {
+			before := p.cpuTicks()
+			n, secs, err := runWrk(ctx, p.url, conns, dur)
+			if err != nil {
+				return err
+			}
+			used := float64(p.cpuTicks()-before) / clockTicks // seconds
+			us := used / float64(n) * 1e6
+			cpu[p.name] = append(cpu[p.name], us)
+			rps[p.name] = append(rps[p.name], float64(n)/secs)
+			fmt.Printf("round %d  %-6s %8.0f req/s  %6.1f µs CPU/req\n", round, p.name, float64(n)/secs, us)
+		}
+	}
+	// The machine's load drifts between rounds, so the ratio to old is
+	// taken within each round, where both saw the same load.
+	fmt.Printf("\n| proxy | CPU µs/req (median) | req/s (median) | CPU vs old (median of rounds) |\n| --- | ---: | ---: | ---: |\n")
+	for _, p := range measured {
+		ratios := make([]float64, rounds)
+		for i := range ratios {
+			ratios[i] = cpu[p.name][i] / cpu["old"][i]
+		}
+		fmt.Printf("| %s | %.1f | %.0f | %.2f |\n", p.name, median(cpu[p.name]), median(rps[p.name]), median(ratios))
+	}
+	fmt.Printf("\n%d alternating rounds of %v wrk runs at %d connections; old = %s, new = working tree %s\n",
+		rounds, dur, conns, oldRev, newEnv)
+	return nil
+}
+
+// build compiles the backend and both proxies into dir: new from the
+// working tree, old from a git archive of rev.
+func build(ctx context.Context, dir, rev string) error {
+	src := filepath.Join(dir, "src")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", src, err)
+	}
+	sh := fmt.Sprintf("git archive %s | tar -x -C %s", rev, src)
+	if out, err := exec.CommandContext(ctx, "sh", "-c", sh).CombinedOutput(); err != nil {
+		return fmt.Errorf("extracting %s (run from the repository root): %w: %s", rev, err, out)
+	}
+	for _, b := range []struct{ out, pkg, dir string }{
+		{"backend", "./bench/proxy/backend", "."},
+		{"new", "./bench/proxy/berthproxy", "."},
+		{"old", "./bench/proxy/berthproxy", src},
+	} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, b.out), b.pkg)
+		cmd.Dir = b.dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s: %w: %s", b.out, err, out)
+		}
+	}
+	return nil
+}
+
+func start(dir, name, url, env string, args []string) (*proc, error) {
+	cmd := exec.Command(args[0], args[1:]...)
+	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		return nil, fmt.Errorf("creating %s log: %w", name, err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if env != "" {
+		cmd.Env = append(os.Environ(), strings.Fields(env)...)
+	}
+	// Own process group: nginx's workers are counted and stopped with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	return &proc{name: name, url: url, cmd: cmd}, nil
+}
+
+func (p *proc) stop() {
+	pid := p.cmd.Process.Pid
+	syscall.Kill(pid, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		syscall.Kill(-pid, syscall.SIGKILL)
+		<-done
+	}
+	syscall.Kill(-pid, syscall.SIGKILL) // leftovers of the group, if any
+}
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc.
+const clockTicks = 100
+
+// cpuTicks sums utime+stime of every process in p's process group.
+func (p *proc) cpuTicks() uint64 {
+	pgid := p.cmd.Process.Pid
+	entries, _ := os.ReadDir("/proc")
+	var sum uint64
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // f[0] is field 3
+		if len(f) < 13 || f[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		u, _ := strconv.ParseUint(f[11], 10, 64)
+		k, _ := strconv.ParseUint(f[12], 10, 64)
+		sum += u + k
+	}
+	return sum
+}
+
+// runWrk returns the requests served and the seconds wrk measured.
+func runWrk(ctx context.Context, url string, conns int, d time.Duration) (int, float64, error) {
+	out, err := exec.CommandContext(ctx, "wrk", "-t", strconv.Itoa(min(conns, 2)), "-c", strconv.Itoa(conns),
+		"-d", fmt.Sprintf("%ds", int(d.Seconds())), url).CombinedOutput()
+	if err != nil {
+		return 0, 0, fmt.Errorf("running wrk on %s: %w: %s", url, err, out)
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		// "  123456 requests in 3.00s, 12.34MB read"
+		f := strings.Fields(sc.Text())
+		if len(f) >= 4 && f[1] == "requests" && f[2] == "in" {
+			n, _ := strconv.Atoi(f[0])
+			secs, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSuffix(f[3], ","), "s"), 64)
+			if n > 0 && secs > 0 {
+				return n, secs, nil
+			}
+		}
+	}
+	return 0, 0, fmt.Errorf("reading wrk output for %s: %s", url, out)
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("finding a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitReady(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	c := &http.Client{Timeout: time.Second}
+	for {
+		resp, err := c.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w (last error %v)", url, ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// nginxConfig is bench/proxy's nginx setup.
+func nginxConfig(dir, listen, backend string) string {
+	return fmt.Sprintf(`daemon off;
+worker_processes auto;
+pid %[1]s/nginx.pid;
+error_log %[1]s/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    upstream app {
+        server %[3]s;
+        keepalive 64;
+    }
+    server {
+        listen %[2]s;
+        location / {
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+`, dir, listen, backend)
+}
