@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,6 +21,11 @@ func (p *Provisioner) units(app *spec.App) ([]unitFile, error) {
 			return nil, fmt.Errorf("%s: %w", app.File, err)
 		}
 		out = append(out, unitFile{filepath.Join(p.cfg.UnitDir, systemd.TemplateName(app.Name)), u.Render()})
+	}
+	if s, ok, err := proxySocket(app); err != nil {
+		return nil, err
+	} else if ok {
+		out = append(out, unitFile{filepath.Join(p.cfg.UnitDir, systemd.ProxySocketName(app.Name)), s.Render()})
 	}
 	d, err := systemd.Daemon{Exe: p.cfg.Exe, Home: p.cfg.Home.Root}.Unit()
 	if err != nil {
@@ -68,6 +74,11 @@ func (p *Provisioner) planSystemd(ctx context.Context, app *spec.App, changed bo
 		steps = append(steps, Step{Kind: KindSystemd, Target: "daemon-reload", What: "read the changed units",
 			apply: sc.DaemonReload})
 	}
+	sockSteps, rebind, err := p.planSocket(ctx, app, units)
+	if err != nil {
+		return nil, err
+	}
+	steps = append(steps, sockSteps...)
 	props, err := sc.Show(ctx, systemd.DaemonUnit, "UnitFileState", "ActiveState")
 	if err != nil {
 		return nil, err
@@ -77,8 +88,12 @@ func (p *Provisioner) planSystemd(ctx context.Context, app *spec.App, changed bo
 	case props["UnitFileState"] != "enabled" || props["ActiveState"] != "active":
 		steps = append(steps, Step{Kind: KindSystemd, Target: systemd.DaemonUnit, What: "enable --now",
 			apply: func(ctx context.Context) error { return sc.EnableNow(ctx, systemd.DaemonUnit) }})
-	case daemonChanged:
-		steps = append(steps, Step{Kind: KindSystemd, Target: systemd.DaemonUnit, What: "restart (its unit changed)",
+	case daemonChanged || rebind:
+		why := "its unit changed"
+		if rebind {
+			why = "to take " + systemd.ProxySocketName(app.Name) + " from systemd"
+		}
+		steps = append(steps, Step{Kind: KindSystemd, Target: systemd.DaemonUnit, What: "restart (" + why + ")",
 			apply: func(ctx context.Context) error { return sc.Restart(ctx, systemd.DaemonUnit) }})
 	}
 	if p.timerWanted() {
@@ -92,6 +107,67 @@ func (p *Provisioner) planSystemd(ctx context.Context, app *spec.App, changed bo
 		}
 	}
 	return steps, nil
+}
+
+// proxySocket is the socket unit of the app's proxy; none for an app
+// without a [service], or whose listen is a host name (systemd binds only
+// addresses: the daemon then binds it itself, and a restart refuses
+// connections for a moment).
+func proxySocket(app *spec.App) (systemd.Unit, bool, error) {
+	if app.Service == nil {
+		return systemd.Unit{}, false, nil
+	}
+	u, err := systemd.ProxySocket{App: app.Name, Listen: app.Service.Listen}.Unit()
+	if errors.Is(err, systemd.ErrNotAnAddress) {
+		return systemd.Unit{}, false, nil
+	}
+	if err != nil {
+		return systemd.Unit{}, false, fmt.Errorf("%s: %w", app.File, err)
+	}
+	return u, true, nil
+}
+
+// planSocket enables the proxy's socket and says whether berth.service must
+// restart to take it: systemd refuses to start a socket while the service
+// it feeds runs, and only a start of the service passes the socket on. A
+// socket whose unit changed is stopped first, so the restart binds it anew.
+func (p *Provisioner) planSocket(ctx context.Context, app *spec.App, units []unitFile) ([]Step, bool, error) {
+	name := systemd.ProxySocketName(app.Name)
+	sc := p.cfg.Systemctl
+	if !hasUnit(units, name) {
+		// The app lost its [service] (or listens on a host name now).
+		s := removeStep(KindUnit, filepath.Join(p.cfg.UnitDir, name), "no socket for this [service]")
+		if s == nil {
+			return nil, false, nil
+		}
+		return []Step{{Kind: KindSystemd, Target: name, What: "disable --now",
+			apply: func(ctx context.Context) error { return sc.Disable(ctx, name) }}, *s}, false, nil
+	}
+	props, err := sc.Show(ctx, name, "UnitFileState", "ActiveState")
+	if err != nil {
+		return nil, false, err
+	}
+	var steps []Step
+	if props["UnitFileState"] != "enabled" {
+		steps = append(steps, Step{Kind: KindSystemd, Target: name, What: "enable (berth.service starts it)",
+			apply: func(ctx context.Context) error { return sc.Enable(ctx, name) }})
+	}
+	active := props["ActiveState"] == "active"
+	changed := unitChanged(units, name)
+	if active && changed {
+		steps = append(steps, Step{Kind: KindSystemd, Target: name, What: "stop (its unit changed; the daemon's restart binds it again)",
+			apply: func(ctx context.Context) error { return sc.Stop(ctx, name) }})
+	}
+	return steps, changed || !active, nil
+}
+
+func hasUnit(units []unitFile, name string) bool {
+	for _, u := range units {
+		if filepath.Base(u.path) == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Provisioner) timerWanted() bool { return p.cfg.CheckDiskEvery > 0 }

@@ -37,10 +37,19 @@ func (p *Provisioner) Unplan(ctx context.Context, app string, purge bool) (*Plan
 				return sc.ResetFailed(ctx, pattern)
 			}})
 	}
+	sockPath := filepath.Join(p.cfg.UnitDir, systemd.ProxySocketName(app))
+	_, sockErr := os.Stat(sockPath)
+	if sockErr == nil {
+		// The daemon keeps its copy of the socket until it drops the proxy.
+		name := systemd.ProxySocketName(app)
+		plan.Steps = append(plan.Steps, Step{Kind: KindSystemd, Target: name, What: "disable --now",
+			apply: func(ctx context.Context) error { return sc.Disable(ctx, name) }})
+	}
 	plan.add(removeStep(KindUnit, unitPath, "unprovision"))
+	plan.add(removeStep(KindUnit, sockPath, "unprovision"))
 	plan.add(removeStep(KindFile, ap.EnvFile(), "secrets"))
 	plan.add(removeTree(ap.Colors(), "color links and environment files"))
-	if unitErr == nil {
+	if unitErr == nil || sockErr == nil {
 		plan.Steps = append(plan.Steps, Step{Kind: KindSystemd, Target: "daemon-reload", What: "forget the unit", apply: sc.DaemonReload})
 	}
 	if purge {

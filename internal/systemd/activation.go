@@ -105,41 +105,48 @@ func (s *Sockets) Len() int {
 }
 
 // Listener returns a new listener on the socket systemd passed for app: the
-// one named app (FileDescriptorName=) or else the one listening on addr. It
-// returns nil, nil when there is none, and ErrSocketMismatch when the socket
-// named app listens on another address (the unit is older than the spec).
-// Each call returns its own duplicate, which the caller closes; the socket
-// stays open in this process and in systemd.
+// one named app (FileDescriptorName=) or else an unnamed one (a socket unit
+// without FileDescriptorName=) listening on addr; a socket named for
+// another app is never taken. It returns nil, nil when there is none, and
+// ErrSocketMismatch when the socket named app listens on another address
+// (the unit is older than the spec). Each call returns its own duplicate,
+// which the caller closes; the socket stays open in this process and in
+// systemd.
 func (s *Sockets) Listener(app, addr string) (net.Listener, error) {
 	if s == nil {
 		return nil, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var found *passed
-	for i := range s.files {
-		if s.files[i].name == app && s.files[i].addr != nil {
-			found = &s.files[i]
-			break
-		}
-	}
-	if found != nil && !sameAddr(addr, found.addr) {
-		return nil, fmt.Errorf("%w: socket %q is on %s, [service] listen of %s is %s; run berth provision again",
-			ErrSocketMismatch, found.name, found.addr, app, addr)
-	}
-	for i := range s.files {
-		if found == nil && s.files[i].addr != nil && sameAddr(addr, s.files[i].addr) {
-			found = &s.files[i]
-		}
-	}
-	if found == nil {
-		return nil, nil
+	found, err := s.find(app, addr)
+	if found == nil || err != nil {
+		return nil, err
 	}
 	l, err := net.FileListener(found.file)
 	if err != nil {
 		return nil, fmt.Errorf("adopting socket %q: %w", found.name, err)
 	}
 	return l, nil
+}
+
+func (s *Sockets) find(app, addr string) (*passed, error) {
+	for i := range s.files {
+		if f := &s.files[i]; f.name == app && f.addr != nil {
+			if !sameAddr(addr, f.addr) {
+				return nil, fmt.Errorf("%w: socket %q is on %s, [service] listen of %s is %s; run berth provision again",
+					ErrSocketMismatch, f.name, f.addr, app, addr)
+			}
+			return f, nil
+		}
+	}
+	for i := range s.files {
+		f := &s.files[i]
+		unnamed := f.name == "" || strings.HasSuffix(f.name, ".socket") // systemd names it after the unit
+		if unnamed && f.addr != nil && sameAddr(addr, f.addr) {
+			return f, nil
+		}
+	}
+	return nil, nil
 }
 
 // sameAddr reports whether a listener on got serves the host:port want.

@@ -122,6 +122,48 @@ func TestSameAddr(t *testing.T) {
 	}
 }
 
+func TestSocketsFind(t *testing.T) {
+	t.Parallel()
+	tcp := func(port int) net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port} }
+	s := &Sockets{files: []passed{
+		{name: "echo", addr: tcp(8080)},
+		{name: "web", addr: tcp(8081)},
+		{name: "hand-written.socket", addr: tcp(9000)},
+		{name: "", addr: tcp(9001)},
+		{name: "udp", addr: nil},
+	}}
+	tests := []struct {
+		name, app, addr string
+		want            string // the name found; "-" for none
+		wantErr         bool
+	}{
+		{"by name", "web", "127.0.0.1:8081", "web", false},
+		{"named for the app, on another address", "web", "127.0.0.1:8090", "-", true},
+		{"another app's socket on the same address is not taken", "web2", "127.0.0.1:8080", "-", false},
+		{"an unnamed socket by address", "api", "127.0.0.1:9000", "hand-written.socket", false},
+		{"a socket with an empty name by address", "api", "127.0.0.1:9001", "", false},
+		{"nothing there", "api", "127.0.0.1:9999", "-", false},
+		{"not a listener", "udp", "127.0.0.1:53", "-", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, err := s.find(tt.app, tt.addr)
+			got := "-"
+			if f != nil {
+				got = f.name
+			}
+			if got != tt.want || (err != nil) != tt.wantErr {
+				t.Errorf("find(%q, %q) = %q, %v; want %q (error %v)", tt.app, tt.addr, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+	var none *Sockets
+	if l, err := none.Listener("web", "127.0.0.1:8081"); l != nil || err != nil || none.Len() != 0 {
+		t.Errorf("nil Sockets: %v, %v", l, err)
+	}
+}
+
 // activationChildEnv makes TestTakeSockets's child run the adopting side.
 const activationChildEnv = "BERTH_TEST_ACTIVATION_CHILD"
 

@@ -72,6 +72,12 @@ func (s Systemctl) EnableNow(ctx context.Context, unit string) error {
 	return err
 }
 
+// Enable enables a unit without starting it.
+func (s Systemctl) Enable(ctx context.Context, unit string) error {
+	_, err := s.run(ctx, "systemctl", "enable", "-q", unit)
+	return err
+}
+
 // Disable disables a unit and stops it; a unit that does not exist is not
 // an error.
 func (s Systemctl) Disable(ctx context.Context, unit string) error {
