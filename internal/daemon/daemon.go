@@ -40,6 +40,10 @@ type Config struct {
 	Admin      *string // overrides [admin] listen when set; "" = no listener
 }
 
+// handoverBudget bounds how long the daemon waits at exit for requests in
+// flight on proxies whose sockets systemd holds.
+const handoverBudget = 5 * time.Second
+
 // restoreBudget bounds the re-adoption of apps at start.
 const restoreBudget = 60 * time.Second
 
@@ -56,6 +60,15 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Admin != nil {
 		dc.Admin.Listen = *cfg.Admin
 	}
+	// Before any child starts: the sockets systemd passed must not leak
+	// into the keeper or systemctl.
+	socks, err := systemd.TakeSockets()
+	if err != nil {
+		log.Warn("ignoring the sockets systemd passed", "err", err)
+	} else if n := socks.Len(); n > 0 {
+		log.Info("socket activation: adopted listening sockets from systemd", "sockets", n)
+	}
+	hand := &handover{socks: socks, log: log}
 	if err := cfg.Home.Create(); err != nil {
 		return err
 	}
@@ -95,7 +108,8 @@ func Run(ctx context.Context, cfg Config) error {
 	// metrics: the source learns its engine before anything is served.
 	proxies := &proxySource{}
 	m = metrics.New(metrics.Sources{Proxy: proxies, Instances: rt, Disks: diskSource{disks}, Version: cfg.Version})
-	eng := deploy.New(deploy.Config{Store: store, Runtime: rt, Home: cfg.Home, Logger: log, Metrics: m})
+	eng := deploy.New(deploy.Config{Store: store, Runtime: rt, Home: cfg.Home, Logger: log, Metrics: m,
+		Inherited: hand.listener()})
 	proxies.eng = eng
 	defer eng.Close()
 
@@ -143,6 +157,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
+	hctx, hcancel := context.WithTimeout(sctx, handoverBudget)
+	hand.finish(hctx, eng)
+	hcancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("shutting down the API", "err", err)
 	}

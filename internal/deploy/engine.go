@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -45,6 +46,7 @@ type Engine struct {
 	home  home.Layout
 	log   *slog.Logger
 	rec   Recorder
+	inh   func(app, addr string) net.Listener
 
 	mu      sync.Mutex
 	busy    map[string]string // app -> what holds its lock ("deployment 17", "stop")
@@ -79,6 +81,9 @@ type Config struct {
 	Home    home.Layout
 	Logger  *slog.Logger
 	Metrics Recorder // may be nil
+	// Inherited returns a listener the daemon was handed for app's proxy
+	// on addr (systemd socket activation), or nil to bind addr. May be nil.
+	Inherited func(app, addr string) net.Listener
 }
 
 // New returns an Engine. Call Restore once at daemon start, Close at exit.
@@ -88,6 +93,7 @@ func New(cfg Config) *Engine {
 	}
 	return &Engine{
 		rec:     cfg.Metrics,
+		inh:     cfg.Inherited,
 		store:   cfg.Store,
 		rt:      cfg.Runtime,
 		home:    cfg.Home,
@@ -196,13 +202,21 @@ func (e *Engine) ensureProxy(app string, svc *spec.Service) (*proxy.Proxy, error
 	if ok && cur.svc == *svc {
 		return cur.p, nil
 	}
+	var ln net.Listener
+	if e.inh != nil {
+		ln = e.inh(app, svc.Listen)
+	}
 	p, err := proxy.New(proxy.Config{
 		Listen:         svc.Listen,
+		Listener:       ln,
 		Protocol:       svc.Protocol,
 		RequestTimeout: svc.RequestTimeout.Duration,
 		Logger:         e.log.With("app", app),
 	})
 	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
 		return nil, fmt.Errorf("listening on %s for %s: %w", svc.Listen, app, err)
 	}
 	if ok {
