@@ -60,8 +60,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Admin != nil {
 		dc.Admin.Listen = *cfg.Admin
 	}
-	// Before any child starts: the sockets systemd passed must not leak
-	// into the keeper or systemctl.
+	// Before any child starts: the sockets and the notify socket systemd
+	// passed must not leak into the keeper or systemctl.
 	socks, err := systemd.TakeSockets()
 	if err != nil {
 		log.Warn("ignoring the sockets systemd passed", "err", err)
@@ -69,6 +69,7 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Info("socket activation: adopted listening sockets from systemd", "sockets", n)
 	}
 	hand := &handover{socks: socks, log: log}
+	notify := systemd.TakeNotify()
 	if err := cfg.Home.Create(); err != nil {
 		return err
 	}
@@ -146,6 +147,9 @@ func Run(ctx context.Context, cfg Config) error {
 	bg.Go(func() { journalKeeperEvents(bctx, kc, store, alert.Flat{D: alerts}, log) })
 	bg.Go(func() { capLogs(bctx, cfg.Home, int64(dc.Logs.MaxTotal), log) })
 	adm := startAdmin(dc.Admin.Listen, m, log)
+	if err := notify.Ready(); err != nil {
+		log.Warn("telling systemd the daemon is ready", "err", err)
+	}
 	log.Info("berth daemon ready", "home", cfg.Home.Root, "socket", cfg.Home.Socket(), "restore", time.Since(start).Round(time.Millisecond))
 
 	select {
@@ -155,6 +159,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("serving the control API: %w", err)
 		}
 	}
+	_ = notify.Stopping()
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
 	hctx, hcancel := context.WithTimeout(sctx, handoverBudget)

@@ -302,3 +302,40 @@ func activationChild() {
 	}
 	fmt.Println("CHILD OK", strconv.Itoa(os.Getpid()))
 }
+
+// TestNotifier sends to a real unixgram socket, as systemd's would be.
+func TestNotifier(t *testing.T) {
+	dir := t.TempDir()
+	addr := dir + "/notify"
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: addr, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	t.Setenv("NOTIFY_SOCKET", addr)
+	n := TakeNotify()
+	if v, ok := os.LookupEnv("NOTIFY_SOCKET"); ok {
+		t.Errorf("NOTIFY_SOCKET=%q still set: children would inherit it", v)
+	}
+	for _, send := range []struct {
+		f    func() error
+		want string
+	}{{n.Ready, "READY=1"}, {n.Stopping, "STOPPING=1"}} {
+		if err := send.f(); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 64)
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		k, err := conn.Read(buf)
+		if err != nil || string(buf[:k]) != send.want {
+			t.Errorf("systemd got %q, %v; want %q", buf[:k], err, send.want)
+		}
+	}
+	var none *Notifier
+	if err := none.Ready(); err != nil {
+		t.Errorf("nil Notifier: %v", err)
+	}
+	if err := (&Notifier{}).Ready(); err != nil {
+		t.Errorf("no NOTIFY_SOCKET: %v", err)
+	}
+}

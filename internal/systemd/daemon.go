@@ -30,7 +30,9 @@ func (d Daemon) Unit() (Unit, error) {
 	unit.add("StartLimitIntervalSec", "0")
 
 	svc := section{Section{Name: "Service"}}
-	svc.add("Type", "exec")
+	svc.addNote("Type", "notify",
+		"The daemon says READY=1 once its control socket and the apps' proxies serve: `systemctl restart` returns then.")
+	svc.add("NotifyAccess", "main")
 	svc.add("ExecStart", escapeSpecifiers(d.Exe)+" daemon --home "+escapeSpecifiers(d.Home))
 	svc.add("Restart", "always")
 	svc.add("RestartSec", "1s")
