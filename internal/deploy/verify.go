@@ -15,6 +15,10 @@ import (
 // user would notice, and on a loaded machine's scheduling noise.
 const latencyFloor = 50 * time.Millisecond
 
+// minLatencySamples is the fewest requests on each side of the switch for
+// a p99 comparison.
+const minLatencySamples = 100
+
 // verifyTick is how often the verify window looks at the proxy's numbers.
 const verifyTick = 25 * time.Millisecond
 
@@ -135,7 +139,9 @@ func judge(d spec.Deploy, cur, base proxy.Stats, final bool) *verdict {
 			"error rate %.1f%% (%d of %d requests) over max_error_rate %.1f%%",
 			100*rate, bad, done, 100*d.MaxErrorRate)}
 	}
-	if !final || d.MaxLatencyRise <= 0 || int(base.Latency.Count()) < d.MinRequests {
+	// A p99 of fewer than 100 requests is their maximum: noise, not a trend.
+	enough := max(d.MinRequests, minLatencySamples)
+	if !final || d.MaxLatencyRise <= 0 || int(base.Latency.Count()) < enough || int(cur.Latency.Count()) < enough {
 		return nil
 	}
 	bp99 := base.Latency.Quantile(0.99)

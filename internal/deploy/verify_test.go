@@ -42,7 +42,7 @@ func TestJudge(t *testing.T) {
 		{name: "latency is judged only at the end", cur: stats(100, 0, 200*ms), base: stats(100, 0, 10*ms), notFinal: true},
 		{name: "errors are judged mid-window", cur: stats(50, 50, ms), notFinal: true, breach: "error rate 50.0%"},
 		{name: "small absolute rise is noise", cur: stats(100, 0, 30*ms), base: stats(100, 0, ms)},
-		{name: "no baseline, no latency verdict", cur: stats(100, 0, 200*ms), base: stats(3, 0, ms)},
+		{name: "no baseline, no latency verdict", cur: stats(100, 0, 200*ms), base: stats(50, 0, ms)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
