@@ -90,7 +90,7 @@ func testProvision(t *testing.T, box *Box) {
 	}
 
 	start := time.Now()
-	first := box.Must("berth", "provision", "-f", "/srv/echo/berth.toml", "--check-disk-every", "15m")
+	first := box.Must("berth", "provision", "-f", "/srv/echo/berth.toml", "--check-disk-every", "15m", "--no-start")
 	tookFirst := time.Since(start)
 	t.Logf("first run (%v):\n%s", tookFirst, first)
 	if strings.Contains(first, "FAILED") || strings.Contains(first, "0 changes") {
@@ -108,7 +108,7 @@ func testProvision(t *testing.T, box *Box) {
 	}
 
 	start = time.Now()
-	second := box.Must("berth", "provision", "-f", "/srv/echo/berth.toml", "--check-disk-every", "15m")
+	second := box.Must("berth", "provision", "-f", "/srv/echo/berth.toml", "--check-disk-every", "15m", "--no-start")
 	tookSecond := time.Since(start)
 	t.Logf("second run (%v):\n%s", tookSecond, second)
 	if !strings.Contains(second, "0 changes") || !strings.Contains(second, "already provisioned") {

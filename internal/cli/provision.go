@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/provision"
 	"github.com/berth-dev/berth/internal/spec"
 )
@@ -23,6 +24,7 @@ func (a *app) provisionCmd() *cobra.Command {
 	var (
 		file      string
 		dryRun    bool
+		noStart   bool
 		checkDisk time.Duration
 	)
 	c := &cobra.Command{
@@ -55,13 +57,54 @@ func (a *app) provisionCmd() *cobra.Command {
 				printScore(cmd.Context(), w, p, app.Name)
 			}
 			fmt.Fprintf(w, "%d changes in %s\n", len(plan.Steps), time.Since(start).Round(time.Millisecond))
-			return nil
+			if noStart {
+				return nil
+			}
+			return a.startProvisioned(cmd.Context(), w, app)
 		},
 	}
 	c.Flags().StringVarP(&file, "file", "f", "berth.toml", "the app spec")
+	c.Flags().BoolVar(&noStart, "no-start", false, "prepare the host only; do not deploy the app and verify its health")
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "print what would change, as a diff, and change nothing")
 	c.Flags().DurationVar(&checkDisk, "check-disk-every", 0, "install a systemd timer running `berth check disk` this often (e.g. 15m); 0 = none")
 	return c
+}
+
+// startProvisioned finishes the one pass: an app that is not live yet is
+// deployed from the spec's directory (which starts it and verifies its
+// health, or fails and says why); a live one has its health checked. A
+// second run over a healthy app changes nothing.
+func (a *app) startProvisioned(ctx context.Context, w io.Writer, app *spec.App) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := cl.WaitReady(wctx); err != nil {
+		return err
+	}
+	if apps, err := cl.Status(ctx, app.Name); err == nil && len(apps) == 1 && apps[0].Live != "" && !apps[0].Stopped {
+		for _, in := range apps[0].Instances {
+			if in.Live {
+				if in.State != "running" || (in.Health != "ok" && in.Health != "no checks") {
+					return fmt.Errorf("%s is live on %s but %s, health %s: see berth why %s", app.Name, in.Color, in.State, in.Health, app.Name)
+				}
+				fmt.Fprintf(w, "%s: live on %s (release %s), health %s: nothing to start\n", app.Name, in.Color, in.Release, in.Health)
+			}
+		}
+		return nil
+	}
+	data, err := os.ReadFile(app.File)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "starting %s: deploying %s and verifying its health\n", app.Name, app.Dir)
+	p := newPrinter(w)
+	d, err := cl.Deploy(ctx, api.DeployRequest{SpecFile: app.File, Spec: data}, p.progress)
+	p.result(d, err)
+	return err
 }
 
 func (a *app) unprovisionCmd() *cobra.Command {
