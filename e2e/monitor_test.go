@@ -109,3 +109,35 @@ start_period = "1s"
 		t.Fatalf("the journal does not show the heartbeat restart:\n%s", ev.stdout)
 	}
 }
+
+// berth check app runs the functional checks once, for cron: exit 0 while
+// the agent really answers, 9 once it does not.
+func TestCheckApp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	port := freePort(t)
+	e.mustDeploy(app{name: "fn", version: "v1", mode: "good", listen: port, checks: `
+[[checks]]
+name = "up"
+type = "http"
+path = "/up"
+interval = "200ms"
+retries = 2
+start_period = "2s"
+
+[[checks]]
+name = "answers"
+type = "http"
+role = "functional"
+path = "/up"
+expect_body = "ok"
+interval = "1h"
+`})
+	if r := e.berth("check", "app", "fn"); r.code != 0 || !strings.Contains(r.stdout, "answers") {
+		t.Fatalf("check app on a good agent: %s", r)
+	}
+	breakAgent(t, port)
+	if r := e.berth("check", "app", "fn"); r.code != 9 || !strings.Contains(r.stdout, "FAILED") {
+		t.Fatalf("check app on a broken agent: %s", r)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/deploy"
+	"github.com/berth-dev/berth/internal/health"
 	"github.com/berth-dev/berth/internal/logs"
 	"github.com/berth-dev/berth/internal/state"
 )
@@ -180,6 +181,12 @@ func (c *Client) Control(ctx context.Context, app, action, mode string) ([]deplo
 func (c *Client) Why(ctx context.Context, app string) ([]string, error) {
 	var out []string
 	return out, c.getJSON(ctx, http.MethodGet, "/v1/apps/"+url.PathEscape(app)+"/why", nil, &out)
+}
+
+// CheckApp runs app's functional checks once on its live instance.
+func (c *Client) CheckApp(ctx context.Context, app string) ([]health.Result, error) {
+	var out []health.Result
+	return out, c.getJSON(ctx, http.MethodPost, "/v1/apps/"+url.PathEscape(app)+"/check", struct{}{}, &out)
 }
 
 // History lists app's deployments, newest first.

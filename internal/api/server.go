@@ -56,6 +56,7 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /v1/apps/{app}", s.status)
 	m.HandleFunc("GET /v1/apps/{app}/history", s.history)
 	m.HandleFunc("GET /v1/apps/{app}/why", s.why)
+	m.HandleFunc("POST /v1/apps/{app}/check", s.check)
 	m.HandleFunc("GET /v1/apps/{app}/logs", s.readLogs)
 	m.HandleFunc("POST /v1/apps/{app}/rollback", s.rollback)
 	m.HandleFunc("POST /v1/apps/{app}/restart", s.restart)
@@ -179,6 +180,15 @@ func (s *Server) why(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, lines)
+}
+
+func (s *Server) check(w http.ResponseWriter, r *http.Request) {
+	results, err := s.engine.CheckApp(r.Context(), r.PathValue("app"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, results)
 }
 
 func (s *Server) history(w http.ResponseWriter, r *http.Request) {

@@ -31,8 +31,41 @@ func (a *app) checkCmd() *cobra.Command {
 		Short: "Run a host check once, without the daemon (for cron or a systemd timer)",
 		Args:  cobra.NoArgs,
 	}
-	c.AddCommand(a.checkDiskCmd())
+	c.AddCommand(a.checkDiskCmd(), a.checkAppCmd())
 	return c
+}
+
+// checkAppCmd asks the daemon to run an app's functional checks once: for
+// cron or a timer that wants a verdict of its own, next to the monitor's.
+func (a *app) checkAppCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "app APP",
+		Short: "Run the app's functional checks once on its live instance; exit 9 when one fails",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			results, err := cl.CheckApp(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			failed := 0
+			for _, r := range results {
+				verdict := "ok"
+				if !r.OK {
+					verdict, failed = "FAILED: "+r.Err, failed+1
+				}
+				fmt.Fprintf(a.env.Stdout, "%s %-20s %8s  %s\n", args[0], r.Check, r.Duration.Round(time.Millisecond), verdict)
+			}
+			if failed > 0 {
+				return &exitError{code: ExitDiskCritical, err: fmt.Errorf("%d of %d checks of %s failed", failed, len(results), args[0])}
+			}
+			return nil
+		},
+	}
 }
 
 func (a *app) checkDiskCmd() *cobra.Command {

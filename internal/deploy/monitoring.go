@@ -138,3 +138,38 @@ func (e *Engine) lastGood(app string) string {
 	}
 	return ""
 }
+
+// CheckApp runs the live instance's functional checks once (its readiness
+// and liveness checks when it has none), for `berth check app` from cron or
+// a timer: a second opinion next to the monitor.
+func (e *Engine) CheckApp(ctx context.Context, name string) ([]health.Result, error) {
+	st, a, err := e.app(name)
+	if err != nil {
+		return nil, err
+	}
+	if st.Live == "" || st.Stopped {
+		return nil, fmt.Errorf("%s has no live instance to check", name)
+	}
+	var checks []spec.Check
+	for _, c := range a.Checks {
+		if c.Role == spec.RoleFunctional {
+			checks = append(checks, c)
+		}
+	}
+	if len(checks) == 0 {
+		for _, c := range a.Checks {
+			if c.Role == spec.RoleReadiness || c.Role == spec.RoleLiveness {
+				checks = append(checks, c)
+			}
+		}
+	}
+	t := e.healthTarget(a, st.Live, st.Colors[st.Live].Release, st.Ports[st.Live])
+	record := e.checkRecorder(a, st.Live)
+	out := make([]health.Result, 0, len(checks))
+	for _, c := range checks {
+		r := health.NewProbe(c, t).Probe(ctx)
+		record(r)
+		out = append(out, r)
+	}
+	return out, nil
+}
