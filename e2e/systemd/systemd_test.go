@@ -239,7 +239,7 @@ func testDaemonRestart(t *testing.T, box *Box) {
 	}
 	box.WriteFile("/srv/web/berth.toml", []byte(webSpec), 0o644)
 	box.WriteFile("/srv/web/rel/README", []byte("release 1\n"), 0o644)
-	prov := box.Must("berth", "provision", "-f", "/srv/web/berth.toml", "--check-disk-every", "15m")
+	prov := box.Must("berth", "provision", "-f", "/srv/web/berth.toml", "--check-disk-every", "15m", "--check-app-every", "5m")
 	t.Logf("provision web:\n%s", prov)
 	if !strings.Contains(prov, "berth.service: restart (to take berth-proxy-web.socket from systemd)") {
 		t.Errorf("provisioning a socket did not restart the daemon to take it")
@@ -249,6 +249,12 @@ func testDaemonRestart(t *testing.T, box *Box) {
 	}
 	out := box.Must("berth", "deploy", "-f", "/srv/web/berth.toml", "/srv/web/rel")
 	t.Logf("deploy:\n%s", out)
+	// The app's functional-check timer: listed, and its service (a oneshot
+	// `berth check app web`) succeeds against the live app.
+	if got := box.Must("systemctl", "list-timers", "--all", "--no-pager", "berth-check-app-web.timer"); !strings.Contains(got, "berth-check-app-web.timer") {
+		t.Errorf("the app's check timer is not listed:\n%s", got)
+	}
+	box.Must("systemctl", "start", "berth-check-app-web.service")
 	if j := box.Must("journalctl", "-u", "berth.service", "-o", "cat", "--no-pager"); !strings.Contains(j, `proxy listener from systemd`) {
 		t.Errorf("the daemon's journal does not show it adopting the socket:\n%s", tail([]byte(j), 20))
 	}

@@ -26,6 +26,7 @@ func (a *app) provisionCmd() *cobra.Command {
 		dryRun    bool
 		noStart   bool
 		checkDisk time.Duration
+		checkApp  time.Duration
 	)
 	c := &cobra.Command{
 		Use:   "provision [-f berth.toml] [--dry-run]",
@@ -36,7 +37,7 @@ func (a *app) provisionCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := a.provisioner(checkDisk)
+			p, err := a.provisioner(checkDisk, checkApp)
 			if err != nil {
 				return err
 			}
@@ -67,6 +68,7 @@ func (a *app) provisionCmd() *cobra.Command {
 	c.Flags().BoolVar(&noStart, "no-start", false, "prepare the host only; do not deploy the app and verify its health")
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "print what would change, as a diff, and change nothing")
 	c.Flags().DurationVar(&checkDisk, "check-disk-every", 0, "install a systemd timer running `berth check disk` this often (e.g. 15m); 0 = none")
+	c.Flags().DurationVar(&checkApp, "check-app-every", 0, "install a systemd timer running `berth check app APP` (its functional checks) this often; 0 = none")
 	return c
 }
 
@@ -114,7 +116,7 @@ func (a *app) unprovisionCmd() *cobra.Command {
 		Short: "Remove what provision created for APP (keeps releases, data, logs and the user unless --purge)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.provisioner(0)
+			p, err := a.provisioner(0, 0)
 			if err != nil {
 				return err
 			}
@@ -140,12 +142,15 @@ func (a *app) unprovisionCmd() *cobra.Command {
 }
 
 // provisioner builds a Provisioner for this host, as root only.
-func (a *app) provisioner(checkDisk time.Duration) (*provision.Provisioner, error) {
+func (a *app) provisioner(checkDisk, checkApp time.Duration) (*provision.Provisioner, error) {
 	if os.Geteuid() != 0 {
 		return nil, &exitError{code: ExitError, err: provision.ErrNotRoot}
 	}
 	if checkDisk != 0 && checkDisk < time.Minute {
 		return nil, usage("--check-disk-every %v is under a minute", checkDisk)
+	}
+	if checkApp != 0 && checkApp < time.Minute {
+		return nil, usage("--check-app-every %v is under a minute", checkApp)
 	}
 	l, err := a.layout()
 	if err != nil {
@@ -155,7 +160,7 @@ func (a *app) provisioner(checkDisk time.Duration) (*provision.Provisioner, erro
 	if err != nil {
 		return nil, fmt.Errorf("resolving berth's binary: %w", err)
 	}
-	return provision.New(provision.Config{Home: l, Exe: exe, CheckDiskEvery: checkDisk}), nil
+	return provision.New(provision.Config{Home: l, Exe: exe, CheckDiskEvery: checkDisk, CheckAppEvery: checkApp}), nil
 }
 
 func printPlan(w io.Writer, plan *provision.Plan) {

@@ -36,6 +36,9 @@ type Config struct {
 	// CheckDiskEvery installs a timer running `berth check disk` this often;
 	// 0 installs none (and removes one a previous run installed).
 	CheckDiskEvery time.Duration
+	// CheckAppEvery installs a timer running `berth check app APP` (the
+	// app's functional checks) this often; 0 removes one installed before.
+	CheckAppEvery time.Duration
 }
 
 // Provisioner plans and applies host changes.

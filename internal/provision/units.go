@@ -32,16 +32,30 @@ func (p *Provisioner) units(app *spec.App) ([]unitFile, error) {
 		return nil, err
 	}
 	out = append(out, unitFile{filepath.Join(p.cfg.UnitDir, systemd.DaemonUnit), d.Render()})
-	if p.cfg.CheckDiskEvery > 0 {
-		svc, timer, err := systemd.CheckTimer{Exe: p.cfg.Exe, Home: p.cfg.Home.Root, Interval: p.cfg.CheckDiskEvery}.Units()
+	for _, ct := range p.timers(app) {
+		if ct.Interval <= 0 {
+			continue
+		}
+		svc, timer, err := ct.Units()
 		if err != nil {
 			return nil, err
 		}
+		svcName, timerName := ct.Names()
 		out = append(out,
-			unitFile{filepath.Join(p.cfg.UnitDir, systemd.CheckService), svc.Render()},
-			unitFile{filepath.Join(p.cfg.UnitDir, systemd.CheckTimerU), timer.Render()})
+			unitFile{filepath.Join(p.cfg.UnitDir, svcName), svc.Render()},
+			unitFile{filepath.Join(p.cfg.UnitDir, timerName), timer.Render()})
 	}
 	return out, nil
+}
+
+// timers are the check timers this run is about: the host's disk check and
+// the app's functional check; an Interval of 0 means "not wanted" (its
+// units are removed when a previous run installed them).
+func (p *Provisioner) timers(app *spec.App) []systemd.CheckTimer {
+	return []systemd.CheckTimer{
+		{Exe: p.cfg.Exe, Home: p.cfg.Home.Root, Interval: p.cfg.CheckDiskEvery},
+		{Exe: p.cfg.Exe, Home: p.cfg.Home.Root, Interval: p.cfg.CheckAppEvery, App: app.Name},
+	}
 }
 
 // planSystemd adds what systemd must be told: a reload when a unit file
@@ -50,11 +64,15 @@ func (p *Provisioner) units(app *spec.App) ([]unitFile, error) {
 func (p *Provisioner) planSystemd(ctx context.Context, app *spec.App, changed bool, units []unitFile) ([]Step, error) {
 	sc := p.cfg.Systemctl
 	var steps []Step
-	if !p.timerWanted() {
-		for _, name := range []string{systemd.CheckTimerU, systemd.CheckService} {
+	for _, ct := range p.timers(app) {
+		if ct.Interval > 0 {
+			continue
+		}
+		svcName, timerName := ct.Names()
+		for _, name := range []string{timerName, svcName} {
 			path := filepath.Join(p.cfg.UnitDir, name)
 			if s := removeStep(KindUnit, path, "no check timer asked for"); s != nil {
-				if name == systemd.CheckTimerU {
+				if name == timerName {
 					steps = append(steps, Step{Kind: KindSystemd, Target: name, What: "disable --now",
 						apply: func(ctx context.Context) error { return sc.Disable(ctx, name) }})
 				}
@@ -96,14 +114,18 @@ func (p *Provisioner) planSystemd(ctx context.Context, app *spec.App, changed bo
 		steps = append(steps, Step{Kind: KindSystemd, Target: systemd.DaemonUnit, What: "restart (" + why + ")",
 			apply: func(ctx context.Context) error { return sc.Restart(ctx, systemd.DaemonUnit) }})
 	}
-	if p.timerWanted() {
-		tp, err := sc.Show(ctx, systemd.CheckTimerU, "UnitFileState", "ActiveState")
+	for _, ct := range p.timers(app) {
+		if ct.Interval <= 0 {
+			continue
+		}
+		_, timerName := ct.Names()
+		tp, err := sc.Show(ctx, timerName, "UnitFileState", "ActiveState")
 		if err != nil {
 			return nil, err
 		}
 		if tp["UnitFileState"] != "enabled" || tp["ActiveState"] != "active" {
-			steps = append(steps, Step{Kind: KindSystemd, Target: systemd.CheckTimerU, What: "enable --now",
-				apply: func(ctx context.Context) error { return sc.EnableNow(ctx, systemd.CheckTimerU) }})
+			steps = append(steps, Step{Kind: KindSystemd, Target: timerName, What: "enable --now",
+				apply: func(ctx context.Context) error { return sc.EnableNow(ctx, timerName) }})
 		}
 	}
 	return steps, nil
@@ -170,7 +192,6 @@ func hasUnit(units []unitFile, name string) bool {
 	return false
 }
 
-func (p *Provisioner) timerWanted() bool { return p.cfg.CheckDiskEvery > 0 }
 
 // unitChanged reports whether the named unit's file differs from the host's.
 func unitChanged(units []unitFile, name string) bool {

@@ -45,11 +45,20 @@ func (p *Provisioner) Unplan(ctx context.Context, app string, purge bool) (*Plan
 		plan.Steps = append(plan.Steps, Step{Kind: KindSystemd, Target: name, What: "disable --now",
 			apply: func(ctx context.Context) error { return sc.Disable(ctx, name) }})
 	}
+	checkSvc, checkTimer := systemd.CheckTimer{App: app}.Names()
+	checkPath := filepath.Join(p.cfg.UnitDir, checkTimer)
+	_, checkErr := os.Stat(checkPath)
+	if checkErr == nil {
+		plan.Steps = append(plan.Steps, Step{Kind: KindSystemd, Target: checkTimer, What: "disable --now",
+			apply: func(ctx context.Context) error { return sc.Disable(ctx, checkTimer) }})
+	}
 	plan.add(removeStep(KindUnit, unitPath, "unprovision"))
 	plan.add(removeStep(KindUnit, sockPath, "unprovision"))
+	plan.add(removeStep(KindUnit, checkPath, "unprovision"))
+	plan.add(removeStep(KindUnit, filepath.Join(p.cfg.UnitDir, checkSvc), "unprovision"))
 	plan.add(removeStep(KindFile, ap.EnvFile(), "secrets"))
 	plan.add(removeTree(ap.Colors(), "color links and environment files"))
-	if unitErr == nil || sockErr == nil {
+	if unitErr == nil || sockErr == nil || checkErr == nil {
 		plan.Steps = append(plan.Steps, Step{Kind: KindSystemd, Target: "daemon-reload", What: "forget the unit", apply: sc.DaemonReload})
 	}
 	if purge {

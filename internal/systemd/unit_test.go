@@ -92,6 +92,12 @@ func TestDaemonAndTimerGolden(t *testing.T) {
 	}
 	golden(t, "berth-check-disk.service", svc.Render())
 	golden(t, "berth-check-disk.timer", timer.Render())
+	svc, timer, err = CheckTimer{Exe: "/usr/local/bin/berth", Home: "/var/lib/berth", Interval: 5 * time.Minute, App: "echo"}.Units()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "berth-check-app-echo.service", svc.Render())
+	golden(t, "berth-check-app-echo.timer", timer.Render())
 }
 
 func TestServiceUnitRefuses(t *testing.T) {
