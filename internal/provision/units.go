@@ -192,7 +192,6 @@ func hasUnit(units []unitFile, name string) bool {
 	return false
 }
 
-
 // unitChanged reports whether the named unit's file differs from the host's.
 func unitChanged(units []unitFile, name string) bool {
 	for _, u := range units {
