@@ -21,6 +21,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/bench/proxy/nginxconf"
 )
 
 func main() {
@@ -116,7 +118,7 @@ func startAll(ctx context.Context, dir string) ([]target, func(), error) {
 		ports[i] = p
 	}
 	backend, berth, nginx, haproxy := ports[0], ports[1], ports[2], ports[3]
-	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(nginxConfig(dir, nginx, backend)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(nginxconf.Config(dir, nginx, backend)), 0o644); err != nil {
 		return nil, stopAll, fmt.Errorf("writing nginx config: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "haproxy.cfg"), []byte(haproxyConfig(haproxy, backend)), 0o644); err != nil {

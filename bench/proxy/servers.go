@@ -78,35 +78,6 @@ func waitReady(ctx context.Context, url string) error {
 	}
 }
 
-func nginxConfig(dir, listen, backend string) string {
-	return fmt.Sprintf(`daemon off;
-worker_processes auto;
-pid %[1]s/nginx.pid;
-error_log %[1]s/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/body;
-    proxy_temp_path %[1]s/proxy;
-    fastcgi_temp_path %[1]s/fastcgi;
-    uwsgi_temp_path %[1]s/uwsgi;
-    scgi_temp_path %[1]s/scgi;
-    upstream app {
-        server %[3]s;
-        keepalive 64;
-    }
-    server {
-        listen %[2]s;
-        location / {
-            proxy_pass http://app;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-`, dir, listen, backend)
-}
-
 func haproxyConfig(listen, backend string) string {
 	return fmt.Sprintf(`global
     maxconn 4096

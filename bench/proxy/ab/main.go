@@ -27,6 +27,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/berth-dev/berth/bench/proxy/nginxconf"
 )
 
 func main() {
@@ -83,7 +85,7 @@ func run(ctx context.Context, rounds int, dur time.Duration, conns int, withNgin
 	}
 	if withNginx {
 		conf := filepath.Join(dir, "nginx.conf")
-		if err := os.WriteFile(conf, []byte(nginxConfig(dir, addrs[3], addrs[0])), 0o644); err != nil {
+		if err := os.WriteFile(conf, []byte(nginxconf.Config(dir, addrs[3], addrs[0])), 0o644); err != nil {
 			return fmt.Errorf("writing nginx config: %w", err)
 		}
 		specs = append(specs, struct {
@@ -280,34 +282,4 @@ func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-// nginxConfig is bench/proxy's nginx setup.
-func nginxConfig(dir, listen, backend string) string {
-	return fmt.Sprintf(`daemon off;
-worker_processes auto;
-pid %[1]s/nginx.pid;
-error_log %[1]s/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/body;
-    proxy_temp_path %[1]s/proxy;
-    fastcgi_temp_path %[1]s/fastcgi;
-    uwsgi_temp_path %[1]s/uwsgi;
-    scgi_temp_path %[1]s/scgi;
-    upstream app {
-        server %[3]s;
-        keepalive 64;
-    }
-    server {
-        listen %[2]s;
-        location / {
-            proxy_pass http://app;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-`, dir, listen, backend)
 }

@@ -1,0 +1,37 @@
+// Package nginxconf is the nginx set-up the proxy benchmarks compare berth
+// against: the same in every tool, so their numbers stay comparable.
+package nginxconf
+
+import "fmt"
+
+// Config is an nginx.conf that runs in the foreground with its files under
+// dir, listens on listen and proxies to backend with upstream keep-alive
+// (64 idle connections, HTTP/1.1) and no access log.
+func Config(dir, listen, backend string) string {
+	return fmt.Sprintf(`daemon off;
+worker_processes auto;
+pid %[1]s/nginx.pid;
+error_log %[1]s/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    upstream app {
+        server %[3]s;
+        keepalive 64;
+    }
+    server {
+        listen %[2]s;
+        location / {
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+`, dir, listen, backend)
+}
