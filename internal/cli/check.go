@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/api"
+
 	"github.com/berth-dev/berth/internal/alert"
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/internal/disk"
@@ -43,27 +45,24 @@ func (a *app) checkAppCmd() *cobra.Command {
 		Short: "Run the app's functional checks once on its live instance; exit 9 when one fails",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			results, err := cl.CheckApp(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			failed := 0
-			for _, r := range results {
-				verdict := "ok"
-				if !r.OK {
-					verdict, failed = "FAILED: "+r.Err, failed+1
+			return a.withClient(func(cl *api.Client) error {
+				results, err := cl.CheckApp(cmd.Context(), args[0])
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(a.env.Stdout, "%s %-20s %8s  %s\n", args[0], r.Check, r.Duration.Round(time.Millisecond), verdict)
-			}
-			if failed > 0 {
-				return &exitError{code: ExitDiskCritical, err: fmt.Errorf("%d of %d checks of %s failed", failed, len(results), args[0])}
-			}
-			return nil
+				failed := 0
+				for _, r := range results {
+					verdict := "ok"
+					if !r.OK {
+						verdict, failed = "FAILED: "+r.Err, failed+1
+					}
+					fmt.Fprintf(a.env.Stdout, "%s %-20s %8s  %s\n", args[0], r.Check, r.Duration.Round(time.Millisecond), verdict)
+				}
+				if failed > 0 {
+					return &exitError{code: ExitDiskCritical, err: fmt.Errorf("%d of %d checks of %s failed", failed, len(results), args[0])}
+				}
+				return nil
+			})
 		},
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/api"
 )
 
 func (a *app) controlCmd(action, short string, mode *string) *cobra.Command {
@@ -13,21 +15,18 @@ func (a *app) controlCmd(action, short string, mode *string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			m := ""
-			if mode != nil {
-				m = *mode
-			}
-			apps, err := cl.Control(cmd.Context(), args[0], action, m)
-			if err != nil {
-				return err
-			}
-			printStatus(a.env.Stdout, apps)
-			return nil
+			return a.withClient(func(cl *api.Client) error {
+				m := ""
+				if mode != nil {
+					m = *mode
+				}
+				apps, err := cl.Control(cmd.Context(), args[0], action, m)
+				if err != nil {
+					return err
+				}
+				printStatus(a.env.Stdout, apps)
+				return nil
+			})
 		},
 	}
 }

@@ -36,16 +36,13 @@ func (a *app) deployCmd() *cobra.Command {
 					return err
 				}
 			}
-			cl, err := a.client()
-			if err != nil {
+			return a.withClient(func(cl *api.Client) error {
+				fmt.Fprintf(a.env.Stdout, "deploying %s with %s\n", app.Name, app.Deploy.Strategy)
+				p := newPrinter(a.env.Stdout)
+				d, err := cl.Deploy(cmd.Context(), req, p.progress)
+				p.result(d, err)
 				return err
-			}
-			defer cl.Close()
-			fmt.Fprintf(a.env.Stdout, "deploying %s with %s\n", app.Name, app.Deploy.Strategy)
-			p := newPrinter(a.env.Stdout)
-			d, err := cl.Deploy(cmd.Context(), req, p.progress)
-			p.result(d, err)
-			return err
+			})
 		},
 	}
 	c.Flags().StringVarP(&file, "file", "f", "berth.toml", "the app spec")
@@ -59,15 +56,12 @@ func (a *app) rollbackCmd() *cobra.Command {
 		Short: "Switch back to the previous release (instant when it is still warm)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := a.client()
-			if err != nil {
+			return a.withClient(func(cl *api.Client) error {
+				p := newPrinter(a.env.Stdout)
+				d, err := cl.Rollback(cmd.Context(), args[0], to, p.progress)
+				p.result(d, err)
 				return err
-			}
-			defer cl.Close()
-			p := newPrinter(a.env.Stdout)
-			d, err := cl.Rollback(cmd.Context(), args[0], to, p.progress)
-			p.result(d, err)
-			return err
+			})
 		},
 	}
 	c.Flags().StringVar(&to, "to", "", "release to go back to (default: the previous one)")
@@ -80,15 +74,12 @@ func (a *app) restartCmd() *cobra.Command {
 		Short: "Restart an app (blue-green apps: on the idle color, without downtime)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := a.client()
-			if err != nil {
+			return a.withClient(func(cl *api.Client) error {
+				p := newPrinter(a.env.Stdout)
+				d, err := cl.Restart(cmd.Context(), args[0], p.progress)
+				p.result(d, err)
 				return err
-			}
-			defer cl.Close()
-			p := newPrinter(a.env.Stdout)
-			d, err := cl.Restart(cmd.Context(), args[0], p.progress)
-			p.result(d, err)
-			return err
+			})
 		},
 	}
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/api"
+
 	"github.com/berth-dev/berth/internal/state"
 )
 
@@ -17,39 +19,36 @@ func (a *app) eventsCmd() *cobra.Command {
 		Short: "The event journal: deploy steps, restarts, rollbacks, operator actions",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			app := ""
-			if len(args) == 1 {
-				app = args[0]
-			}
-			evs, err := cl.Events(cmd.Context(), app, 0, n)
-			for {
-				if err != nil {
-					return err
+			return a.withClient(func(cl *api.Client) error {
+				app := ""
+				if len(args) == 1 {
+					app = args[0]
 				}
-				var last uint64
-				for _, e := range evs {
-					a.printEvent(e, asJSON)
-					last = e.Seq
+				evs, err := cl.Events(cmd.Context(), app, 0, n)
+				for {
+					if err != nil {
+						return err
+					}
+					var last uint64
+					for _, e := range evs {
+						a.printEvent(e, asJSON)
+						last = e.Seq
+					}
+					if !follow {
+						return nil
+					}
+					select {
+					case <-cmd.Context().Done():
+						return nil
+					case <-time.After(500 * time.Millisecond):
+					}
+					if last == 0 && len(evs) == 0 {
+						evs, err = cl.Events(cmd.Context(), app, 0, 1)
+						continue
+					}
+					evs, err = cl.Events(cmd.Context(), app, last, 0)
 				}
-				if !follow {
-					return nil
-				}
-				select {
-				case <-cmd.Context().Done():
-					return nil
-				case <-time.After(500 * time.Millisecond):
-				}
-				if last == 0 && len(evs) == 0 {
-					evs, err = cl.Events(cmd.Context(), app, 0, 1)
-					continue
-				}
-				evs, err = cl.Events(cmd.Context(), app, last, 0)
-			}
+			})
 		},
 	}
 	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new events")

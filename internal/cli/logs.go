@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/api"
+
 	"github.com/berth-dev/berth/internal/logs"
 )
 
@@ -19,22 +21,19 @@ func (a *app) logsCmd() *cobra.Command {
 		Short: "The agent's output, across rotated and compressed files",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			q := url.Values{"n": {strconv.Itoa(n)}, "since": {since}, "stream": {stream}, "color": {color}}
-			if follow {
-				q.Set("follow", "1")
-			}
-			return cl.Logs(cmd.Context(), args[0], q, func(l logs.Line) error {
-				if l.Time.IsZero() { // journald's lines carry their own time
-					_, err := fmt.Fprintln(a.env.Stdout, l.Text)
-					return err
+			return a.withClient(func(cl *api.Client) error {
+				q := url.Values{"n": {strconv.Itoa(n)}, "since": {since}, "stream": {stream}, "color": {color}}
+				if follow {
+					q.Set("follow", "1")
 				}
-				_, err := fmt.Fprintf(a.env.Stdout, "%s %s %s\n", l.Time.Local().Format("15:04:05.000"), l.Stream, l.Text)
-				return err
+				return cl.Logs(cmd.Context(), args[0], q, func(l logs.Line) error {
+					if l.Time.IsZero() { // journald's lines carry their own time
+						_, err := fmt.Fprintln(a.env.Stdout, l.Text)
+						return err
+					}
+					_, err := fmt.Fprintf(a.env.Stdout, "%s %s %s\n", l.Time.Local().Format("15:04:05.000"), l.Stream, l.Text)
+					return err
+				})
 			})
 		},
 	}

@@ -139,6 +139,16 @@ func (a *app) client() (*api.Client, error) {
 	return api.NewClient(l.Socket()), nil
 }
 
+// withClient runs fn with a client of this home's daemon.
+func (a *app) withClient(fn func(*api.Client) error) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	return fn(cl)
+}
+
 // usage wraps an argument error so it exits with ExitUsage.
 func usage(format string, args ...any) error {
 	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}

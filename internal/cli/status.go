@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/api"
+
 	"github.com/berth-dev/berth/internal/deploy"
 )
 
@@ -19,24 +21,21 @@ func (a *app) statusCmd() *cobra.Command {
 		Short: "Apps, instances, release, state, pid, uptime, health",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			name := ""
-			if len(args) == 1 {
-				name = args[0]
-			}
-			apps, err := cl.Status(cmd.Context(), name)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(a.env.Stdout, apps)
-			}
-			printStatus(a.env.Stdout, apps)
-			return nil
+			return a.withClient(func(cl *api.Client) error {
+				name := ""
+				if len(args) == 1 {
+					name = args[0]
+				}
+				apps, err := cl.Status(cmd.Context(), name)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeJSON(a.env.Stdout, apps)
+				}
+				printStatus(a.env.Stdout, apps)
+				return nil
+			})
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (stable, documented in docs/cli.md)")

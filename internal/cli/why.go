@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/api"
+
 	"github.com/berth-dev/berth/internal/logs"
 	"github.com/berth-dev/berth/internal/spec"
 )
@@ -17,17 +19,14 @@ func (a *app) whyCmd() *cobra.Command {
 		Short: "Explain the app's current state in a few lines",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			lines, err := cl.Why(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(a.env.Stdout, strings.Join(lines, "\n"))
-			return nil
+			return a.withClient(func(cl *api.Client) error {
+				lines, err := cl.Why(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.env.Stdout, strings.Join(lines, "\n"))
+				return nil
+			})
 		},
 	}
 }
