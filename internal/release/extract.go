@@ -109,6 +109,18 @@ func (x *extractor) prepare(name string) (isDir bool, err error) {
 	}
 }
 
+// claim readies name for a new entry of kind k: its parents exist, it is
+// not there already (a duplicate entry is refused), and it counts against
+// the limits.
+func (x *extractor) claim(name string, k kind) error {
+	if exists, err := x.prepare(name); err != nil {
+		return err
+	} else if exists {
+		return fmt.Errorf("entry %q: %w", name, ErrDuplicate)
+	}
+	return x.add(name, k)
+}
+
 // add counts a new path against MaxFiles and records its kind.
 func (x *extractor) add(name string, k kind) error {
 	if len(x.kinds) > x.lim.MaxFiles { // kinds holds the root too
@@ -154,12 +166,7 @@ func (x *extractor) file(name string, mode fs.FileMode, r io.Reader) error {
 	if name == "" {
 		return fmt.Errorf("entry %q: %w: not a directory", ".", ErrUnsafePath)
 	}
-	if exists, err := x.prepare(name); err != nil {
-		return err
-	} else if exists {
-		return fmt.Errorf("entry %q: %w", name, ErrDuplicate)
-	}
-	if err := x.add(name, kindFile); err != nil {
+	if err := x.claim(name, kindFile); err != nil {
 		return err
 	}
 	f, err := x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -197,12 +204,7 @@ func (x *extractor) symlink(name, target string) error {
 	if target == "" || path.IsAbs(target) || !local(path.Join(path.Dir(name), target)) {
 		return fmt.Errorf("entry %q: %w: target %q", name, ErrLinkEscape, target)
 	}
-	if exists, err := x.prepare(name); err != nil {
-		return err
-	} else if exists {
-		return fmt.Errorf("entry %q: %w", name, ErrDuplicate)
-	}
-	if err := x.add(name, kindSymlink); err != nil {
+	if err := x.claim(name, kindSymlink); err != nil {
 		return err
 	}
 	if err := x.root.Symlink(target, name); err != nil {
@@ -219,12 +221,7 @@ func (x *extractor) hardlink(name, rawTarget string) error {
 	if err != nil || x.kinds[target] != kindFile {
 		return fmt.Errorf("entry %q: %w: hardlink target %q is not a file in the release", name, ErrLinkEscape, rawTarget)
 	}
-	if exists, err := x.prepare(name); err != nil {
-		return err
-	} else if exists {
-		return fmt.Errorf("entry %q: %w", name, ErrDuplicate)
-	}
-	if err := x.add(name, kindFile); err != nil {
+	if err := x.claim(name, kindFile); err != nil {
 		return err
 	}
 	if err := x.root.Link(target, name); err != nil {
