@@ -2,7 +2,6 @@ package spec
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/berth-dev/berth/internal/tomlconf"
 )
@@ -24,13 +23,7 @@ type Errors struct {
 }
 
 // Error joins the problems, one per line.
-func (e *Errors) Error() string {
-	lines := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		lines[i] = p.String()
-	}
-	return strings.Join(lines, "\n")
-}
+func (e *Errors) Error() string { return tomlconf.Lines(e.Problems) }
 
 // Is reports whether target is ErrInvalid.
 func (e *Errors) Is(target error) bool { return target == ErrInvalid }

@@ -148,3 +148,13 @@ func syntaxProblem(file string, data []byte) *Problem {
 	p.Line, p.Col = max(p.Line, 1), max(p.Col, 1)
 	return p
 }
+
+// Lines formats problems one per line, the message of an error that holds
+// every problem of a file.
+func Lines(problems []Problem) string {
+	lines := make([]string, len(problems))
+	for i, p := range problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
