@@ -22,7 +22,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/berth-dev/berth/bench/proxy/nginxconf"
+	"github.com/berth-dev/berth/bench/proxy/peers"
 )
 
 func main() {
@@ -111,14 +111,14 @@ func startAll(ctx context.Context, dir string) ([]target, func(), error) {
 	}
 	ports := make([]string, 4)
 	for i := range ports {
-		p, err := freePort()
+		p, err := peers.FreePort()
 		if err != nil {
 			return nil, stopAll, err
 		}
 		ports[i] = p
 	}
 	backend, berth, nginx, haproxy := ports[0], ports[1], ports[2], ports[3]
-	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(nginxconf.Config(dir, nginx, backend)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(peers.NginxConfig(dir, nginx, backend)), 0o644); err != nil {
 		return nil, stopAll, fmt.Errorf("writing nginx config: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "haproxy.cfg"), []byte(haproxyConfig(haproxy, backend)), 0o644); err != nil {
@@ -147,7 +147,7 @@ func startAll(ctx context.Context, dir string) ([]target, func(), error) {
 		{"haproxy", "http://" + haproxy + "/"},
 	}
 	for _, t := range targets {
-		if err := waitReady(ctx, t.url); err != nil {
+		if err := peers.WaitReady(ctx, t.url); err != nil {
 			log, _ := os.ReadFile(filepath.Join(dir, t.name+".log"))
 			return nil, stopAll, fmt.Errorf("%s not ready: %w\n%s", t.name, err, log)
 		}

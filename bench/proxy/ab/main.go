@@ -16,8 +16,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -28,7 +26,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/berth-dev/berth/bench/proxy/nginxconf"
+	"github.com/berth-dev/berth/bench/proxy/peers"
 )
 
 func main() {
@@ -70,7 +68,7 @@ func run(ctx context.Context, rounds int, dur time.Duration, conns int, withNgin
 	}()
 	addrs := make([]string, 4)
 	for i := range addrs {
-		if addrs[i], err = freePort(); err != nil {
+		if addrs[i], err = peers.FreePort(); err != nil {
 			return err
 		}
 	}
@@ -85,7 +83,7 @@ func run(ctx context.Context, rounds int, dur time.Duration, conns int, withNgin
 	}
 	if withNginx {
 		conf := filepath.Join(dir, "nginx.conf")
-		if err := os.WriteFile(conf, []byte(nginxconf.Config(dir, addrs[3], addrs[0])), 0o644); err != nil {
+		if err := os.WriteFile(conf, []byte(peers.NginxConfig(dir, addrs[3], addrs[0])), 0o644); err != nil {
 			return fmt.Errorf("writing nginx config: %w", err)
 		}
 		specs = append(specs, struct {
@@ -102,7 +100,7 @@ func run(ctx context.Context, rounds int, dur time.Duration, conns int, withNgin
 		procs = append(procs, p)
 	}
 	for _, p := range procs {
-		if err := waitReady(ctx, p.url); err != nil {
+		if err := peers.WaitReady(ctx, p.url); err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
 	}
@@ -247,35 +245,6 @@ func runWrk(ctx context.Context, url string, conns int, d time.Duration) (int, f
 		}
 	}
 	return 0, 0, fmt.Errorf("reading wrk output for %s: %s", url, out)
-}
-
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("finding a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func waitReady(ctx context.Context, url string) error {
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	c := &http.Client{Timeout: time.Second}
-	for {
-		resp, err := c.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w (last error %v)", url, ctx.Err(), err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 func median(xs []float64) float64 {

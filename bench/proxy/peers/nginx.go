@@ -1,13 +1,15 @@
-// Package nginxconf is the nginx set-up the proxy benchmarks compare berth
-// against: the same in every tool, so their numbers stay comparable.
-package nginxconf
+// Package peers holds what the proxy benchmarks share about the processes
+// they run next to berth: the nginx set-up berth is compared against (the
+// same in every tool, so their numbers stay comparable), free ports, and
+// waiting for a server to answer.
+package peers
 
 import "fmt"
 
-// Config is an nginx.conf that runs in the foreground with its files under
+// NginxConfig is an nginx.conf that runs in the foreground with its files under
 // dir, listens on listen and proxies to backend with upstream keep-alive
 // (64 idle connections, HTTP/1.1) and no access log.
-func Config(dir, listen, backend string) string {
+func NginxConfig(dir, listen, backend string) string {
 	return fmt.Sprintf(`daemon off;
 worker_processes auto;
 pid %[1]s/nginx.pid;
