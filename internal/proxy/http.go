@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
@@ -79,7 +80,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.tunnel(w, r, rt, up, start)
 		return
 	}
-	if fastEligible(r) {
+	if fastEligible(r) && !wantsEarlyHints(r) {
 		p.forwardFast(w, r, rt, start)
 		return
 	}
@@ -171,8 +172,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, start
 		ctx, cancel = context.WithTimeout(ctx, p.cfg.RequestTimeout)
 		defer cancel()
 	}
+	in := newInformer(w, r)
+	ctx = httptrace.WithClientTrace(ctx, &in.trace)
 	out := outRequest(ctx, r, rt.target.Addr, "")
+	out.Body = in.gate(out.Body, ctx.Done())
 	resp, err := p.roundTrip(ctx, rt.b, out)
+	in.finish()
 	if err != nil {
 		p.failed(w, r, rt, err, start)
 		return
