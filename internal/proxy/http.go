@@ -63,6 +63,14 @@ func (b *bufPool) put(buf *[]byte) { b.pool.Put(buf) }
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.active.Add(1)
 	defer p.active.Add(-1)
+	if r.ProtoMajor == 1 {
+		// Before admit and acquire: the upgrade itself sends nothing to
+		// a target, and each request of the upgraded connection, this
+		// one first, comes back here.
+		if settings, ok := h2cSettings(r); ok && p.serveH2C(w, r, settings) {
+			return
+		}
+	}
 	if a := p.admit(r.Context()); a != admitted {
 		refuse(w, a == heldTooLong)
 		return
