@@ -84,6 +84,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer rt.release()
 	start := time.Now()
+	if isExtendedConnect(r) {
+		p.connectWebSocket(w, r, rt, start)
+		return
+	}
 	if up := upgradeType(r.Header); up != "" {
 		p.tunnel(w, r, rt, up, start)
 		return
