@@ -29,8 +29,8 @@ const (
 func (p *Proxy) newServer() *http.Server {
 	var protos http.Protocols
 	protos.SetHTTP1(true)
-	// Native h2c (prior knowledge) replaces x/net's h2c wrapper: the same
-	// protocol without a per-request check on the hot path.
+	// h2c with prior knowledge needs no x/net wrapper any more;
+	// ServeHTTP takes Upgrade: h2c itself (h2c.go).
 	protos.SetUnencryptedHTTP2(true)
 	return &http.Server{
 		Handler:           p,
