@@ -31,10 +31,15 @@ type backend struct {
 	// cuts counts Drain cuts, so a request whose backend connection was
 	// closed on purpose knows not to retry it.
 	cuts atomic.Uint64
+	// idleEpoch counts cuts and closeIdle calls; the event loops close
+	// their pooled connections made before the latest one. wake tells
+	// the loops to look.
+	idleEpoch atomic.Uint64
+	wake      func()
 }
 
-func newBackend(name string) *backend {
-	b := &backend{name: name, idle: make(chan *pconn, idleConns)}
+func newBackend(name string, wake func()) *backend {
+	b := &backend{name: name, idle: make(chan *pconn, idleConns), wake: wake}
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := d.DialContext(ctx, network, addr)
@@ -67,14 +72,17 @@ func (b *backend) cut() {
 	b.cuts.Add(1)
 	b.upstream.closeAll()
 	b.streams.closeAll()
-	b.pooled.CloseIdleConnections()
-	b.drainIdle()
+	b.closeIdle()
 }
 
 // closeIdle drops pooled connections nobody is using.
 func (b *backend) closeIdle() {
 	b.pooled.CloseIdleConnections()
 	b.drainIdle()
+	b.idleEpoch.Add(1)
+	if b.wake != nil {
+		b.wake()
+	}
 }
 
 // conns is a set of open connections. It takes a mutex, but only when a

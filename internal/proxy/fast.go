@@ -21,10 +21,12 @@ import (
 // between three goroutines (caller, write loop, read loop); here the
 // handler goroutine, or the lane's connection goroutine (lane.go), writes
 // the request and reads the answer itself, which roughly halves the
-// proxy's CPU per request. Everything else (bodies,
-// HTTP/2 clients, upgrades) takes the Transport path. Such requests are
-// safe to resend, so a failed pooled connection is simply retried once
-// on a fresh one.
+// proxy's CPU per request. Everything else (bodies, upgrades, browser
+// navigations on net/http's connections, for their 1xx) takes the
+// Transport path. Such requests are safe to resend, so a failed pooled
+// connection is simply retried once on a fresh one. The event loops
+// (loop.go) share the request writing (appendRequest) and the answer
+// parsing (parseSimple) but not the pool: theirs hold raw sockets.
 
 // pconn is one keep-alive connection to a backend.
 type pconn struct {
@@ -87,8 +89,11 @@ func (b *backend) getConn(ctx context.Context, addr string, fresh bool) (*pconn,
 	if err != nil {
 		return nil, err
 	}
-	return &pconn{addr: addr, c: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 8<<10)}, nil
+	return &pconn{addr: addr, c: c, br: newUpReader(c), bw: newUpWriter(c)}, nil
 }
+
+func newUpReader(c net.Conn) *bufio.Reader { return bufio.NewReaderSize(c, upBuffer) }
+func newUpWriter(c net.Conn) *bufio.Writer { return bufio.NewWriterSize(c, 8<<10) }
 
 func (b *backend) putConn(pc *pconn) {
 	select {
@@ -119,6 +124,8 @@ type fastReq struct {
 	h                 http.Header   // net/http's request header, or nil
 	kv                []headerField // the lane's header fields, or nil
 	xff               []string      // X-Forwarded-For values the client sent
+	// early gets the backend's 1xx answers for the client; nil drops them.
+	early earlyWriter
 	// closeOnly says ctx ends only by its deadline or by the proxy's
 	// Close, which cuts every backend connection itself: the exchange
 	// then sets the deadline and needs no watch of its own.
@@ -213,9 +220,21 @@ func roundTripOn(pc *pconn, q *fastReq) (*http.Response, error) {
 	if err := writeRequest(pc.bw, q); err != nil {
 		return nil, err
 	}
+	return pc.readResponse(q.method, q.early)
+}
+
+// earlyWriter passes a backend's 1xx answers (but 101) on to the client.
+type earlyWriter interface {
+	writeEarly(resp *http.Response) error
+}
+
+// readResponse reads the answer to a request sent on pc: into pc when
+// readSimple parses it (nil response), else with http.ReadResponse. 1xx
+// answers before it go to early, if not nil.
+func (pc *pconn) readResponse(method string, early earlyWriter) (*http.Response, error) {
 	var r *http.Request // only ReadResponse needs one
 	for {
-		ok, err := pc.readSimple(q.method)
+		ok, err := pc.readSimple(method)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				return nil, context.DeadlineExceeded
@@ -226,7 +245,7 @@ func roundTripOn(pc *pconn, q *fastReq) (*http.Response, error) {
 			return nil, nil
 		}
 		if r == nil {
-			r = &http.Request{Method: q.method}
+			r = &http.Request{Method: method}
 		}
 		resp, err := http.ReadResponse(pc.br, r)
 		if err != nil {
@@ -239,20 +258,31 @@ func roundTripOn(pc *pconn, q *fastReq) (*http.Response, error) {
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			return resp, nil
 		}
+		if early != nil {
+			if err := early.writeEarly(resp); err != nil {
+				return nil, err
+			}
+		}
 	}
 }
 
 // writeRequest writes the request line and header; fast-path requests
 // have no body. The server or the lane already validated the header.
-// Hop-by-hop fields are gone; the X-Forwarded ones are written here
-// rather than stored in the header, which saves their allocations.
 func writeRequest(bw *bufio.Writer, q *fastReq) error {
-	bw.WriteString(q.method)
-	bw.WriteByte(' ')
-	bw.WriteString(q.uri)
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	bw.WriteString(q.host)
-	bw.WriteString("\r\n")
+	bw.Write(appendRequest(bw.AvailableBuffer(), q))
+	return bw.Flush()
+}
+
+// appendRequest appends q's request line and header. Hop-by-hop fields
+// are gone; the X-Forwarded ones are written here rather than stored in
+// the header, which saves their allocations.
+func appendRequest(out []byte, q *fastReq) []byte {
+	out = append(out, q.method...)
+	out = append(out, ' ')
+	out = append(out, q.uri...)
+	out = append(out, " HTTP/1.1\r\nHost: "...)
+	out = append(out, q.host...)
+	out = append(out, "\r\n"...)
 	for k, vv := range q.h {
 		switch k {
 		case "Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host":
@@ -262,33 +292,25 @@ func writeRequest(bw *bufio.Writer, q *fastReq) error {
 			if v == "" && k == "User-Agent" {
 				continue
 			}
-			writeField(bw, k, v)
+			out = appendField(out, k, v)
 		}
 	}
 	for _, f := range q.kv {
-		writeField(bw, f.k, f.v)
+		out = appendField(out, f.k, f.v)
 	}
-	bw.WriteString("X-Forwarded-For: ")
+	out = append(out, "X-Forwarded-For: "...)
 	for _, v := range q.xff {
-		bw.WriteString(v)
-		bw.WriteString(", ")
+		out = append(out, v...)
+		out = append(out, ", "...)
 	}
-	bw.WriteString(q.ip)
+	out = append(out, q.ip...)
 	if q.https {
-		bw.WriteString("\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: ")
+		out = append(out, "\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: "...)
 	} else {
-		bw.WriteString("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: ")
+		out = append(out, "\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: "...)
 	}
-	bw.WriteString(q.host)
-	bw.WriteString("\r\n\r\n")
-	return bw.Flush()
-}
-
-func writeField(bw *bufio.Writer, k, v string) {
-	bw.WriteString(k)
-	bw.WriteString(": ")
-	bw.WriteString(v)
-	bw.WriteString("\r\n")
+	out = append(out, q.host...)
+	return append(out, "\r\n\r\n"...)
 }
 
 // readSimple parses the common answer itself: HTTP/1.1, a final status
@@ -320,85 +342,94 @@ func (pc *pconn) readSimple(method string) (bool, error) {
 	if method == http.MethodHead {
 		return false, nil
 	}
-	blk := buf[:end+2] // status line and fields, each ending in CRLF
+	status, clen, n, ok := parseSimple(buf[:end+2], &pc.kv)
+	if !ok {
+		return false, nil
+	}
+	br.Discard(end + 4)
+	pc.status, pc.clen, pc.nkv = status, clen, n
+	return true, nil
+}
+
+// parseSimple parses blk, a response's status line and fields each
+// ending in CRLF, into kv if it is a simple answer as readSimple
+// describes. The strings of kv point into blk.
+func parseSimple(blk []byte, kv *[maxSimpleHeaders]headerField) (status int, clen int64, n int, ok bool) {
 	// Status line: "HTTP/1.1 200 OK".
 	nl := bytes.IndexByte(blk, '\n')
 	line := blk[:nl]
 	if len(line) < 13 || string(line[:9]) != "HTTP/1.1 " || line[len(line)-1] != '\r' {
-		return false, nil
+		return 0, 0, 0, false
 	}
 	line = line[:len(line)-1]
 	if len(line) > 12 && line[12] != ' ' {
-		return false, nil
+		return 0, 0, 0, false
 	}
-	status := 0
 	for _, c := range line[9:12] {
 		if c < '0' || c > '9' {
-			return false, nil
+			return 0, 0, 0, false
 		}
 		status = status*10 + int(c-'0')
 	}
 	if status < 200 || status == http.StatusNoContent || status == http.StatusNotModified {
-		return false, nil
+		return 0, 0, 0, false
 	}
 	s := unsafe.String(unsafe.SliceData(blk[nl+1:]), len(blk)-nl-1)
-	n := 0
-	clen := int64(-1)
+	clen = -1
 	for len(s) > 0 {
 		i := strings.IndexByte(s, '\n')
 		if i < 1 || s[i-1] != '\r' {
-			return false, nil
+			return 0, 0, 0, false
 		}
 		line, rest := s[:i-1], s[i+1:]
 		s = rest
 		c := strings.IndexByte(line, ':')
 		if c <= 0 || n == maxSimpleHeaders {
-			return false, nil
+			return 0, 0, 0, false
 		}
 		k := line[:c]
 		for j := 0; j < len(k); j++ {
 			if !isTokenByte(k[j]) {
-				return false, nil // also catches obs-fold lines
+				return 0, 0, 0, false // also catches obs-fold lines
 			}
 		}
 		v := textproto.TrimString(line[c+1:])
 		for j := 0; j < len(v); j++ {
 			if b := v[j]; (b < ' ' && b != '\t') || b == 0x7f {
-				return false, nil
+				return 0, 0, 0, false
 			}
 		}
 		k = textproto.CanonicalMIMEHeaderKey(k)
 		switch k {
 		case "Content-Length":
 			if clen >= 0 || v == "" || len(v) > 18 {
-				return false, nil
+				return 0, 0, 0, false
 			}
 			var x int64
 			for j := 0; j < len(v); j++ {
 				if v[j] < '0' || v[j] > '9' {
-					return false, nil
+					return 0, 0, 0, false
 				}
 				x = x*10 + int64(v[j]-'0')
 			}
 			clen = x
 		case "Transfer-Encoding", "Connection", "Trailer", "Upgrade", "Proxy-Connection":
-			return false, nil
+			return 0, 0, 0, false
 		case "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te":
 			continue // hop-by-hop
 		case "Content-Type":
 			if strings.HasPrefix(v, "text/event-stream") {
-				return false, nil
+				return 0, 0, 0, false
 			}
 		}
-		pc.kv[n] = headerField{k, v}
+		kv[n] = headerField{k, v}
 		n++
 	}
 	if clen < 0 {
-		return false, nil
+		clear(kv[:n])
+		return 0, 0, 0, false
 	}
-	br.Discard(end + 4)
-	pc.status, pc.clen, pc.nkv = status, clen, n
-	return true, nil
+	return status, clen, n, true
 }
 
 var crlfcrlf = []byte("\r\n\r\n")

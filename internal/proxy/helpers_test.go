@@ -12,6 +12,16 @@ import (
 // startProxy runs a proxy on a free loopback port until the test ends.
 func startProxy(t *testing.T, cfg Config) *Proxy {
 	t.Helper()
+	return startLane(t, cfg, "loop")
+}
+
+// lanes are the two ways HTTP/1 clients are served: the event loops,
+// and a goroutine per connection (where the loops eject connections to).
+var lanes = []string{"loop", "goroutines"}
+
+// startLane is startProxy with HTTP/1 clients served by lane.
+func startLane(t *testing.T, cfg Config, lane string) *Proxy {
+	t.Helper()
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}
@@ -22,6 +32,7 @@ func startProxy(t *testing.T, cfg Config) *Proxy {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	p.noLoops = lane == "goroutines"
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- p.Serve(ctx) }()

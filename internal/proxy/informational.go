@@ -25,8 +25,9 @@ import (
 const continueWait = time.Second
 
 // wantsEarlyHints reports a browser navigation, the request browsers act
-// on 103 Early Hints for. forwardFast drops 1xx answers (fast.go's
-// roundTripOn skips them), so navigations take the Transport path.
+// on 103 Early Hints for. forwardFast drops 1xx answers (it gives
+// roundTripOn no earlyWriter), so navigations take the Transport path;
+// the lane relays them itself.
 func wantsEarlyHints(r *http.Request) bool {
 	v := r.Header["Sec-Fetch-Mode"]
 	return len(v) == 1 && v[0] == "navigate"

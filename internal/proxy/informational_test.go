@@ -40,7 +40,10 @@ func TestEarlyHintsReachClientFirst(t *testing.T) {
 		// handOff first sends a POST so that the connection is served
 		// by net/http rather than the lane.
 		handOff bool
+		lane    string // of startLane; "loop" if empty
 	}{
+		{name: "HTTP/1.1 GET on the event loop", method: "GET"},
+		{name: "HTTP/1.1 GET on the goroutine lane", method: "GET", lane: "goroutines"},
 		{name: "HTTP/1.1 request with a body", method: "POST"},
 		{name: "HTTP/2 cleartext GET", h2: true, method: "GET"},
 		{
@@ -68,7 +71,11 @@ func TestEarlyHintsReachClientFirst(t *testing.T) {
 				w.Header().Del("Link")
 				io.WriteString(w, "final")
 			}))
-			p := startProxy(t, Config{})
+			lane := tc.lane
+			if lane == "" {
+				lane = "loop"
+			}
+			p := startLane(t, Config{}, lane)
 			p.Switch(Target{Name: "blue", Addr: addr})
 			tr := &http.Transport{MaxConnsPerHost: 1, DisableCompression: true}
 			c := &http.Client{Transport: tr, Timeout: 20 * time.Second}
@@ -140,11 +147,17 @@ func TestNoInformationalToHTTP10(t *testing.T) {
 	}))
 	p := startProxy(t, Config{})
 	p.Switch(Target{Name: "blue", Addr: addr})
-	c := dialRaw(t, p)
-	io.WriteString(c, "POST / HTTP/1.0\r\nHost: app\r\nContent-Length: 1\r\n\r\nx")
-	got := c.read(t, "POST")
-	if diff := cmp.Diff(answer{Status: 200, Body: "final"}, answer{Status: got.Status, Body: got.Body}); diff != "" {
-		t.Errorf("first answer to an HTTP/1.0 client (-want +got):\n%s", diff)
+	for _, req := range []string{
+		"POST / HTTP/1.0\r\nHost: app\r\nContent-Length: 1\r\n\r\nx", // net/http
+		"GET / HTTP/1.0\r\nHost: app\r\n\r\n",                        // the lane
+	} {
+		c := dialRaw(t, p)
+		io.WriteString(c, req)
+		method, _, _ := strings.Cut(req, " ")
+		got := c.read(t, method)
+		if diff := cmp.Diff(answer{Status: 200, Body: "final"}, answer{Status: got.Status, Body: got.Body}); diff != "" {
+			t.Errorf("first answer to an HTTP/1.0 %s (-want +got):\n%s", method, diff)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"time"
 )
@@ -57,25 +58,73 @@ type laneReq struct {
 }
 
 // serveLane runs the lane on a freshly accepted client connection.
-func (p *Proxy) serveLane(raw net.Conn) {
+func (p *Proxy) serveLane(raw net.Conn) { p.serveLaneFrom(raw, nil, nil) }
+
+// takeover is an exchange the event loop started and leaves to the lane:
+// the request went out on pc, and its answer is one the loop does not
+// handle (streamed, chunked, large, informational).
+type takeover struct {
+	q     laneReq // method, close and http10 only
+	rt    *route  // counted in flight
+	pc    *pconn
+	start time.Time
+}
+
+// serveLaneFrom runs the lane on a client connection whose first bytes,
+// pre, were already read, finishing ex first if the loop left one.
+func (p *Proxy) serveLaneFrom(raw net.Conn, pre []byte, ex *takeover) {
 	defer p.wg.Done()
+	ip := clientIP(raw.RemoteAddr().String())
+	if len(pre) > 0 {
+		raw = &handedConn{Conn: raw, pre: pre}
+	}
 	c := p.clients.track(raw)
 	select {
 	case <-p.closed: // Close may have swept the set before c joined it
 		c.Close()
+		if ex != nil {
+			ex.pc.c.Close()
+			ex.rt.release()
+		}
 		return
 	default:
 	}
 	ctx, cancel := context.WithCancel(p.base)
 	defer cancel()
 	lc := &laneConn{
-		p: p, c: c, ctx: ctx,
+		p: p, c: c, ctx: ctx, ip: ip,
 		br: bufio.NewReaderSize(c, laneReadBuffer),
-		ip: clientIP(raw.RemoteAddr().String()),
+	}
+	if ex != nil && !lc.finish(ex) {
+		c.Close()
+		return
 	}
 	if !lc.serve() {
 		c.Close()
 	}
+}
+
+// finish reads and forwards the answer of the exchange ex and reports
+// whether the connection stays open.
+func (lc *laneConn) finish(ex *takeover) bool {
+	ctx, cancel := lc.requestContext(ex.start)
+	defer cancel()
+	stop := watch(ctx, ex.pc, true)
+	var early earlyWriter
+	if !ex.q.http10 {
+		early = lc
+	}
+	resp, err := ex.pc.readResponse(ex.q.method, early)
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		ex.pc.c.Close()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			ex.rt.b.stats.connErrors.Add(1)
+		}
+	}
+	return lc.respond(ctx, &ex.q, ex.rt, ex.pc, resp, stop, err, ex.start)
 }
 
 // serve answers requests until the connection ends (false) or was handed

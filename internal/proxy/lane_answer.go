@@ -26,16 +26,31 @@ func (lc *laneConn) handle(q *laneReq) bool {
 		return lc.answer(q, http.StatusServiceUnavailable, bodyNoTarget, false)
 	}
 	start := time.Now()
-	ctx := lc.ctx
-	if p.cfg.RequestTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.cfg.RequestTimeout)
-		defer cancel()
-	}
+	ctx, cancel := lc.requestContext(start)
+	defer cancel()
 	// lc.ctx ends only when the proxy closes.
 	fq := fastReq{method: q.method, uri: q.uri, host: q.host, ip: lc.ip, kv: q.kv[:q.nkv], xff: q.xff, closeOnly: true}
+	if !q.http10 { // RFC 9110 section 15.2: no 1xx for HTTP/1.0
+		fq.early = lc
+	}
 	pc, resp, stop, err := p.sendFast(ctx, rt, &fq)
 	clear(q.kv[:q.nkv])
+	return lc.respond(ctx, q, rt, pc, resp, stop, err, start)
+}
+
+// requestContext bounds a request that started at start by the request
+// timeout, if there is one.
+func (lc *laneConn) requestContext(start time.Time) (context.Context, context.CancelFunc) {
+	if t := lc.p.cfg.RequestTimeout; t > 0 {
+		return context.WithDeadline(lc.ctx, start.Add(t))
+	}
+	return lc.ctx, func() {}
+}
+
+// respond answers the client once the exchange with the target ended:
+// with the answer read into pc or resp, or with the proxy's own answer
+// for err. It owns rt's count in flight.
+func (lc *laneConn) respond(ctx context.Context, q *laneReq, rt *route, pc *pconn, resp *http.Response, stop func() bool, err error, start time.Time) bool {
 	if err != nil {
 		if lc.ctx.Err() != nil {
 			rt.release()
@@ -58,9 +73,31 @@ func (lc *laneConn) handle(q *laneReq) bool {
 	return lc.answerResponse(ctx, q, rt, pc, resp, stop)
 }
 
+// writeEarly sends the client a 1xx answer, such as 103 Early Hints,
+// ahead of the final one.
+func (lc *laneConn) writeEarly(resp *http.Response) error {
+	removeHopHeaders(resp.Header)
+	out := appendStatus(lc.out[:0], resp.StatusCode)
+	for k, vv := range resp.Header {
+		for _, v := range vv {
+			out = appendField(out, k, v)
+		}
+	}
+	lc.out = append(out, "\r\n"...)
+	_, err := lc.c.Write(lc.out)
+	return err
+}
+
 // answer sends one of the proxy's own plain-text answers.
 func (lc *laneConn) answer(q *laneReq, status int, body string, retry bool) bool {
-	out := appendStatus(lc.out[:0], status)
+	lc.out = appendAnswer(lc.out[:0], q, status, body, retry)
+	_, err := lc.c.Write(lc.out)
+	return err == nil && !q.close
+}
+
+// appendAnswer appends one of the proxy's own plain-text answers to q.
+func appendAnswer(out []byte, q *laneReq, status int, body string, retry bool) []byte {
+	out = appendStatus(out, status)
 	out = append(out, "Content-Type: text/plain; charset=utf-8\r\n"...)
 	if retry {
 		out = append(out, "Retry-After: 2\r\n"...)
@@ -73,9 +110,7 @@ func (lc *laneConn) answer(q *laneReq, status int, body string, retry bool) bool
 	if q.method != http.MethodHead {
 		out = append(out, body...)
 	}
-	lc.out = out
-	_, err := lc.c.Write(out)
-	return err == nil && !q.close
+	return out
 }
 
 // answerSimple sends the common answer readSimple parsed into pc: the
@@ -85,31 +120,14 @@ func (lc *laneConn) answer(q *laneReq, status int, body string, retry bool) bool
 // returned before its buffered answer was flushed.
 func (lc *laneConn) answerSimple(ctx context.Context, q *laneReq, rt *route, pc *pconn, stop func() bool) bool {
 	b := rt.b
-	out := appendStatus(lc.out[:0], pc.status)
-	hasDate, hasType := false, false
-	for i := range pc.nkv {
-		f := &pc.kv[i]
-		switch f.k {
-		case "Date":
-			hasDate = true
-		case "Content-Type":
-			hasType = true
-		}
-		out = appendField(out, f.k, f.v)
-		*f = headerField{}
-	}
-	if !hasDate {
-		out = appendDate(out)
-	}
-	if !hasType && pc.clen > 0 {
-		// net/http's ResponseWriter sniffs a missing type; so do we.
+	var sniff []byte
+	if pc.clen > 0 && !hasField(pc.kv[:pc.nkv], "Content-Type") {
 		if pc.br.Buffered() == 0 {
 			pc.br.Peek(1)
 		}
-		head, _ := pc.br.Peek(min(pc.br.Buffered(), int(min(pc.clen, 512))))
-		out = appendField(out, "Content-Type", http.DetectContentType(head))
+		sniff, _ = pc.br.Peek(min(pc.br.Buffered(), int(min(pc.clen, 512))))
 	}
-	out = appendConnection(out, q.close, q.http10)
+	out := appendSimpleHead(lc.out[:0], pc.status, pc.kv[:pc.nkv], pc.clen, sniff, q)
 	if n := pc.br.Buffered(); int64(n) >= pc.clen && len(out)+n <= laneOutMax {
 		body, _ := pc.br.Peek(int(pc.clen))
 		out = append(out, body...)
@@ -128,6 +146,41 @@ func (lc *laneConn) answerSimple(ctx context.Context, q *laneReq, rt *route, pc 
 	b.release(ctx, pc, stop, err == nil)
 	rt.release()
 	return err == nil && !q.close
+}
+
+// appendSimpleHead appends the header of a simple answer with fields kv
+// (which it clears), adding a Date and, when the body has no type, the
+// one net/http's ResponseWriter would sniff from its first bytes.
+func appendSimpleHead(out []byte, status int, kv []headerField, clen int64, sniff []byte, q *laneReq) []byte {
+	out = appendStatus(out, status)
+	hasDate, hasType := false, false
+	for i := range kv {
+		f := &kv[i]
+		switch f.k {
+		case "Date":
+			hasDate = true
+		case "Content-Type":
+			hasType = true
+		}
+		out = appendField(out, f.k, f.v)
+		*f = headerField{}
+	}
+	if !hasDate {
+		out = appendDate(out)
+	}
+	if !hasType && clen > 0 {
+		out = appendField(out, "Content-Type", http.DetectContentType(sniff))
+	}
+	return appendConnection(out, q.close, q.http10)
+}
+
+func hasField(kv []headerField, k string) bool {
+	for _, f := range kv {
+		if f.k == k {
+			return true
+		}
+	}
+	return false
 }
 
 // answerResponse sends an answer http.ReadResponse parsed, re-framed for

@@ -172,24 +172,26 @@ func TestLaneConnectionHandling(t *testing.T) {
 			wantClosed: true,
 		},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			p := startProxy(t, Config{})
-			p.Switch(blue)
-			c := dialRaw(t, p)
-			go io.WriteString(c, tc.send) // a big header may not fit the socket buffer
-			var got []answer
-			for _, m := range tc.methods {
-				got = append(got, c.read(t, m))
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("answers (-want +got):\n%s", diff)
-			}
-			if closed := c.closed(); closed != tc.wantClosed {
-				t.Errorf("connection closed = %v, want %v", closed, tc.wantClosed)
-			}
-		})
+	for _, lane := range lanes {
+		for _, tc := range tests {
+			t.Run(lane+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				p := startLane(t, Config{}, lane)
+				p.Switch(blue)
+				c := dialRaw(t, p)
+				go io.WriteString(c, tc.send) // a big header may not fit the socket buffer
+				var got []answer
+				for _, m := range tc.methods {
+					got = append(got, c.read(t, m))
+				}
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("answers (-want +got):\n%s", diff)
+				}
+				if closed := c.closed(); closed != tc.wantClosed {
+					t.Errorf("connection closed = %v, want %v", closed, tc.wantClosed)
+				}
+			})
+		}
 	}
 }
 
@@ -220,12 +222,21 @@ func TestLaneHandsUpgradeToNetHTTP(t *testing.T) {
 // must get an answer or a closed connection, not a hang.
 func TestLaneDrainCutsSlowRequest(t *testing.T) {
 	t.Parallel()
+	for _, lane := range lanes {
+		t.Run(lane, func(t *testing.T) {
+			t.Parallel()
+			testDrainCutsSlowRequest(t, lane)
+		})
+	}
+}
+
+func testDrainCutsSlowRequest(t *testing.T, lane string) {
 	arrived := make(chan struct{}, 1)
 	slow := newHTTPBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
 		<-r.Context().Done()
 	}))
-	p := startProxy(t, Config{})
+	p := startLane(t, Config{}, lane)
 	p.Switch(Target{Name: "blue", Addr: slow})
 	c := dialRaw(t, p)
 	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -247,7 +258,16 @@ func TestLaneDrainCutsSlowRequest(t *testing.T) {
 // Close must not wait for idle keep-alive clients of the lane.
 func TestLaneCloseEndsIdleConnections(t *testing.T) {
 	t.Parallel()
-	p := startProxy(t, Config{})
+	for _, lane := range lanes {
+		t.Run(lane, func(t *testing.T) {
+			t.Parallel()
+			testCloseEndsIdleConnections(t, lane)
+		})
+	}
+}
+
+func testCloseEndsIdleConnections(t *testing.T, lane string) {
+	p := startLane(t, Config{}, lane)
 	p.Switch(laneBackend(t))
 	c := dialRaw(t, p)
 	io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n")

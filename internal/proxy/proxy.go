@@ -62,6 +62,10 @@ type Proxy struct {
 	// and gives the ones it does not serve to srv through handoff.
 	handoff *handoff
 	clients conns // the lane's client connections, handed off ones too
+	// loops serve HTTP/1 clients when the listener allows (loop.go);
+	// noLoops keeps every client on the goroutine lane.
+	loops   atomic.Pointer[[]*evloop]
+	noLoops bool
 
 	live  atomic.Pointer[route]
 	pause pauser
@@ -139,8 +143,10 @@ func (p *Proxy) Serve(ctx context.Context) error {
 	defer stop()
 	var err error
 	if p.srv != nil {
-		p.wg.Add(1)
-		go p.accept(p.serveLane)
+		if fd, ok := listenerFD(p.ln); !ok || p.noLoops || p.startLoops(fd) != nil {
+			p.wg.Add(1)
+			go p.accept(p.serveLane)
+		}
 		err = p.srv.Serve(p.handoff)
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
@@ -166,6 +172,7 @@ func (p *Proxy) Close() error {
 	p.closeOnce.Do(func() {
 		close(p.closed)
 		p.cancel()
+		p.stopLoops() // before the listener closes: they accept on it
 		p.closeErr = p.ln.Close()
 		if errors.Is(p.closeErr, net.ErrClosed) {
 			p.closeErr = nil
@@ -238,7 +245,7 @@ func (p *Proxy) backend(name string) *backend {
 	defer p.mu.Unlock()
 	b := p.backends[name]
 	if b == nil {
-		b = newBackend(name)
+		b = newBackend(name, p.wakeLoops)
 		p.backends[name] = b
 	}
 	return b

@@ -1,0 +1,199 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Tests of what the event loops handle differently from the goroutine
+// lane: answers that do not fit the socket, clients that leave mid-way,
+// pooled backend connections, targets named by host name. Each runs on
+// both lanes, which must behave alike.
+
+func forLanes(t *testing.T, test func(t *testing.T, lane string)) {
+	for _, lane := range lanes {
+		t.Run(lane, func(t *testing.T) {
+			t.Parallel()
+			test(t, lane)
+		})
+	}
+}
+
+// A client that sends many requests before reading any answer makes the
+// proxy's writes fill the socket and wait for it; every answer must still
+// arrive, whole and in order.
+func TestSlowReaderGetsEveryAnswer(t *testing.T) {
+	t.Parallel()
+	body := strings.Repeat("x", 8<<10)
+	addr := newHTTPBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.URL.Path+body)
+	}))
+	forLanes(t, func(t *testing.T, lane string) {
+		p := startLane(t, Config{}, lane)
+		p.Switch(Target{Name: "blue", Addr: addr})
+		c := dialRaw(t, p)
+		const n = 400 // 3.2 MB of answers: more than the socket buffers hold
+		go func() {
+			var sb strings.Builder
+			for i := range n {
+				fmt.Fprintf(&sb, "GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
+			}
+			io.WriteString(c, sb.String())
+		}()
+		time.Sleep(200 * time.Millisecond) // let the proxy run into a full socket
+		for i := range n {
+			got := c.read(t, "GET")
+			if want := fmt.Sprintf("/%d", i) + body; got.Status != 200 || got.Body != want {
+				t.Fatalf("answer %d: status %d, body %.20q..., want 200 %.20q...", i, got.Status, got.Body, want)
+			}
+		}
+	})
+}
+
+// A client that leaves while its request is at the backend must not leave
+// the request counted in flight (Drain would wait for it), nor its backend
+// connection in the pool with an unread answer on it.
+func TestClientLeavesMidRequest(t *testing.T) {
+	t.Parallel()
+	forLanes(t, func(t *testing.T, lane string) {
+		arrived := make(chan struct{}, 1)
+		release := make(chan struct{})
+		addr := newHTTPBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/slow" {
+				arrived <- struct{}{}
+				<-release
+			}
+			io.WriteString(w, "answer to "+r.URL.Path)
+		}))
+		p := startLane(t, Config{}, lane)
+		p.Switch(Target{Name: "blue", Addr: addr})
+		c := dialRaw(t, p)
+		io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+		<-arrived
+		c.Close()
+		close(release)
+		eventually(t, "nothing in flight", func() bool { return p.Stats("blue").InFlight == 0 })
+		for i := range 3 {
+			c := dialRaw(t, p)
+			io.WriteString(c, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+			if got := c.read(t, "GET"); got.Body != "answer to /next" {
+				t.Fatalf("request %d after the client left: %+v", i, got)
+			}
+		}
+	})
+}
+
+// After a Drain, the proxy holds no idle connection to the old target, so
+// stopping that instance waits for nobody.
+func TestDrainClosesPooledConnections(t *testing.T) {
+	t.Parallel()
+	forLanes(t, func(t *testing.T, lane string) {
+		var mu sync.Mutex
+		open := map[net.Conn]bool{}
+		s := newTrackedServer(t, func(c net.Conn, st http.ConnState) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch st {
+			case http.StateNew:
+				open[c] = true
+			case http.StateClosed, http.StateHijacked:
+				delete(open, c)
+			}
+		})
+		p := startLane(t, Config{}, lane)
+		p.Switch(Target{Name: "blue", Addr: s})
+		client := newClient(t)
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for range 20 {
+					if status, _, err := get(t, client, p, "/"); err != nil || status != 200 {
+						t.Errorf("GET: %d, %v", status, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		mu.Lock()
+		pooled := len(open)
+		mu.Unlock()
+		if pooled == 0 {
+			t.Fatal("no backend connection stayed open: nothing to test")
+		}
+		p.Switch(Target{})
+		if got := p.Drain(context.Background(), "blue"); got.Cut != 0 {
+			t.Errorf("Drain = %+v, want nothing cut", got)
+		}
+		eventually(t, "no connection to the drained target", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(open) == 0
+		})
+	})
+}
+
+// newTrackedServer is an HTTP backend that reports its connections.
+func newTrackedServer(t *testing.T, state func(net.Conn, http.ConnState)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{
+		Handler:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }),
+		ConnState: state,
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// A target named by host name is served too: the loops dial only IP
+// literals and leave such targets to the goroutine lane.
+func TestTargetByHostName(t *testing.T) {
+	t.Parallel()
+	addr := newHTTPBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "by name")
+	}))
+	_, port, _ := net.SplitHostPort(addr)
+	forLanes(t, func(t *testing.T, lane string) {
+		p := startLane(t, Config{}, lane)
+		p.Switch(Target{Name: "blue", Addr: "localhost:" + port})
+		c := dialRaw(t, p)
+		for range 2 {
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			if got := c.read(t, "GET"); got.Status != 200 || got.Body != "by name" {
+				t.Fatalf("answer: %+v", got)
+			}
+		}
+	})
+}
+
+// A backend that does not answer within the request timeout gets the
+// client a 504 on both lanes, and the request leaves the in-flight count.
+func TestRequestTimeoutOnEachLane(t *testing.T) {
+	t.Parallel()
+	addr := newHTTPBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	forLanes(t, func(t *testing.T, lane string) {
+		p := startLane(t, Config{RequestTimeout: 100 * time.Millisecond}, lane)
+		p.Switch(Target{Name: "blue", Addr: addr})
+		c := dialRaw(t, p)
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		if got := c.read(t, "GET"); got.Status != http.StatusGatewayTimeout {
+			t.Errorf("answer %+v, want 504", got)
+		}
+		if st := p.Stats("blue"); st.Status5xx != 1 || st.InFlight != 0 {
+			t.Errorf("stats %+v, want one 5xx and nothing in flight", st)
+		}
+	})
+}
