@@ -21,7 +21,10 @@ func writeDoc(path, table, verdict string) error {
 		"berth's HTTP proxy (`internal/proxy`) against no proxy, nginx and HAProxy, all in front of\n" +
 		"the same small Go backend (about 100-byte answers, keep-alive), loaded with wrk over loopback.\n" +
 		"nginx: `worker_processes auto`, upstream `keepalive 64`, HTTP/1.1 upstream, access log off.\n" +
-		"HAProxy: http mode, `http-reuse always`. Measured " + time.Now().UTC().Format("2006-01-02") + ".\n\n" +
+		"HAProxy: http mode, `http-reuse always`. Both pass the client's Host and add X-Forwarded-For,\n" +
+		"-Proto and -Host as berth does, so the backend parses the same request behind each proxy\n" +
+		"(until 2026-11-25 nginx and HAProxy were set up to send three fields fewer than berth).\n" +
+		"Measured " + time.Now().UTC().Format("2006-01-02") + ".\n\n" +
 		"Caveat: the machine has 2 shared cores and wrk, the proxy and the backend all compete for\n" +
 		"them (and other builds and tests may be running too), so absolute numbers are low and noisy;\n" +
 		"compare the ratios within one run only.\n\n" +

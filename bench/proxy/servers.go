@@ -45,6 +45,8 @@ func (s *server) stop() {
 	syscall.Kill(-pid, syscall.SIGKILL) // leftovers of the group, if any
 }
 
+// haproxyConfig proxies listen to backend with connection reuse and the
+// same X-Forwarded fields as berth and the nginx set-up.
 func haproxyConfig(listen, backend string) string {
 	return fmt.Sprintf(`global
     maxconn 4096
@@ -58,6 +60,9 @@ frontend front
     bind %s
     default_backend app
 backend app
+    option forwardfor
+    http-request set-header X-Forwarded-Proto http
+    http-request set-header X-Forwarded-Host %%[req.hdr(host)]
     server app1 %s maxconn 1000
 `, listen, backend)
 }

@@ -107,33 +107,49 @@ func run(ctx context.Context, rounds int, dur time.Duration, conns int, withNgin
 	measured := procs[1:]
 	cpu := map[string][]float64{}
 	rps := map[string][]float64{}
+	// What the rest of the chain spends per request, and how idle the
+	// machine stayed: less CPU in the proxy helps only if it is not paid
+	// for by the backend or the load generator.
+	backendCPU := map[string][]float64{}
+	wrkCPU := map[string][]float64{}
+	idle := map[string][]float64{}
 	for round := 1; round <= rounds; round++ {
 		order := slices.Clone(measured)
 		if round%2 == 0 {
 			slices.Reverse(order)
 		}
 		for _, p := range order {
-			before := p.cpuTicks()
-			n, secs, err := runWrk(ctx, p.url, conns, dur)
+			before, beBefore := p.cpuTicks(), procs[0].cpuTicks()
+			idleBefore, allBefore := idleTicks()
+			n, secs, wrkSecs, err := runWrk(ctx, p.url, conns, dur)
 			if err != nil {
 				return err
 			}
+			idleAfter, allAfter := idleTicks()
 			used := float64(p.cpuTicks()-before) / clockTicks // seconds
 			us := used / float64(n) * 1e6
+			be := float64(procs[0].cpuTicks()-beBefore) / clockTicks / float64(n) * 1e6
+			wk := wrkSecs / float64(n) * 1e6
+			idlePct := 100 * float64(idleAfter-idleBefore) / float64(max(allAfter-allBefore, 1))
 			cpu[p.name] = append(cpu[p.name], us)
 			rps[p.name] = append(rps[p.name], float64(n)/secs)
-			fmt.Printf("round %d  %-6s %8.0f req/s  %6.1f µs CPU/req\n", round, p.name, float64(n)/secs, us)
+			backendCPU[p.name] = append(backendCPU[p.name], be)
+			wrkCPU[p.name] = append(wrkCPU[p.name], wk)
+			idle[p.name] = append(idle[p.name], idlePct)
+			fmt.Printf("round %d  %-6s %8.0f req/s  %6.1f µs CPU/req  backend %5.1f  wrk %5.1f  idle %4.1f%%\n",
+				round, p.name, float64(n)/secs, us, be, wk, idlePct)
 		}
 	}
 	// The machine's load drifts between rounds, so the ratio to old is
 	// taken within each round, where both saw the same load.
-	fmt.Printf("\n| proxy | CPU µs/req (median) | req/s (median) | CPU vs old (median of rounds) |\n| --- | ---: | ---: | ---: |\n")
+	fmt.Printf("\n| proxy | CPU µs/req (median) | req/s (median) | CPU vs old (median of rounds) | backend µs/req | wrk µs/req | machine idle |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, p := range measured {
 		ratios := make([]float64, rounds)
 		for i := range ratios {
 			ratios[i] = cpu[p.name][i] / cpu["old"][i]
 		}
-		fmt.Printf("| %s | %.1f | %.0f | %.2f |\n", p.name, median(cpu[p.name]), median(rps[p.name]), median(ratios))
+		fmt.Printf("| %s | %.1f | %.0f | %.2f | %.1f | %.1f | %.1f%% |\n", p.name, median(cpu[p.name]), median(rps[p.name]), median(ratios),
+			median(backendCPU[p.name]), median(wrkCPU[p.name]), median(idle[p.name]))
 	}
 	fmt.Printf("\n%d alternating rounds of %v wrk runs at %d connections; old = %s, new = working tree %s\n",
 		rounds, dur, conns, oldRev, newEnv)
@@ -225,13 +241,33 @@ func (p *proc) cpuTicks() uint64 {
 	return sum
 }
 
-// runWrk returns the requests served and the seconds wrk measured.
-func runWrk(ctx context.Context, url string, conns int, d time.Duration) (int, float64, error) {
-	out, err := exec.CommandContext(ctx, "wrk", "-t", strconv.Itoa(min(conns, 2)), "-c", strconv.Itoa(conns),
-		"-d", fmt.Sprintf("%ds", int(d.Seconds())), url).CombinedOutput()
+// idleTicks returns the machine's idle and total CPU ticks from /proc/stat.
+func idleTicks() (idle, all uint64) {
+	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, 0, fmt.Errorf("running wrk on %s: %w: %s", url, err, out)
+		return 0, 0
 	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	for i, f := range strings.Fields(line)[1:] {
+		v, _ := strconv.ParseUint(f, 10, 64)
+		all += v
+		if i == 3 || i == 4 { // idle, iowait
+			idle += v
+		}
+	}
+	return idle, all
+}
+
+// runWrk returns the requests served, the seconds wrk measured and the
+// CPU seconds wrk itself used.
+func runWrk(ctx context.Context, url string, conns int, d time.Duration) (int, float64, float64, error) {
+	cmd := exec.CommandContext(ctx, "wrk", "-t", strconv.Itoa(min(conns, 2)), "-c", strconv.Itoa(conns),
+		"-d", fmt.Sprintf("%ds", int(d.Seconds())), url)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("running wrk on %s: %w: %s", url, err, out)
+	}
+	wrkSecs := (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	for sc.Scan() {
 		// "  123456 requests in 3.00s, 12.34MB read"
@@ -240,11 +276,11 @@ func runWrk(ctx context.Context, url string, conns int, d time.Duration) (int, f
 			n, _ := strconv.Atoi(f[0])
 			secs, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSuffix(f[3], ","), "s"), 64)
 			if n > 0 && secs > 0 {
-				return n, secs, nil
+				return n, secs, wrkSecs, nil
 			}
 		}
 	}
-	return 0, 0, fmt.Errorf("reading wrk output for %s: %s", url, out)
+	return 0, 0, 0, fmt.Errorf("reading wrk output for %s: %s", url, out)
 }
 
 func median(xs []float64) float64 {

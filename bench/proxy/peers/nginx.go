@@ -8,7 +8,10 @@ import "fmt"
 
 // NginxConfig is an nginx.conf that runs in the foreground with its files under
 // dir, listens on listen and proxies to backend with upstream keep-alive
-// (64 idle connections, HTTP/1.1) and no access log.
+// (64 idle connections, HTTP/1.1) and no access log. It passes the client's
+// Host and adds the X-Forwarded-For, -Proto and -Host fields berth adds, as
+// a production reverse-proxy set-up does: the backend then parses the same
+// request behind either proxy.
 func NginxConfig(dir, listen, backend string) string {
 	return fmt.Sprintf(`daemon off;
 worker_processes auto;
@@ -32,6 +35,10 @@ http {
             proxy_pass http://app;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $http_host;
         }
     }
 }
