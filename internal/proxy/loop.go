@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -45,7 +46,7 @@ type owner interface {
 }
 
 // evloop is one event loop. Only its own goroutine touches its fields,
-// except stop and wake, which other goroutines call.
+// except quit and wake, which other goroutines use.
 type evloop struct {
 	p        *Proxy
 	epfd     int
@@ -64,6 +65,9 @@ type evloop struct {
 	paused   bool      // accept backs off: out of descriptors
 	quit     chan struct{}
 	done     chan struct{}
+
+	wakeMu     sync.Mutex // orders wake against closing wakefd
+	wakeClosed bool
 }
 
 // listenerFD returns the descriptor of ln if the loops can accept on it.
@@ -172,7 +176,10 @@ func (l *evloop) listen() error {
 }
 
 func (l *evloop) closeFDs() {
+	l.wakeMu.Lock()
+	l.wakeClosed = true
 	unix.Close(l.wakefd)
+	l.wakeMu.Unlock()
 	if l.file != nil {
 		l.file.Close()
 	} else {
@@ -180,9 +187,16 @@ func (l *evloop) closeFDs() {
 	}
 }
 
+// wake makes the loop look at its quit channel and its backends. It is
+// safe to call at any time: once the loop closed its eventfd, another
+// socket may have the same number.
 func (l *evloop) wake() {
-	var one = [8]byte{1}
-	unix.Write(l.wakefd, one[:])
+	l.wakeMu.Lock()
+	defer l.wakeMu.Unlock()
+	if !l.wakeClosed {
+		var one = [8]byte{1}
+		unix.Write(l.wakefd, one[:])
+	}
 }
 
 // register adds fd, edge-triggered for both directions, for o.

@@ -142,6 +142,10 @@ func (l *evloop) start(c *client, n int) bool {
 		l.eject(c) // net/http judges it; the lane holds or refuses
 		return false
 	}
+	if r := p.live.Load(); r != nil && !r.ipPort {
+		l.eject(c) // a host name: the goroutine lane resolves it
+		return false
+	}
 	rt := p.acquire()
 	if rt == nil {
 		c.out = appendAnswer(c.out[:0], q, http.StatusServiceUnavailable, bodyNoTarget, false)
@@ -152,7 +156,7 @@ func (l *evloop) start(c *client, n int) bool {
 	start := time.Now()
 	gen := rt.b.cuts.Load()
 	u, err := l.take(rt)
-	if err == errNotLoopAddr {
+	if err == errNotLoopAddr { // the target changed since the check above
 		rt.release()
 		l.eject(c)
 		return false

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,7 @@ type Target struct {
 type route struct {
 	target Target
 	b      *backend
+	ipPort bool // Addr is ip:port, which the event loops can dial
 }
 
 // Proxy forwards traffic from one listener to the live target. All its
@@ -209,7 +211,8 @@ func (p *Proxy) Close() error {
 func (p *Proxy) Switch(t Target) (prev Target) {
 	var next *route
 	if t != (Target{}) {
-		next = &route{target: t, b: p.backend(t.Name)}
+		_, err := netip.ParseAddrPort(t.Addr)
+		next = &route{target: t, b: p.backend(t.Name), ipPort: err == nil}
 	}
 	old := p.live.Swap(next)
 	if old == nil {
