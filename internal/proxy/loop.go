@@ -37,6 +37,10 @@ const (
 	loopAcceptBurst = 64              // accepts per listener event, for fairness
 	loopDialTimeout = 5 * time.Second // as the goroutine path's net.Dialer
 	upBuffer        = 16 << 10        // a backend answer the loop handles fits here
+	// A loop keeps at most loopIdleMax idle connections per target, each
+	// for at most loopIdleTimeout, as the Transport's IdleConnTimeout.
+	loopIdleMax     = 128
+	loopIdleTimeout = 60 * time.Second
 )
 
 // owner is what a registered descriptor belongs to.
@@ -415,8 +419,11 @@ func (l *evloop) sweepTimeouts() {
 				l.sweep = x.ex.deadline
 			}
 		case *upconn:
-			if x.connecting && !x.deadline.After(l.now) {
+			switch {
+			case x.connecting && !x.deadline.After(l.now):
 				l.upFailed(x)
+			case x.c == nil && !x.deadline.After(l.now):
+				l.closeUp(x) // idle too long; take and checkBackends skip it
 			}
 		}
 	}

@@ -197,3 +197,63 @@ func TestRequestTimeoutOnEachLane(t *testing.T) {
 		}
 	})
 }
+
+// A loop keeps a bounded number of idle connections to a target: a burst
+// of concurrent requests must not leave one backend connection each.
+func TestLoopPoolIsBounded(t *testing.T) {
+	t.Parallel()
+	const clients = 3 * loopIdleMax
+	var mu sync.Mutex
+	open := map[net.Conn]bool{}
+	var arrived sync.WaitGroup
+	arrived.Add(clients)
+	all := make(chan struct{})
+	go func() { arrived.Wait(); close(all) }()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{
+		// Every request waits for all the others, so the proxy holds
+		// one backend connection per client at once.
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrived.Done()
+			select {
+			case <-all:
+			case <-time.After(10 * time.Second):
+			}
+			io.WriteString(w, "ok")
+		}),
+		ConnState: func(c net.Conn, st http.ConnState) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch st {
+			case http.StateNew:
+				open[c] = true
+			case http.StateClosed, http.StateHijacked:
+				delete(open, c)
+			}
+		},
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	p := startProxy(t, Config{})
+	p.Switch(Target{Name: "blue", Addr: ln.Addr().String()})
+	var wg sync.WaitGroup
+	for range clients {
+		c := dialRaw(t, p)
+		wg.Go(func() {
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			if got := c.read(t, "GET"); got.Body != "ok" {
+				t.Errorf("answer %+v", got)
+			}
+		})
+	}
+	wg.Wait()
+	loops := len(*p.loops.Load())
+	eventually(t, "idle backend connections within the bound", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(open) <= loops*loopIdleMax
+	})
+}

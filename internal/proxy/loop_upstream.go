@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -26,7 +27,7 @@ type upconn struct {
 	reused     bool
 	closed     bool
 	c          *client   // whose request is on it; nil while idle
-	deadline   time.Time // of the dial
+	deadline   time.Time // of the dial, or of staying idle in the pool
 }
 
 // errNotLoopAddr says a target address is not an IP literal the loop
@@ -217,10 +218,21 @@ func (l *evloop) answer(u *upconn) bool {
 	return true
 }
 
-// pool keeps u for the next request to its target.
+// pool keeps u for the next request to its target, unless the loop
+// already keeps loopIdleMax idle connections to it.
 func (l *evloop) pool(u *upconn) {
+	list := l.idle[u.b]
+	if len(list) >= loopIdleMax {
+		list = slices.DeleteFunc(list, func(x *upconn) bool { return x.closed })
+		l.idle[u.b] = list
+	}
+	if len(list) >= loopIdleMax {
+		l.closeUp(u)
+		return
+	}
 	u.readable = false
 	u.epoch = u.b.idleEpoch.Load()
+	u.deadline = l.now.Add(loopIdleTimeout)
 	l.idle[u.b] = append(l.idle[u.b], u)
 }
 
