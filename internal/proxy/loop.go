@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -29,7 +30,9 @@ import (
 // exchange under way go to the goroutine lane (lane.go), which in turn
 // hands what it does not serve to net/http. There is one loop per
 // GOMAXPROCS, each with its own epoll set and its own pool of backend
-// connections; they share the listener (EPOLLEXCLUSIVE).
+// connections. The first loop accepts and gives each new connection to
+// the loop with the fewest: left to the kernel (EPOLLEXCLUSIVE), one loop
+// got 48 of 50 connections.
 
 const (
 	loopEvents      = 256
@@ -70,8 +73,18 @@ type evloop struct {
 	quit     chan struct{}
 	done     chan struct{}
 
-	wakeMu     sync.Mutex // orders wake against closing wakefd
+	clients atomic.Int64 // client connections the loop owns or was given
+	dirty   atomic.Bool  // a backend was cut or made its connections idle
+
+	wakeMu     sync.Mutex // orders wake and give against closing wakefd
 	wakeClosed bool
+	inbox      []accepted // connections the accepting loop gave this one
+}
+
+// accepted is a client connection on its way to its loop.
+type accepted struct {
+	fd int
+	ip string
 }
 
 // listenerFD returns the descriptor of ln if the loops can accept on it.
@@ -96,8 +109,8 @@ func listenerFD(ln net.Listener) (int, bool) {
 func (p *Proxy) startLoops(lnfd int) error {
 	n := runtime.GOMAXPROCS(0)
 	loops := make([]*evloop, 0, n)
-	for range n {
-		l, err := newLoop(p, lnfd)
+	for i := range n {
+		l, err := newLoop(p, lnfd, i == 0)
 		if err != nil {
 			for _, l := range loops {
 				l.closeFDs()
@@ -134,12 +147,14 @@ func (p *Proxy) stopLoops() {
 func (p *Proxy) wakeLoops() {
 	if ls := p.loops.Load(); ls != nil {
 		for _, l := range *ls {
+			l.dirty.Store(true)
 			l.wake()
 		}
 	}
 }
 
-func newLoop(p *Proxy, lnfd int) (*evloop, error) {
+// newLoop creates a loop; the one that accepts listens on lnfd.
+func newLoop(p *Proxy, lnfd int, accepts bool) (*evloop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
@@ -156,7 +171,7 @@ func newLoop(p *Proxy, lnfd int) (*evloop, error) {
 	}
 	// Serial 0 marks the loop's own descriptors; connections count from 1.
 	err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)})
-	if err == nil {
+	if err == nil && accepts {
 		err = l.listen()
 	}
 	if err != nil {
@@ -173,16 +188,20 @@ func newLoop(p *Proxy, lnfd int) (*evloop, error) {
 	return l, nil
 }
 
-// listen (re)registers the listener. Level-triggered and exclusive: one
-// loop wakes per new connection and accepts until none is left.
+// listen (re)registers the listener, level-triggered: a burst of accepts
+// that leaves connections waiting is woken again.
 func (l *evloop) listen() error {
-	return unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, l.lnfd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE, Fd: int32(l.lnfd)})
+	return unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, l.lnfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(l.lnfd)})
 }
 
 func (l *evloop) closeFDs() {
 	l.wakeMu.Lock()
 	l.wakeClosed = true
 	unix.Close(l.wakefd)
+	for _, a := range l.inbox {
+		unix.Close(a.fd)
+	}
+	l.inbox = nil
 	l.wakeMu.Unlock()
 	if l.file != nil {
 		l.file.Close()
@@ -306,7 +325,17 @@ func (l *evloop) handle(n int) {
 			select {
 			case <-l.quit:
 				l.quitting = true
+				continue
 			default:
+			}
+			l.wakeMu.Lock()
+			inbox := l.inbox
+			l.inbox = nil
+			l.wakeMu.Unlock()
+			for _, a := range inbox {
+				l.adopt(a.fd, a.ip)
+			}
+			if l.dirty.Swap(false) {
 				l.checkBackends()
 			}
 		case fd == l.lnfd && ev.Pad == 0:
@@ -341,11 +370,46 @@ func (l *evloop) accept() {
 			return
 		}
 		tuneTCP(fd, 15)
-		c := newLoopClient(fd, sockaddrIP(sa), l.nextSerial(), l.now)
-		if err := l.register(fd, c); err != nil {
-			unix.Close(fd)
-			continue
+		to := l.pick()
+		to.clients.Add(1)
+		if to == l {
+			l.adopt(fd, sockaddrIP(sa))
+		} else {
+			to.give(fd, sockaddrIP(sa))
 		}
+	}
+}
+
+// pick returns the loop with the fewest clients, l itself on a tie.
+func (l *evloop) pick() *evloop {
+	best, n := l, l.clients.Load()
+	for _, o := range *l.p.loops.Load() {
+		if m := o.clients.Load(); m < n {
+			best, n = o, m
+		}
+	}
+	return best
+}
+
+// give passes a new client connection, already counted, to l.
+func (l *evloop) give(fd int, ip string) {
+	l.wakeMu.Lock()
+	defer l.wakeMu.Unlock()
+	if l.wakeClosed {
+		unix.Close(fd)
+		return
+	}
+	l.inbox = append(l.inbox, accepted{fd, ip})
+	var one = [8]byte{1}
+	unix.Write(l.wakefd, one[:])
+}
+
+// adopt starts serving a new client connection, already counted.
+func (l *evloop) adopt(fd int, ip string) {
+	c := newLoopClient(fd, ip, l.nextSerial(), l.now)
+	if err := l.register(fd, c); err != nil {
+		unix.Close(fd)
+		l.clients.Add(-1)
 	}
 }
 

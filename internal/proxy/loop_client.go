@@ -264,6 +264,7 @@ func (l *evloop) closeClient(c *client) {
 	}
 	if l.fds[c.fd] == c {
 		l.close(c.fd)
+		l.clients.Add(-1)
 	}
 }
 
@@ -271,6 +272,7 @@ func (l *evloop) closeClient(c *client) {
 // with the bytes it sent so far.
 func (l *evloop) eject(c *client) {
 	l.release(c.fd)
+	l.clients.Add(-1)
 	nc, err := fdConn(c.fd)
 	if err != nil {
 		return
@@ -289,6 +291,7 @@ func (l *evloop) ejectExchange(c *client) {
 	c.ex = exchange{}
 	u.c = nil
 	l.release(c.fd)
+	l.clients.Add(-1)
 	l.release(u.fd)
 	nc, err := fdConn(c.fd)
 	uc, uerr := fdConn(u.fd)

@@ -250,10 +250,40 @@ func TestLoopPoolIsBounded(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	loops := len(*p.loops.Load())
+	loops := len(loopsOf(t, p))
 	eventually(t, "idle backend connections within the bound", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(open) <= loops*loopIdleMax
 	})
+}
+
+// Client connections spread evenly over the loops, so no loop serves
+// most of them while another idles.
+func TestConnectionsSpreadOverLoops(t *testing.T) {
+	t.Parallel()
+	p := startProxy(t, Config{})
+	p.Switch(laneBackend(t))
+	loops := loopsOf(t, p)
+	if len(loops) < 2 {
+		t.Skip("one loop only: GOMAXPROCS is 1")
+	}
+	n := 10 * len(loops)
+	for range n {
+		c := dialRaw(t, p)
+		io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+		c.read(t, "GET") // the connection is served, so it has its loop
+	}
+	for i, l := range loops {
+		if got := l.clients.Load(); got != int64(n/len(loops)) {
+			t.Errorf("loop %d serves %d of %d connections, want %d", i, got, n, n/len(loops))
+		}
+	}
+}
+
+// loopsOf returns p's loops once Serve started them.
+func loopsOf(t *testing.T, p *Proxy) []*evloop {
+	t.Helper()
+	eventually(t, "the event loops", func() bool { return p.loops.Load() != nil })
+	return *p.loops.Load()
 }
