@@ -69,6 +69,7 @@ type evloop struct {
 	file     *os.File // epfd, as Go's poller sees it
 	quitting bool
 	armed    time.Time // the sweep the poller's deadline was set for
+	backlog  bool      // accept left connections waiting on the listener
 	paused   bool      // accept backs off: out of descriptors
 	quit     chan struct{}
 	done     chan struct{}
@@ -305,11 +306,20 @@ func (l *evloop) poll(uintptr) bool {
 			return false
 		}
 		l.now = time.Now()
+		l.backlog = false
 		l.handle(n)
 		// A request timeout may have moved the sweep before the deadline
 		// the poller was given.
 		if l.quitting || !l.now.Before(l.sweep) || l.sweep.Before(l.armed) {
 			return true
+		}
+		// Fewer events than asked for drained the ready list, and new
+		// ones will make the epoll descriptor readable again; one more
+		// epoll_wait would only come back empty. Not so for the
+		// level-triggered listener with connections left after a burst:
+		// it stays on the ready list without a new wake-up.
+		if n < len(l.events) && !l.backlog {
+			return false
 		}
 	}
 }
@@ -351,11 +361,13 @@ func (l *evloop) handle(n int) {
 // accept takes new client connections until none is left or a burst is
 // done; the listener is level-triggered, so the rest wakes a loop again.
 func (l *evloop) accept() {
+	l.backlog = true // unless accept4 says none is left
 	for range loopAcceptBurst {
 		fd, sa, err := unix.Accept4(l.lnfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		switch {
 		case err == nil:
 		case err == unix.EAGAIN:
+			l.backlog = false
 			return
 		case err == unix.EINTR || err == unix.ECONNABORTED:
 			continue
@@ -367,6 +379,7 @@ func (l *evloop) accept() {
 				unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, l.lnfd, nil)
 				l.paused = true
 			}
+			l.backlog = false
 			return
 		}
 		tuneTCP(fd, 15)
