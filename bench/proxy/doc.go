@@ -29,7 +29,7 @@ func writeDoc(path, table, verdict string) error {
 		"them (and other builds and tests may be running too), so absolute numbers are low and noisy;\n" +
 		"compare the ratios within one run only.\n\n" +
 		table + "\n```\n" + verdict + "\n```\n\n" +
-		"Reproduce from the repository root: `go run ./bench/proxy` (about 2.5 minutes; installs\n" +
+		"Reproduce from the repository root: `go run ./bench/proxy` (about 4 minutes; installs\n" +
 		"wrk, nginx-light and haproxy with apt-get when missing; `-rounds`, `-d`, `-doc` adjust it).\n"
 
 	text := string(old)

@@ -26,7 +26,7 @@ import (
 )
 
 func main() {
-	rounds := flag.Int("rounds", 3, "interleaved rounds per target and connection count")
+	rounds := flag.Int("rounds", 5, "interleaved rounds per target and connection count")
 	dur := flag.Duration("d", 5*time.Second, "measured length of one wrk run")
 	warm := flag.Duration("warm", time.Second, "unmeasured warm-up before each run")
 	doc := flag.String("doc", "docs/benchmarks.md", "markdown file whose \"## Proxy overhead\" section gets the table; empty to skip")
@@ -67,8 +67,14 @@ func run(ctx context.Context, rounds int, dur, warm time.Duration, doc string) e
 
 	results := map[key][]result{}
 	for round := 1; round <= rounds; round++ {
+		// Reversing the order every other round keeps a fixed position
+		// in the round (first after a pause, say) from favouring anyone.
+		order := slices.Clone(targets)
+		if round%2 == 0 {
+			slices.Reverse(order)
+		}
 		for _, conns := range []int{50, 1} {
-			for _, t := range targets {
+			for _, t := range order {
 				if warm > 0 {
 					if _, err := runWrk(ctx, t.url, conns, warm); err != nil {
 						return err
@@ -161,7 +167,10 @@ func median[T int | float64 | time.Duration](xs []T) T {
 	return s[len(s)/2]
 }
 
-// render builds the markdown table and the verdict line.
+// render builds the markdown table and the verdict line. The ratios to
+// nginx are taken within each round, where both ran a few seconds apart
+// under the same machine load, and their median is reported: the load
+// drifts between rounds far more than within one.
 func render(targets []target, results map[key][]result, rounds int, dur time.Duration) (string, string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "| target | conns | req/s (median) | p50 | p99 | req/s vs nginx | p99 vs nginx | errors |\n")
@@ -175,23 +184,32 @@ func render(targets []target, results map[key][]result, rounds int, dur time.Dur
 		}
 		return median(rs), median(a), median(c), errs
 	}
+	// ratios returns the medians of the per-round ratios of k to nginx.
+	ratios := func(k key) (rps, p99 float64) {
+		n := results[key{"nginx", k.conns}]
+		var rs, ps []float64
+		for i, r := range results[k] {
+			rs = append(rs, r.rps/n[i].rps)
+			ps = append(ps, float64(r.p99)/float64(n[i].p99))
+		}
+		return median(rs), median(ps)
+	}
 	var verdicts []string
 	for _, conns := range []int{50, 1} {
-		nRPS, _, nP99, _ := med(key{"nginx", conns})
 		for _, t := range targets {
 			rps, p50, p99, errs := med(key{t.name, conns})
+			rr, pr := ratios(key{t.name, conns})
 			fmt.Fprintf(&b, "| %s | %d | %.0f | %v | %v | %.2f | %.2f | %d |\n",
-				t.name, conns, rps, p50.Round(time.Microsecond), p99.Round(time.Microsecond),
-				rps/nRPS, float64(p99)/float64(nP99), errs)
+				t.name, conns, rps, p50.Round(time.Microsecond), p99.Round(time.Microsecond), rr, pr, errs)
 		}
-		bRPS, _, bP99, _ := med(key{"berth", conns})
-		if conns == 50 {
-			verdicts = append(verdicts, verdict(bRPS >= nRPS, fmt.Sprintf("berth req/s >= nginx at 50 conns (%.0f vs %.0f)", bRPS, nRPS)))
-		}
-		verdicts = append(verdicts, verdict(bP99 <= nP99, fmt.Sprintf("berth p99 <= nginx p99 at %d conns (%v vs %v)", conns, bP99, nP99)))
+		rr, pr := ratios(key{"berth", conns})
+		verdicts = append(verdicts,
+			verdict(rr >= 1, fmt.Sprintf("berth req/s >= nginx at %d conns (%.2fx)", conns, rr)),
+			verdict(pr <= 1, fmt.Sprintf("berth p99 <= nginx p99 at %d conns (%.2fx)", conns, pr)))
 	}
-	fmt.Fprintf(&b, "\n%d interleaved rounds of %v wrk runs per cell (medians), %d CPUs, %s/%s.\n",
-		rounds, dur, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(&b, "\n%d interleaved rounds of %v wrk runs per cell, in reversed order every other round; req/s,\n"+
+		"p50 and p99 are medians over the rounds, the ratios to nginx medians of the ratios within each\n"+
+		"round. %d CPUs, %s/%s.\n", rounds, dur, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
 	return b.String(), strings.Join(verdicts, "\n")
 }
 
