@@ -55,26 +55,11 @@ func (p *Proxy) connectWebSocket(w http.ResponseWriter, r *http.Request, rt *rou
 	out.Method = http.MethodGet
 	out.Body, out.ContentLength = nil, 0
 	out.Header["Sec-Websocket-Key"] = []string{key}
-	resp, err := p.roundTrip(r.Context(), rt.b, out)
-	if err != nil {
-		p.failed(w, r, rt, err, start)
+	resp, back := p.sendUpgrade(w, r, rt, out, start)
+	if back == nil {
 		return
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		copyResponseHeader(w.Header(), resp)
-		w.WriteHeader(resp.StatusCode)
-		rt.b.stats.observe(resp.StatusCode, time.Since(start))
-		if err := p.copyBody(w, resp.Body, false); err != nil {
-			panic(http.ErrAbortHandler)
-		}
-		return
-	}
-	back, ok := resp.Body.(io.ReadWriteCloser)
-	if !ok {
-		p.failed(w, r, rt, errNoUpgradeBody, start)
-		return
-	}
 	if resp.Header.Get("Sec-Websocket-Accept") != wsAccept(key) {
 		p.failed(w, r, rt, errBadAccept, start)
 		return

@@ -95,18 +95,7 @@ func TestClientLeavesMidRequest(t *testing.T) {
 func TestDrainClosesPooledConnections(t *testing.T) {
 	t.Parallel()
 	forLanes(t, func(t *testing.T, lane string) {
-		var mu sync.Mutex
-		open := map[net.Conn]bool{}
-		s := newTrackedServer(t, func(c net.Conn, st http.ConnState) {
-			mu.Lock()
-			defer mu.Unlock()
-			switch st {
-			case http.StateNew:
-				open[c] = true
-			case http.StateClosed, http.StateHijacked:
-				delete(open, c)
-			}
-		})
+		s, open := newTrackedServer(t, nil)
 		p := startLane(t, Config{}, lane)
 		p.Switch(Target{Name: "blue", Addr: s})
 		client := newClient(t)
@@ -122,38 +111,56 @@ func TestDrainClosesPooledConnections(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		mu.Lock()
-		pooled := len(open)
-		mu.Unlock()
-		if pooled == 0 {
+		if open.count() == 0 {
 			t.Fatal("no backend connection stayed open: nothing to test")
 		}
 		p.Switch(Target{})
 		if got := p.Drain(context.Background(), "blue"); got.Cut != 0 {
 			t.Errorf("Drain = %+v, want nothing cut", got)
 		}
-		eventually(t, "no connection to the drained target", func() bool {
-			mu.Lock()
-			defer mu.Unlock()
-			return len(open) == 0
-		})
+		eventually(t, "no connection to the drained target", func() bool { return open.count() == 0 })
 	})
 }
 
-// newTrackedServer is an HTTP backend that reports its connections.
-func newTrackedServer(t *testing.T, state func(net.Conn, http.ConnState)) string {
+// newTrackedServer is an HTTP backend serving h, or "ok" if h is nil,
+// that counts its open connections.
+func newTrackedServer(t *testing.T, h http.Handler) (string, *connCount) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{
-		Handler:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }),
-		ConnState: state,
+	if h == nil {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	}
+	open := &connCount{open: map[net.Conn]bool{}}
+	srv := &http.Server{Handler: h, ConnState: open.track}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
+	return ln.Addr().String(), open
+}
+
+// connCount follows a server's connections through its ConnState hook.
+type connCount struct {
+	mu   sync.Mutex
+	open map[net.Conn]bool
+}
+
+func (n *connCount) track(c net.Conn, st http.ConnState) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch st {
+	case http.StateNew:
+		n.open[c] = true
+	case http.StateClosed, http.StateHijacked:
+		delete(n.open, c)
+	}
+}
+
+func (n *connCount) count() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.open)
 }
 
 // A target named by host name is served too: the loops dial only IP
@@ -203,42 +210,22 @@ func TestRequestTimeoutOnEachLane(t *testing.T) {
 func TestLoopPoolIsBounded(t *testing.T) {
 	t.Parallel()
 	const clients = 3 * loopIdleMax
-	var mu sync.Mutex
-	open := map[net.Conn]bool{}
 	var arrived sync.WaitGroup
 	arrived.Add(clients)
 	all := make(chan struct{})
 	go func() { arrived.Wait(); close(all) }()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{
-		// Every request waits for all the others, so the proxy holds
-		// one backend connection per client at once.
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			arrived.Done()
-			select {
-			case <-all:
-			case <-time.After(10 * time.Second):
-			}
-			io.WriteString(w, "ok")
-		}),
-		ConnState: func(c net.Conn, st http.ConnState) {
-			mu.Lock()
-			defer mu.Unlock()
-			switch st {
-			case http.StateNew:
-				open[c] = true
-			case http.StateClosed, http.StateHijacked:
-				delete(open, c)
-			}
-		},
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	// Every request waits for all the others, so the proxy holds one
+	// backend connection per client at once.
+	addr, open := newTrackedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Done()
+		select {
+		case <-all:
+		case <-time.After(10 * time.Second):
+		}
+		io.WriteString(w, "ok")
+	}))
 	p := startProxy(t, Config{})
-	p.Switch(Target{Name: "blue", Addr: ln.Addr().String()})
+	p.Switch(Target{Name: "blue", Addr: addr})
 	var wg sync.WaitGroup
 	for range clients {
 		c := dialRaw(t, p)
@@ -251,11 +238,7 @@ func TestLoopPoolIsBounded(t *testing.T) {
 	}
 	wg.Wait()
 	loops := len(loopsOf(t, p))
-	eventually(t, "idle backend connections within the bound", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(open) <= loops*loopIdleMax
-	})
+	eventually(t, "idle backend connections within the bound", func() bool { return open.count() <= loops*loopIdleMax })
 }
 
 // Client connections spread evenly over the loops, so no loop serves

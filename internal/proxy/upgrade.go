@@ -9,33 +9,47 @@ import (
 	"time"
 )
 
-// tunnel forwards an Upgrade request (WebSocket and the like). When the
-// backend agrees with 101, the client connection is hijacked and bytes
-// are copied both ways until either side closes; the tunnel counts as in
-// flight on its target for Drain until then.
-func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, rt *route, up string, start time.Time) {
-	out := outRequest(r.Context(), r, rt.target.Addr, up)
+// sendUpgrade sends out, an upgrade request for r, and returns the app's
+// 101 answer and its side of the switched connection. If the app declines
+// the upgrade, its answer went to w as an ordinary response; if the
+// exchange failed, w got the proxy's own answer. Either way the
+// connection is nil.
+func (p *Proxy) sendUpgrade(w http.ResponseWriter, r *http.Request, rt *route, out *http.Request, start time.Time) (*http.Response, io.ReadWriteCloser) {
 	resp, err := p.roundTrip(r.Context(), rt.b, out)
 	if err != nil {
 		p.failed(w, r, rt, err, start)
-		return
+		return nil, nil
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusSwitchingProtocols {
-		// The backend declined the upgrade: an ordinary response.
+		defer resp.Body.Close()
 		copyResponseHeader(w.Header(), resp)
 		w.WriteHeader(resp.StatusCode)
 		rt.b.stats.observe(resp.StatusCode, time.Since(start))
 		if err := p.copyBody(w, resp.Body, false); err != nil {
 			panic(http.ErrAbortHandler)
 		}
-		return
+		return nil, nil
 	}
-	backConn, ok := resp.Body.(io.ReadWriteCloser)
+	back, ok := resp.Body.(io.ReadWriteCloser)
 	if !ok {
+		resp.Body.Close()
 		p.failed(w, r, rt, errNoUpgradeBody, start)
+		return nil, nil
+	}
+	return resp, back
+}
+
+// tunnel forwards an Upgrade request (WebSocket and the like). When the
+// backend agrees with 101, the client connection is hijacked and bytes
+// are copied both ways until either side closes; the tunnel counts as in
+// flight on its target for Drain until then.
+func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, rt *route, up string, start time.Time) {
+	out := outRequest(r.Context(), r, rt.target.Addr, up)
+	resp, backConn := p.sendUpgrade(w, r, rt, out, start)
+	if backConn == nil {
 		return
 	}
+	defer resp.Body.Close()
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		// HTTP/2 clients cannot be hijacked; they cannot send Upgrade either.
