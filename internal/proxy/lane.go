@@ -46,12 +46,19 @@ type laneConn struct {
 	req laneReq
 }
 
-// laneReq is one parsed request; its strings share one allocation.
+// answerTo is what answering a request needs to know of it.
+type answerTo struct {
+	method string
+	http10 bool
+	close  bool // answer, then close the connection
+}
+
+// laneReq is one parsed request; its strings point into the buffer it
+// was parsed from.
 type laneReq struct {
-	method, uri, host string
-	http10            bool
-	close             bool // answer, then close the connection
-	kv                [maxLaneFields]headerField
+	answerTo
+	uri, host string
+	kv        [maxLaneFields]headerField
 	nkv               int
 	xff               []string
 	named             []string // extra hop-by-hop fields named by Connection
@@ -64,7 +71,7 @@ func (p *Proxy) serveLane(raw net.Conn) { p.serveLaneFrom(raw, nil, nil) }
 // the request went out on pc, and its answer is one the loop does not
 // handle (streamed, chunked, large, informational).
 type takeover struct {
-	q     laneReq // method, close and http10 only
+	q     answerTo
 	rt    *route  // counted in flight
 	pc    *pconn
 	start time.Time

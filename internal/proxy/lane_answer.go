@@ -19,11 +19,11 @@ func (lc *laneConn) handle(q *laneReq) bool {
 		if a == heldTooLong {
 			body = bodyHeld
 		}
-		return lc.answer(q, http.StatusServiceUnavailable, body, true)
+		return lc.answer(&q.answerTo, http.StatusServiceUnavailable, body, true)
 	}
 	rt := p.acquire()
 	if rt == nil {
-		return lc.answer(q, http.StatusServiceUnavailable, bodyNoTarget, false)
+		return lc.answer(&q.answerTo, http.StatusServiceUnavailable, bodyNoTarget, false)
 	}
 	start := time.Now()
 	ctx, cancel := lc.requestContext(start)
@@ -35,7 +35,7 @@ func (lc *laneConn) handle(q *laneReq) bool {
 	}
 	pc, resp, stop, err := p.sendFast(ctx, rt, &fq)
 	clear(q.kv[:q.nkv])
-	return lc.respond(ctx, q, rt, pc, resp, stop, err, start)
+	return lc.respond(ctx, &q.answerTo, rt, pc, resp, stop, err, start)
 }
 
 // requestContext bounds a request that started at start by the request
@@ -50,7 +50,7 @@ func (lc *laneConn) requestContext(start time.Time) (context.Context, context.Ca
 // respond answers the client once the exchange with the target ended:
 // with the answer read into pc or resp, or with the proxy's own answer
 // for err. It owns rt's count in flight.
-func (lc *laneConn) respond(ctx context.Context, q *laneReq, rt *route, pc *pconn, resp *http.Response, stop func() bool, err error, start time.Time) bool {
+func (lc *laneConn) respond(ctx context.Context, q *answerTo, rt *route, pc *pconn, resp *http.Response, stop func() bool, err error, start time.Time) bool {
 	if err != nil {
 		if lc.ctx.Err() != nil {
 			rt.release()
@@ -89,14 +89,14 @@ func (lc *laneConn) writeEarly(resp *http.Response) error {
 }
 
 // answer sends one of the proxy's own plain-text answers.
-func (lc *laneConn) answer(q *laneReq, status int, body string, retry bool) bool {
+func (lc *laneConn) answer(q *answerTo, status int, body string, retry bool) bool {
 	lc.out = appendAnswer(lc.out[:0], q, status, body, retry)
 	_, err := lc.c.Write(lc.out)
 	return err == nil && !q.close
 }
 
 // appendAnswer appends one of the proxy's own plain-text answers to q.
-func appendAnswer(out []byte, q *laneReq, status int, body string, retry bool) []byte {
+func appendAnswer(out []byte, q *answerTo, status int, body string, retry bool) []byte {
 	out = appendStatus(out, status)
 	out = append(out, "Content-Type: text/plain; charset=utf-8\r\n"...)
 	if retry {
@@ -118,7 +118,7 @@ func appendAnswer(out []byte, q *laneReq, status int, body string, retry bool) [
 // the body is already buffered. It releases rt once nothing is left to
 // read from the target, before the last write, as net/http's handler
 // returned before its buffered answer was flushed.
-func (lc *laneConn) answerSimple(ctx context.Context, q *laneReq, rt *route, pc *pconn, stop func() bool) bool {
+func (lc *laneConn) answerSimple(ctx context.Context, q *answerTo, rt *route, pc *pconn, stop func() bool) bool {
 	b := rt.b
 	var sniff []byte
 	if pc.clen > 0 && !hasField(pc.kv[:pc.nkv], "Content-Type") {
@@ -151,7 +151,7 @@ func (lc *laneConn) answerSimple(ctx context.Context, q *laneReq, rt *route, pc 
 // appendSimpleHead appends the header of a simple answer with fields kv
 // (which it clears), adding a Date and, when the body has no type, the
 // one net/http's ResponseWriter would sniff from its first bytes.
-func appendSimpleHead(out []byte, status int, kv []headerField, clen int64, sniff []byte, q *laneReq) []byte {
+func appendSimpleHead(out []byte, status int, kv []headerField, clen int64, sniff []byte, q *answerTo) []byte {
 	out = appendStatus(out, status)
 	hasDate, hasType := false, false
 	for i := range kv {
@@ -186,7 +186,7 @@ func hasField(kv []headerField, k string) bool {
 // answerResponse sends an answer http.ReadResponse parsed, re-framed for
 // the client: its own length, chunked for an HTTP/1.1 client, or ended by
 // closing the connection for an HTTP/1.0 one.
-func (lc *laneConn) answerResponse(ctx context.Context, q *laneReq, rt *route, pc *pconn, resp *http.Response, stop func() bool) bool {
+func (lc *laneConn) answerResponse(ctx context.Context, q *answerTo, rt *route, pc *pconn, resp *http.Response, stop func() bool) bool {
 	b := rt.b
 	status := resp.StatusCode
 	if status == http.StatusSwitchingProtocols {

@@ -62,9 +62,11 @@ type evloop struct {
 	fds      []owner
 	idle     map[*backend][]*upconn
 	kv       [maxSimpleHeaders]headerField // parseSimple's fields
-	now      time.Time                     // when epoll_wait last returned
-	sweep    time.Time                     // next timeout sweep
-	seq      int32                         // serial numbers of registrations
+	req      laneReq                       // the request start parses
+	bufs     bufStock
+	now      time.Time // when epoll_wait last returned
+	sweep    time.Time // next timeout sweep
+	seq      int32     // serial numbers of registrations
 	events   [loopEvents]unix.EpollEvent
 	file     *os.File // epfd, as Go's poller sees it
 	quitting bool

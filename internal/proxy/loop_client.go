@@ -15,14 +15,14 @@ type client struct {
 	fd       int
 	ser      int32
 	ip       string
-	in       []byte // request bytes read and not yet handled
-	out      []byte // the answer being written
+	in       []byte // request bytes read and not yet handled; nil when none
+	out      []byte // the answer being written; nil when none
 	sent     int    // bytes of out written
 	readable bool
 	writable bool
 	eof      bool // the client sent its last byte
 	closing  bool // close once out is written
-	req      laneReq
+	req      answerTo // of the request under way or last answered
 	ex       exchange
 	deadline time.Time // idle or header timeout, while no exchange runs
 }
@@ -40,7 +40,6 @@ type exchange struct {
 func newLoopClient(fd int, ip string, ser int32, now time.Time) *client {
 	return &client{
 		fd: fd, ser: ser, ip: ip,
-		in:       make([]byte, 0, laneReadBuffer),
 		writable: true,
 		deadline: now.Add(laneIdleTimeout),
 	}
@@ -81,10 +80,8 @@ func (l *evloop) advance(c *client) {
 				return
 			}
 			c.sent = 0
-			c.out = c.out[:0]
-			if cap(c.out) > laneKeepOut {
-				c.out = nil
-			}
+			l.bufs.putOut(c.out)
+			c.out = nil
 			if c.closing {
 				l.closeClient(c)
 				return
@@ -92,24 +89,31 @@ func (l *evloop) advance(c *client) {
 			c.deadline = l.now.Add(laneIdleTimeout)
 		}
 		if c.ex.rt != nil {
+			l.idleIn(c)
 			return
 		}
-		if end := bytes.Index(c.in, crlfcrlf); end >= 0 {
-			if !l.start(c, end+4) {
+		if len(c.in) > 0 {
+			if end := bytes.Index(c.in, crlfcrlf); end >= 0 {
+				if !l.start(c, end+4) {
+					return
+				}
+				continue
+			}
+			if len(c.in) == cap(c.in) || hasBareLF(c.in) {
+				l.eject(c) // net/http answers these
 				return
 			}
-			continue
-		}
-		if len(c.in) == cap(c.in) || hasBareLF(c.in) {
-			l.eject(c) // net/http answers these
-			return
 		}
 		if c.eof {
 			l.closeClient(c)
 			return
 		}
 		if !c.readable {
+			l.idleIn(c)
 			return
+		}
+		if c.in == nil {
+			c.in = l.bufs.getIn()
 		}
 		had := len(c.in)
 		n, err := rawRead(c.fd, c.in[had:cap(c.in)])
@@ -136,7 +140,7 @@ func (l *evloop) advance(c *client) {
 // start handles the request whose head is c.in[:n]: it answers it or
 // sends it to the live target. It reports false if c left the loop.
 func (l *evloop) start(c *client, n int) bool {
-	q := &c.req
+	q := &l.req
 	p := l.p
 	if !q.parse(c.in[:n]) || p.pause.cur.Load() != nil {
 		l.eject(c) // net/http judges it; the lane holds or refuses
@@ -146,10 +150,14 @@ func (l *evloop) start(c *client, n int) bool {
 		l.eject(c) // a host name: the goroutine lane resolves it
 		return false
 	}
+	// Nothing of q may point into c.in once it moves on: the method
+	// becomes a constant, the rest is used before.
+	q.method = methodName(q.method)
+	c.req = q.answerTo
 	rt := p.acquire()
 	if rt == nil {
-		c.out = appendAnswer(c.out[:0], q, http.StatusServiceUnavailable, bodyNoTarget, false)
-		c.closing = q.close
+		c.out = appendAnswer(l.bufs.getOut(), &c.req, http.StatusServiceUnavailable, bodyNoTarget, false)
+		c.closing = c.req.close
 		l.consume(c, n)
 		return true
 	}
@@ -172,11 +180,10 @@ func (l *evloop) start(c *client, n int) bool {
 		u.wbuf = appendRequest(u.wbuf[:0], &fq)
 	}
 	clear(q.kv[:q.nkv])
-	// Nothing of q may point into c.in once it moves on.
-	q.method, q.uri, q.host = methodName(q.method), "", ""
+	q.uri, q.host = "", ""
 	clear(q.xff)
 	l.consume(c, n)
-	c.closing = q.close
+	c.closing = c.req.close
 	c.ex = exchange{rt: rt, u: u, start: start, gen: gen, retried: retried}
 	if t := p.cfg.RequestTimeout; t > 0 {
 		c.ex.deadline = start.Add(t)
@@ -204,6 +211,16 @@ func methodName(m string) string {
 		return http.MethodOptions
 	}
 	return http.MethodGet
+}
+
+// idleIn gives c's read buffer back to the loop while it holds nothing:
+// an idle keep-alive connection then costs no buffer, and a busy one
+// takes the same buffer back at once.
+func (l *evloop) idleIn(c *client) {
+	if c.in != nil && len(c.in) == 0 {
+		l.bufs.putIn(c.in)
+		c.in = nil
+	}
 }
 
 // consume drops the first n bytes of c.in, keeping pipelined ones.
@@ -246,7 +263,7 @@ func (l *evloop) failExchange(c *client, timeout bool) {
 	if timeout {
 		status, body = http.StatusGatewayTimeout, bodyTimeout
 	}
-	c.out = appendAnswer(c.out[:0], &c.req, status, body, false)
+	c.out = appendAnswer(l.bufs.getOut(), &c.req, status, body, false)
 	l.finish(c, status)
 }
 
@@ -309,7 +326,7 @@ func (l *evloop) ejectExchange(c *client) {
 	tc := b.upstream.track(&handedConn{Conn: uc, pre: bytes.Clone(u.buf)})
 	pc := &pconn{addr: u.addr, c: tc, br: newUpReader(tc), bw: newUpWriter(tc)}
 	t := &takeover{rt: ex.rt, pc: pc, start: ex.start}
-	t.q.method, t.q.close, t.q.http10 = c.req.method, c.req.close, c.req.http10
+	t.q = c.req
 	p := l.p
 	p.wg.Add(1)
 	go p.serveLaneFrom(nc, bytes.Clone(c.in), t)

@@ -18,7 +18,7 @@ type upconn struct {
 	addr       string
 	b          *backend
 	epoch      uint64 // b.idleEpoch when the connection went idle
-	buf        []byte // answer bytes read and not yet handled
+	buf        []byte // answer bytes read and not yet handled; nil while pooled
 	wbuf       []byte // the request
 	wsent      int    // bytes of wbuf written
 	connecting bool
@@ -77,6 +77,7 @@ func (l *evloop) take(rt *route) (*upconn, error) {
 		if u.addr == rt.target.Addr && u.epoch == epoch {
 			l.idle[b] = list
 			u.reused = true
+			u.buf = l.bufs.getUp()
 			return u, nil
 		}
 		l.closeUp(u) // the target moved, or closeIdle ran
@@ -104,7 +105,7 @@ func (l *evloop) dial(b *backend, addr string) (*upconn, error) {
 		return nil, err
 	}
 	tuneTCP(fd, 30)
-	u := &upconn{fd: fd, ser: l.nextSerial(), addr: addr, b: b, buf: make([]byte, 0, upBuffer), writable: true}
+	u := &upconn{fd: fd, ser: l.nextSerial(), addr: addr, b: b, buf: l.bufs.getUp(), writable: true}
 	switch err = unix.Connect(fd, sa); err {
 	case nil:
 	case unix.EINPROGRESS:
@@ -201,7 +202,7 @@ func (l *evloop) answer(u *upconn) bool {
 		return false
 	}
 	body := u.buf[end+4 : total]
-	c.out = appendSimpleHead(c.out[:0], status, l.kv[:nkv], clen, body[:min(len(body), 512)], &c.req)
+	c.out = appendSimpleHead(l.bufs.getOut(), status, l.kv[:nkv], clen, body[:min(len(body), 512)], &c.req)
 	c.out = append(c.out, body...)
 	// Bytes past the answer mean the backend is confused: drop it.
 	reusable := len(u.buf) == total
@@ -231,6 +232,8 @@ func (l *evloop) pool(u *upconn) {
 		return
 	}
 	u.readable = false
+	l.bufs.putUp(u.buf)
+	u.buf = nil
 	u.epoch = u.b.idleEpoch.Load()
 	u.deadline = l.now.Add(loopIdleTimeout)
 	l.idle[u.b] = append(l.idle[u.b], u)
