@@ -23,7 +23,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/berth-dev/berth/bench/proxy/peers"
@@ -45,12 +44,6 @@ func main() {
 	}
 }
 
-// proc is one server the tool started; it stops it by its PID.
-type proc struct {
-	name, url string
-	cmd       *exec.Cmd
-}
-
 func run(ctx context.Context, rounds int, dur time.Duration, conns int, withNginx bool, newEnv, oldRev string) error {
 	dir, err := os.MkdirTemp("", "berth-bench-ab-")
 	if err != nil {
@@ -60,10 +53,10 @@ func run(ctx context.Context, rounds int, dur time.Duration, conns int, withNgin
 	if err := build(ctx, dir, oldRev); err != nil {
 		return err
 	}
-	var procs []*proc
+	var procs []*peers.Proc
 	defer func() {
 		for _, p := range slices.Backward(procs) {
-			p.stop()
+			p.Stop()
 		}
 	}()
 	addrs := make([]string, 4)
@@ -93,15 +86,15 @@ func run(ctx context.Context, rounds int, dur time.Duration, conns int, withNgin
 		}{"nginx", "", []string{"nginx", "-p", dir, "-c", conf}})
 	}
 	for i, s := range specs {
-		p, err := start(dir, s.name, "http://"+addrs[i]+"/", s.env, s.args)
+		p, err := peers.Start(dir, s.name, "http://"+addrs[i]+"/", s.env, s.args)
 		if err != nil {
 			return err
 		}
 		procs = append(procs, p)
 	}
 	for _, p := range procs {
-		if err := peers.WaitReady(ctx, p.url); err != nil {
-			return fmt.Errorf("%s: %w", p.name, err)
+		if err := peers.WaitReady(ctx, p.URL); err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
 		}
 	}
 	measured := procs[1:]
@@ -119,25 +112,25 @@ func run(ctx context.Context, rounds int, dur time.Duration, conns int, withNgin
 			slices.Reverse(order)
 		}
 		for _, p := range order {
-			before, beBefore := p.cpuTicks(), procs[0].cpuTicks()
+			before, beBefore := p.CPUTicks(), procs[0].CPUTicks()
 			idleBefore, allBefore := idleTicks()
-			n, secs, wrkSecs, err := runWrk(ctx, p.url, conns, dur)
+			n, secs, wrkSecs, err := runWrk(ctx, p.URL, conns, dur)
 			if err != nil {
 				return err
 			}
 			idleAfter, allAfter := idleTicks()
-			used := float64(p.cpuTicks()-before) / clockTicks // seconds
+			used := float64(p.CPUTicks()-before) / peers.ClockTicks // seconds
 			us := used / float64(n) * 1e6
-			be := float64(procs[0].cpuTicks()-beBefore) / clockTicks / float64(n) * 1e6
+			be := float64(procs[0].CPUTicks()-beBefore) / peers.ClockTicks / float64(n) * 1e6
 			wk := wrkSecs / float64(n) * 1e6
 			idlePct := 100 * float64(idleAfter-idleBefore) / float64(max(allAfter-allBefore, 1))
-			cpu[p.name] = append(cpu[p.name], us)
-			rps[p.name] = append(rps[p.name], float64(n)/secs)
-			backendCPU[p.name] = append(backendCPU[p.name], be)
-			wrkCPU[p.name] = append(wrkCPU[p.name], wk)
-			idle[p.name] = append(idle[p.name], idlePct)
+			cpu[p.Name] = append(cpu[p.Name], us)
+			rps[p.Name] = append(rps[p.Name], float64(n)/secs)
+			backendCPU[p.Name] = append(backendCPU[p.Name], be)
+			wrkCPU[p.Name] = append(wrkCPU[p.Name], wk)
+			idle[p.Name] = append(idle[p.Name], idlePct)
 			fmt.Printf("round %d  %-6s %8.0f req/s  %6.1f µs CPU/req  backend %5.1f  wrk %5.1f  idle %4.1f%%\n",
-				round, p.name, float64(n)/secs, us, be, wk, idlePct)
+				round, p.Name, float64(n)/secs, us, be, wk, idlePct)
 		}
 	}
 	// The machine's load drifts between rounds, so the ratio to old is
@@ -146,10 +139,10 @@ func run(ctx context.Context, rounds int, dur time.Duration, conns int, withNgin
 	for _, p := range measured {
 		ratios := make([]float64, rounds)
 		for i := range ratios {
-			ratios[i] = cpu[p.name][i] / cpu["old"][i]
+			ratios[i] = cpu[p.Name][i] / cpu["old"][i]
 		}
-		fmt.Printf("| %s | %.1f | %.0f | %.2f | %.1f | %.1f | %.1f%% |\n", p.name, median(cpu[p.name]), median(rps[p.name]), median(ratios),
-			median(backendCPU[p.name]), median(wrkCPU[p.name]), median(idle[p.name]))
+		fmt.Printf("| %s | %.1f | %.0f | %.2f | %.1f | %.1f | %.1f%% |\n", p.Name, median(cpu[p.Name]), median(rps[p.Name]), median(ratios),
+			median(backendCPU[p.Name]), median(wrkCPU[p.Name]), median(idle[p.Name]))
 	}
 	fmt.Printf("\n%d alternating rounds of %v wrk runs at %d connections; old = %s, new = working tree %s\n",
 		rounds, dur, conns, oldRev, newEnv)
@@ -179,66 +172,6 @@ func build(ctx context.Context, dir, rev string) error {
 		}
 	}
 	return nil
-}
-
-func start(dir, name, url, env string, args []string) (*proc, error) {
-	cmd := exec.Command(args[0], args[1:]...)
-	logf, err := os.Create(filepath.Join(dir, name+".log"))
-	if err != nil {
-		return nil, fmt.Errorf("creating %s log: %w", name, err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if env != "" {
-		cmd.Env = append(os.Environ(), strings.Fields(env)...)
-	}
-	// Own process group: nginx's workers are counted and stopped with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", name, err)
-	}
-	return &proc{name: name, url: url, cmd: cmd}, nil
-}
-
-func (p *proc) stop() {
-	pid := p.cmd.Process.Pid
-	syscall.Kill(pid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		syscall.Kill(-pid, syscall.SIGKILL)
-		<-done
-	}
-	syscall.Kill(-pid, syscall.SIGKILL) // leftovers of the group, if any
-}
-
-// clockTicks is USER_HZ, the unit of utime and stime in /proc.
-const clockTicks = 100
-
-// cpuTicks sums utime+stime of every process in p's process group.
-func (p *proc) cpuTicks() uint64 {
-	pgid := p.cmd.Process.Pid
-	entries, _ := os.ReadDir("/proc")
-	var sum uint64
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // f[0] is field 3
-		if len(f) < 13 || f[2] != strconv.Itoa(pgid) {
-			continue
-		}
-		u, _ := strconv.ParseUint(f[11], 10, 64)
-		k, _ := strconv.ParseUint(f[12], 10, 64)
-		sum += u + k
-	}
-	return sum
 }
 
 // idleTicks returns the machine's idle and total CPU ticks from /proc/stat.
