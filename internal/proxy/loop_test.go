@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -269,4 +270,142 @@ func loopsOf(t *testing.T, p *Proxy) []*evloop {
 	t.Helper()
 	eventually(t, "the event loops", func() bool { return p.loops.Load() != nil })
 	return *p.loops.Load()
+}
+
+// Many clients mixing every kind of request the loops serve or hand on
+// (small, large, chunked, 204, HEAD, slow, bodies, pipelined pairs,
+// Connection: close, and clients that leave mid-request) while the live
+// target flips between two colors and the old one is drained: every
+// answer a client reads is the right one, nothing stays in flight, and
+// Close ends it all.
+func TestMixedTrafficAcrossSwitches(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("b", 40<<10)
+	color := func(name string) Target {
+		addr := newHTTPBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			switch r.URL.Path {
+			case "/big":
+				io.WriteString(w, name+big)
+			case "/chunked":
+				io.WriteString(w, name)
+				http.NewResponseController(w).Flush()
+				io.WriteString(w, "/chunked")
+			case "/empty":
+				w.WriteHeader(http.StatusNoContent)
+			case "/slow":
+				time.Sleep(20 * time.Millisecond)
+				io.WriteString(w, name+"/slow")
+			default:
+				io.WriteString(w, name+r.URL.Path)
+			}
+		}))
+		return Target{Name: name, Addr: addr}
+	}
+	blue, green := color("blue"), color("green")
+	forLanes(t, func(t *testing.T, lane string) {
+		p := startLane(t, Config{}, lane)
+		p.Switch(blue)
+		stop := make(chan struct{})
+		flipped := make(chan struct{})
+		go func() {
+			defer close(flipped)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				case <-time.After(15 * time.Millisecond):
+				}
+				next, old := green, blue
+				if i%2 == 1 {
+					next, old = blue, green
+				}
+				p.Switch(next)
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				if got := p.Drain(ctx, old.Name); got.Cut != 0 {
+					t.Errorf("drain of %s cut %d", old.Name, got.Cut)
+				}
+				cancel()
+			}
+		}()
+		var wg sync.WaitGroup
+		for w := range 16 {
+			wg.Go(func() { mixedClient(t, p, w, big) })
+		}
+		wg.Wait()
+		close(stop)
+		<-flipped
+		for _, name := range []string{"blue", "green"} {
+			eventually(t, name+" has nothing in flight", func() bool { return p.Stats(name).InFlight == 0 })
+		}
+	})
+}
+
+// mixedClient sends 40 requests of mixed kinds, on one connection while
+// it stays open, and checks every answer it reads.
+func mixedClient(t *testing.T, p *Proxy, seed int, big string) {
+	var c *rawConn
+	defer func() {
+		if c != nil {
+			c.Close()
+		}
+	}()
+	ok := func(got answer, path string, method string) {
+		t.Helper()
+		switch {
+		case path == "/empty":
+			if got.Status != http.StatusNoContent {
+				t.Errorf("%s %s: %+v", method, path, got)
+			}
+		case method == "HEAD":
+			if got.Status != http.StatusOK || got.Body != "" {
+				t.Errorf("%s %s: %+v", method, path, got)
+			}
+		default:
+			want := path
+			if path == "/big" {
+				want = big
+			}
+			if got.Status != http.StatusOK || (got.Body != "blue"+want && got.Body != "green"+want) {
+				t.Errorf("%s %s: status %d, body %.30q", method, path, got.Status, got.Body)
+			}
+		}
+	}
+	paths := []string{"/a", "/big", "/chunked", "/empty", "/slow", "/b"}
+	for i := range 40 {
+		if c == nil {
+			nc, err := net.Dial("tcp", p.Addr().String())
+			if err != nil {
+				t.Errorf("dial: %v", err)
+				return
+			}
+			nc.SetDeadline(time.Now().Add(20 * time.Second))
+			c = &rawConn{Conn: nc, br: bufio.NewReader(nc)}
+		}
+		path := paths[(seed+i)%len(paths)]
+		switch (seed*7 + i) % 8 {
+		case 0: // a pipelined pair
+			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\nGET /p%d HTTP/1.1\r\nHost: x\r\n\r\n", path, i)
+			ok(c.read(t, "GET"), path, "GET")
+			ok(c.read(t, "GET"), fmt.Sprintf("/p%d", i), "GET")
+		case 1: // HEAD
+			fmt.Fprintf(c, "HEAD %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+			ok(c.read(t, "HEAD"), path, "HEAD")
+		case 2: // a body: net/http serves the connection from now on
+			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", path)
+			ok(c.read(t, "POST"), path, "POST")
+		case 3: // the last request on the connection
+			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path)
+			ok(c.read(t, "GET"), path, "GET")
+			c.Close()
+			c = nil
+		case 4: // leave without reading the answer
+			fmt.Fprintf(c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+			c.Close()
+			c = nil
+		default:
+			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+			ok(c.read(t, "GET"), path, "GET")
+		}
+	}
 }
