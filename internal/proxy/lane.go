@@ -59,9 +59,9 @@ type laneReq struct {
 	answerTo
 	uri, host string
 	kv        [maxLaneFields]headerField
-	nkv               int
-	xff               []string
-	named             []string // extra hop-by-hop fields named by Connection
+	nkv       int
+	xff       []string
+	named     []string // extra hop-by-hop fields named by Connection
 }
 
 // serveLane runs the lane on a freshly accepted client connection.
@@ -72,7 +72,7 @@ func (p *Proxy) serveLane(raw net.Conn) { p.serveLaneFrom(raw, nil, nil) }
 // handle (streamed, chunked, large, informational).
 type takeover struct {
 	q     answerTo
-	rt    *route  // counted in flight
+	rt    *route // counted in flight
 	pc    *pconn
 	start time.Time
 }

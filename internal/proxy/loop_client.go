@@ -20,8 +20,8 @@ type client struct {
 	sent     int    // bytes of out written
 	readable bool
 	writable bool
-	eof      bool // the client sent its last byte
-	closing  bool // close once out is written
+	eof      bool     // the client sent its last byte
+	closing  bool     // close once out is written
 	req      answerTo // of the request under way or last answered
 	ex       exchange
 	deadline time.Time // idle or header timeout, while no exchange runs
