@@ -10,11 +10,20 @@ import (
 
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/metrics"
+	"github.com/berth-dev/berth/internal/monitor"
 	"github.com/berth-dev/berth/internal/proxy"
 )
 
 // proxySource reads every app's proxy numbers at scrape time.
 type proxySource struct{ eng *deploy.Engine }
+
+// healthSource gives the engine the monitor's results; mon is set before
+// the control API serves.
+type healthSource struct{ mon *monitor.Monitor }
+
+func (s *healthSource) Latest(app, color, release string) (string, bool) {
+	return s.mon.Latest(app, color, release)
+}
 
 func (s *proxySource) ProxyStats() []metrics.ProxySample {
 	var out []metrics.ProxySample

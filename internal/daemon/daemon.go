@@ -109,10 +109,15 @@ func Run(ctx context.Context, cfg Config) error {
 	// metrics: the source learns its engine before anything is served.
 	proxies := &proxySource{}
 	m = metrics.New(metrics.Sources{Proxy: proxies, Instances: rt, Disks: diskSource{disks}, Version: cfg.Version})
+	// Likewise the monitor watches the engine's instances and the
+	// engine's status reads the monitor's results.
+	watched := &healthSource{}
 	eng := deploy.New(deploy.Config{Store: store, Runtime: rt, Home: cfg.Home, Logger: log, Metrics: m,
-		Inherited: hand.listener()})
+		Inherited: hand.listener(), Health: watched})
 	proxies.eng = eng
 	defer eng.Close()
+	mon := monitor.New(monitor.Config{Source: eng, Actions: eng, Alerts: alert.Flat{D: alerts}, Recorder: m, Logger: log})
+	watched.mon = mon
 
 	l, err := api.Listen(cfg.Home.Socket())
 	if err != nil {
@@ -140,7 +145,6 @@ func Run(ctx context.Context, cfg Config) error {
 	defer bg.Wait()
 	bctx, stopBG := context.WithCancel(ctx)
 	defer stopBG()
-	mon := monitor.New(monitor.Config{Source: eng, Actions: eng, Alerts: alert.Flat{D: alerts}, Recorder: m, Logger: log})
 	bg.Go(func() { _ = alerts.Run(bctx) })
 	bg.Go(func() { _ = disks.Run(bctx) })
 	bg.Go(func() { _ = mon.Run(bctx) })

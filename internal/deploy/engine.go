@@ -47,6 +47,7 @@ type Engine struct {
 	log   *slog.Logger
 	rec   Recorder
 	inh   func(app, addr string) net.Listener
+	hs    HealthSource
 
 	mu      sync.Mutex
 	busy    map[string]string // app -> what holds its lock ("deployment 17", "stop")
@@ -84,6 +85,15 @@ type Config struct {
 	// Inherited returns a listener the daemon was handed for app's proxy
 	// on addr (systemd socket activation), or nil to bind addr. May be nil.
 	Inherited func(app, addr string) net.Listener
+	// Health knows the latest check results of watched instances; Status
+	// probes only the ones it does not know. May be nil.
+	Health HealthSource
+}
+
+// HealthSource knows the latest health of running instances (the
+// monitor), as Status shows it.
+type HealthSource interface {
+	Latest(app, color, release string) (health string, ok bool)
 }
 
 // New returns an Engine. Call Restore once at daemon start, Close at exit.
@@ -94,6 +104,7 @@ func New(cfg Config) *Engine {
 	return &Engine{
 		rec:     cfg.Metrics,
 		inh:     cfg.Inherited,
+		hs:      cfg.Health,
 		store:   cfg.Store,
 		rt:      cfg.Runtime,
 		home:    cfg.Home,

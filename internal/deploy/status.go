@@ -91,14 +91,29 @@ func (e *Engine) appStatus(ctx context.Context, st state.App) AppStatus {
 		}
 		is.Status = rs
 		if a != nil && rs.State == runtime.StateRunning {
-			is.Health = probeOnce(ctx, a.Checks, health.Target{Host: "127.0.0.1", Port: is.Port, Dir: filepath.Join(e.home.AppDir(st.Name), "releases", c.Release)})
+			if h, ok := e.latestHealth(st.Name, color, c.Release); ok {
+				is.Health = h
+			} else {
+				is.Health = probeOnce(ctx, a.Checks, health.Target{Host: "127.0.0.1", Port: is.Port, Dir: filepath.Join(e.home.AppDir(st.Name), "releases", c.Release)})
+			}
 		}
 		s.Instances = append(s.Instances, is)
 	}
 	return s
 }
 
-// probeOnce runs each readiness and liveness check once, briefly.
+// latestHealth is what the monitor last saw of an instance, if it
+// watches it: status then answers at once, even for an app whose checks
+// hang, and does not probe every instance again on each call.
+func (e *Engine) latestHealth(app, color, release string) (string, bool) {
+	if e.hs == nil {
+		return "", false
+	}
+	return e.hs.Latest(app, color, release)
+}
+
+// probeOnce runs each readiness and liveness check once, briefly, for an
+// instance the monitor does not watch (yet).
 func probeOnce(ctx context.Context, checks []spec.Check, t health.Target) string {
 	n := 0
 	for _, c := range checks {

@@ -132,6 +132,21 @@ type Health struct {
 	Failing    []string
 }
 
+// Latest reports an instance's health from the latest result of each of
+// its readiness and liveness checks, as `berth status` shows it: "ok",
+// "failing: CHECK: ERR" (the first failing check in spec order) or "no
+// checks". It reports false while the monitor does not watch that
+// instance or has not run each such check yet.
+func (m *Monitor) Latest(app, color, release string) (string, bool) {
+	m.mu.Lock()
+	wd := m.watching[Target{App: app, Color: color, Release: release}.key()]
+	m.mu.Unlock()
+	if wd == nil {
+		return "", false
+	}
+	return wd.latest()
+}
+
 // Snapshot reports what the monitor knows now, for `berth status` and `berth why`.
 func (m *Monitor) Snapshot() []Health {
 	m.mu.Lock()

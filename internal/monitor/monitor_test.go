@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -132,5 +133,49 @@ func TestMonitorActsByRole(t *testing.T) {
 				t.Errorf("failovers = %d, want failover %v", got, tc.wantFail)
 			}
 		})
+	}
+}
+
+// Latest is what `berth status` shows: unknown until every readiness and
+// liveness check ran, then the latest results, first failure first.
+func TestLatestForStatus(t *testing.T) {
+	t.Parallel()
+	d := func(s string) spec.Duration { v, _ := time.ParseDuration(s); return spec.Duration{Duration: v} }
+	var bad atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if bad.Load() && r.URL.Path == "/ready" {
+			w.WriteHeader(503)
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	p, _ := strconv.Atoi(port)
+	check := func(name, role, path string) spec.Check {
+		return spec.Check{Name: name, Type: spec.CheckHTTP, Role: role, Path: path, ExpectStatus: 200,
+			Interval: d("20ms"), Timeout: d("1s"), Retries: 1, StartPeriod: d("0s")}
+	}
+	rec := &recorder{fired: map[string]int{}, resolved: map[string]int{},
+		targets: []Target{{App: "a", Color: "green", Release: "r2", Live: false,
+			Checks: []spec.Check{check("alive", spec.RoleLiveness, "/alive"), check("ready", spec.RoleReadiness, "/ready")},
+			Health: health.Target{Host: "127.0.0.1", Port: p}}}}
+	m := New(Config{Source: rec, Actions: rec, Alerts: rec, Every: 20 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if _, ok := m.Latest("a", "green", "r2"); ok {
+		t.Fatal("Latest knows an instance the monitor does not watch yet")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = m.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	waitFor(t, "ok", func() bool { h, ok := m.Latest("a", "green", "r2"); return ok && h == "ok" })
+	bad.Store(true)
+	waitFor(t, "the failing readiness check", func() bool {
+		h, ok := m.Latest("a", "green", "r2")
+		return ok && strings.HasPrefix(h, "failing: ready: ") && strings.Contains(h, "503")
+	})
+	if _, ok := m.Latest("a", "green", "r1"); ok {
+		t.Error("Latest answers for a release the monitor does not watch")
 	}
 }
