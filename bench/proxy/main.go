@@ -103,10 +103,10 @@ func run(ctx context.Context, rounds int, dur, warm time.Duration, doc string) e
 // startAll builds and starts the backend and the three proxies in front
 // of it, each on its own loopback port.
 func startAll(ctx context.Context, dir string) ([]target, func(), error) {
-	var servers []*server
+	var servers []*peers.Proc
 	stopAll := func() {
 		for _, s := range slices.Backward(servers) {
-			s.stop()
+			s.Stop()
 		}
 	}
 	for _, bin := range []string{"backend", "berthproxy"} {
@@ -140,7 +140,7 @@ func startAll(ctx context.Context, dir string) ([]target, func(), error) {
 		{"haproxy", []string{"haproxy", "-db", "-f", filepath.Join(dir, "haproxy.cfg")}},
 	}
 	for _, p := range procs {
-		s, err := start(dir, p.name, p.args...)
+		s, err := peers.Start(dir, p.name, "", "", p.args)
 		if err != nil {
 			return nil, stopAll, err
 		}
