@@ -192,14 +192,12 @@ func (l *evloop) answer(u *upconn) bool {
 	}
 	status, clen, nkv, ok := parseSimple(u.buf[:end+2], &l.kv)
 	if !ok || int64(end+4)+clen > int64(cap(u.buf)) {
-		clear(l.kv[:nkv])
 		l.ejectExchange(c) // chunked, a stream, 1xx, large, or unusual
 		return true
 	}
 	total := end + 4 + int(clen)
 	if len(u.buf) < total {
-		clear(l.kv[:nkv])
-		return false
+		return false // parsed again once more bytes are in; l.kv is overwritten
 	}
 	body := u.buf[end+4 : total]
 	c.out = appendSimpleHead(l.bufs.getOut(), status, l.kv[:nkv], clen, body[:min(len(body), 512)], &c.req)
