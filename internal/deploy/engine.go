@@ -48,6 +48,7 @@ type Engine struct {
 	rec   Recorder
 	inh   func(app, addr string) net.Listener
 	hs    HealthSource
+	seen  *gateSeen // what deploys see of their candidates
 
 	mu      sync.Mutex
 	busy    map[string]string // app -> what holds its lock ("deployment 17", "stop")
@@ -105,6 +106,7 @@ func New(cfg Config) *Engine {
 		rec:     cfg.Metrics,
 		inh:     cfg.Inherited,
 		hs:      cfg.Health,
+		seen:    newGateSeen(),
 		store:   cfg.Store,
 		rt:      cfg.Runtime,
 		home:    cfg.Home,

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/berth-dev/berth/internal/health"
 	"github.com/berth-dev/berth/internal/logs"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/runtime"
@@ -77,7 +78,7 @@ func backendFor(want string) string {
 }
 
 // environ is the agent's whole environment: a minimal base, the spec's env,
-// then what berth sets (PORT wins over everything).
+// then what berth sets (PORT and BERTH_HEARTBEAT win over everything).
 func (e *Engine) environ(app *spec.App, color string, rel release.Release, port int) []string {
 	env := map[string]string{
 		"PATH":          defaultPath,
@@ -94,12 +95,26 @@ func (e *Engine) environ(app *spec.App, color string, rel release.Release, port 
 	if port != 0 {
 		env["PORT"] = strconv.Itoa(port)
 	}
+	if f := heartbeatFile(app.Checks); f != "" {
+		env["BERTH_HEARTBEAT"] = health.HeartbeatPath(e.home.SharedDir(app.Name), f, color)
+	}
 	out := make([]string, 0, len(env))
 	for k, v := range env {
 		out = append(out, k+"="+v)
 	}
 	sort.Strings(out)
 	return out
+}
+
+// heartbeatFile is the file of the app's first heartbeat file check, the
+// one $BERTH_HEARTBEAT names; "" when it has none.
+func heartbeatFile(checks []spec.Check) string {
+	for _, c := range checks {
+		if c.Type == spec.CheckHeartbeat && c.File != "" {
+			return c.File
+		}
+	}
+	return ""
 }
 
 // prepareDirs makes the app's shared directory writable by its user and its

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/berth-dev/berth/internal/health"
 	"github.com/berth-dev/berth/internal/monitor"
@@ -46,14 +47,30 @@ func (e *Engine) Targets(ctx context.Context) []monitor.Target {
 			if color != st.Live && !c.Warm {
 				continue
 			}
-			if s, err := e.rt.Status(ctx, c.Instance); err != nil || s.State != runtime.StateRunning {
+			s, err := e.rt.Status(ctx, c.Instance)
+			if err != nil || s.State != runtime.StateRunning {
 				continue
 			}
+			t := e.healthTarget(a, color, c.Release, st.Ports[color])
+			t.Since, t.PID = startedSince(s), s.PID
 			out = append(out, monitor.Target{App: st.Name, Color: color, Release: c.Release, Live: color == st.Live,
-				Checks: a.Checks, Health: e.healthTarget(a, color, c.Release, st.Ports[color])})
+				Checks: a.Checks, Health: t})
 		}
 	}
 	return out
+}
+
+// startSlack covers the runtime stamping a start just after the spawn: a
+// beat printed at once may precede the stamp. It is far below the keeper's
+// least restart delay (1s), so a predecessor's last beat never falls in it.
+const startSlack = 250 * time.Millisecond
+
+// startedSince is the oldest heartbeat that counts for a running instance.
+func startedSince(s runtime.Status) time.Time {
+	if s.StartedAt.IsZero() {
+		return time.Time{}
+	}
+	return s.StartedAt.Add(-startSlack)
 }
 
 // healthTarget is what a running instance's checks probe, built without
@@ -61,7 +78,7 @@ func (e *Engine) Targets(ctx context.Context) []monitor.Target {
 func (e *Engine) healthTarget(a *spec.App, color, relID string, port int) health.Target {
 	rel := release.Release{ID: relID, Dir: filepath.Join(e.home.AppDir(a.Name), "releases", relID)}
 	t := health.Target{Host: "127.0.0.1", Port: port, Dir: rel.Dir, Env: e.environ(a, color, rel, port),
-		Shared: e.home.SharedDir(a.Name), LogPath: e.home.LogFile(a.Name, color)}
+		Shared: e.home.SharedDir(a.Name), LogPath: e.home.LogFile(a.Name, color), Color: color}
 	if acct, err := sysuser.ForAppLookup(a.Name, a.Run.User); err == nil && acct.UID != 0 {
 		t.Cred = &syscall.Credential{Uid: acct.UID, Gid: acct.GID, Groups: []uint32{}}
 	}

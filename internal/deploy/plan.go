@@ -45,9 +45,17 @@ type candidate struct {
 	color string
 	port  int
 	inst  runtime.Instance
+	// since is a moment after the color's previous instance stopped and
+	// before this one started: its heartbeats count from here.
+	since time.Time
+	pid   int // its main process once started
 }
 
-func (c candidate) target() health.Target { return checkTarget(c.inst, c.port) }
+func (c candidate) target() health.Target {
+	t := checkTarget(c.inst, c.port)
+	t.Since, t.PID = c.since, c.pid
+	return t
+}
 
 // checkTarget is what an instance's checks probe; exec checks run as the
 // agent's user.
@@ -56,6 +64,9 @@ func checkTarget(inst runtime.Instance, port int) health.Target {
 	for _, kv := range inst.Env {
 		if v, ok := strings.CutPrefix(kv, "BERTH_SHARED="); ok {
 			t.Shared = v
+		}
+		if v, ok := strings.CutPrefix(kv, "BERTH_COLOR="); ok {
+			t.Color = v
 		}
 	}
 	if os.Geteuid() == 0 && inst.User != "" {
@@ -85,7 +96,8 @@ func (p *plan) prepare(ctx context.Context, color string) (candidate, error) {
 		if err != nil {
 			return "", err
 		}
-		c = candidate{color: color, port: port, inst: inst}
+		c = candidate{color: color, port: port, inst: inst, since: time.Now()}
+		p.e.seen.reset(inst.ID, p.app.Checks)
 		err = p.e.store.UpdateApp(p.app.Name, func(a *state.App) error {
 			if a.Ports == nil {
 				a.Ports = map[string]int{}
@@ -114,6 +126,7 @@ func (p *plan) startAndGate(ctx context.Context, c candidate) error {
 		if err != nil {
 			return "", err
 		}
+		c.pid = st.PID
 		return fmt.Sprintf("pid %d, release %s", st.PID, p.rel.ID), nil
 	})
 	if err != nil {
@@ -125,6 +138,7 @@ func (p *plan) startAndGate(ctx context.Context, c candidate) error {
 		err := health.WaitHealthy(ctx, p.app.Checks, c.target(), p.app.Deploy.HealthyAfter,
 			p.alive(ctx, c.inst.ID), func(r health.Result) {
 				record(r)
+				p.e.seen.record(c.inst.ID, r)
 				n++
 				// Say each new failure once; a probe that keeps failing the
 				// same way is in the step's final line.

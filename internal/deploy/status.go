@@ -3,8 +3,9 @@ package deploy
 import (
 	"context"
 	"errors"
-	"path/filepath"
+	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/internal/health"
@@ -34,7 +35,10 @@ type InstanceStatus struct {
 	Port    int    `json:"port,omitempty"`
 	Live    bool   `json:"live"`
 	Warm    bool   `json:"warm"`
-	Health  string `json:"health"` // "ok", "failing: ...", "unknown"
+	Health  string `json:"health"` // "ok", "failing: ...", "starting: ...", "unknown"
+	// MonitorRestarts counts the monitor's restarts of this color since its
+	// release went live; Restarts includes them.
+	MonitorRestarts int `json:"monitor_restarts"`
 	runtime.Status
 }
 
@@ -81,6 +85,7 @@ func (e *Engine) appStatus(ctx context.Context, st state.App) AppStatus {
 		colors = append(colors, c)
 	}
 	sort.Strings(colors)
+	restarts := e.monitorRestarts(st)
 	for _, color := range colors {
 		c := st.Colors[color]
 		is := InstanceStatus{Color: color, Release: c.Release, Port: st.Ports[color],
@@ -90,16 +95,37 @@ func (e *Engine) appStatus(ctx context.Context, st state.App) AppStatus {
 			rs = runtime.Status{ID: c.Instance, App: st.Name, State: runtime.StateStopped}
 		}
 		is.Status = rs
-		if a != nil && rs.State == runtime.StateRunning {
-			if h, ok := e.latestHealth(st.Name, color, c.Release); ok {
-				is.Health = h
-			} else {
-				is.Health = probeOnce(ctx, a.Checks, health.Target{Host: "127.0.0.1", Port: is.Port, Dir: filepath.Join(e.home.AppDir(st.Name), "releases", c.Release)})
-			}
+		is.MonitorRestarts = restarts[color]
+		is.Restarts += is.MonitorRestarts
+		if rs.State == runtime.StateRunning {
+			is.Health = e.instanceHealth(ctx, st, a, color, rs, s.Deploying != "")
 		}
 		s.Instances = append(s.Instances, is)
 	}
 	return s
+}
+
+// instanceHealth is a running instance's health for status: what the
+// monitor last saw; for a candidate of a running deploy, what its deploy
+// last saw (the live spec is not its spec); else one probe with the
+// instance's own port, environment and start.
+func (e *Engine) instanceHealth(ctx context.Context, st state.App, a *spec.App, color string, rs runtime.Status, busy bool) string {
+	c := st.Colors[color]
+	if h, ok := e.latestHealth(st.Name, color, c.Release); ok {
+		return h
+	}
+	if busy && color != st.Live && !c.Warm {
+		if h, ok := e.seen.latest(c.Instance); ok {
+			return h
+		}
+		return "starting: its deploy has not run each check yet"
+	}
+	if a == nil {
+		return "unknown"
+	}
+	t := e.healthTarget(a, color, c.Release, st.Ports[color])
+	t.Since, t.PID = startedSince(rs), rs.PID
+	return probeOnce(ctx, a.Checks, t)
 }
 
 // latestHealth is what the monitor last saw of an instance, if it
@@ -112,6 +138,10 @@ func (e *Engine) latestHealth(app, color, release string) (string, bool) {
 	return e.hs.Latest(app, color, release)
 }
 
+// probeCap bounds each check of a one-off status probe, so status answers
+// quickly; a check that needs longer is reported unknown, not failing.
+const probeCap = time.Second
+
 // probeOnce runs each readiness and liveness check once, briefly, for an
 // instance the monitor does not watch (yet).
 func probeOnce(ctx context.Context, checks []spec.Check, t health.Target) string {
@@ -121,15 +151,43 @@ func probeOnce(ctx context.Context, checks []spec.Check, t health.Target) string
 			continue
 		}
 		n++
-		if c.Timeout.Duration > time.Second {
-			c.Timeout.Duration = time.Second
+		capped := c.Timeout.Duration > probeCap
+		if capped {
+			c.Timeout.Duration = probeCap
 		}
-		if r := health.NewProbe(c, t).Probe(ctx); !r.OK {
-			return "failing: " + c.Name + ": " + r.Err
+		r := health.NewProbe(c, t).Probe(ctx)
+		switch {
+		case r.OK:
+		case capped && r.Duration >= probeCap:
+			return fmt.Sprintf("unknown: %s (%s) did not answer within %s", c.Name, c.Role, probeCap)
+		default:
+			return "failing: " + c.Name + " (" + c.Role + "): " + r.Err
 		}
 	}
 	if n == 0 {
 		return "no checks"
 	}
 	return "ok"
+}
+
+// monitorRestarts counts the monitor's restarts of each color since that
+// color's release went live, from the event journal: the keeper's restart
+// count starts again at each start, so it misses them.
+func (e *Engine) monitorRestarts(st state.App) map[string]int {
+	out := map[string]int{}
+	evs, err := e.store.TailEvents(st.Name, 500)
+	if err != nil {
+		return out
+	}
+	for _, ev := range evs {
+		if ev.Kind != "monitor.restart" {
+			continue
+		}
+		color, _, _ := strings.Cut(ev.Message, ":")
+		// A color not yet live (zero StartedAt) has had no monitor restart.
+		if c, ok := st.Colors[color]; ok && !c.StartedAt.IsZero() && !ev.Time.Before(c.StartedAt) {
+			out[color]++
+		}
+	}
+	return out
 }

@@ -54,6 +54,7 @@ func (p *plan) watch(ctx context.Context, px *proxy.Proxy, c candidate, baseline
 	record := p.e.checkRecorder(p.app, c.color)
 	w := health.NewWatcher(verifyChecks(p.app.Checks), c.target(), func(r health.Result) {
 		record(r)
+		p.e.seen.record(c.inst.ID, r)
 		if !r.OK {
 			mu.Lock()
 			lastFail = r

@@ -52,7 +52,7 @@ func WaitHealthy(ctx context.Context, checks []spec.Check, t Target, healthyAfte
 	if err := g.phase(ctx, "startup", startup, 1, true); err != nil {
 		return err
 	}
-	return g.phase(ctx, "readiness", ready, max(1, healthyAfter), false)
+	return g.phase(ctx, "readiness and liveness", ready, max(1, healthyAfter), false)
 }
 
 // gate holds what both phases of WaitHealthy share.
@@ -86,7 +86,7 @@ func (g *gate) phase(ctx context.Context, name string, checks []spec.Check, need
 	for {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s checks (%s): %w", name, pending(trackers, done), ctx.Err())
+			return fmt.Errorf("waiting for %s checks (%s): %w", name, g.pending(trackers, done), ctx.Err())
 		case <-tick.C:
 			if err := checkAlive(g.alive); err != nil {
 				return err
@@ -102,8 +102,12 @@ func (g *gate) phase(ctx context.Context, name string, checks []spec.Check, need
 				if err := checkAlive(g.alive); err != nil {
 					return err
 				}
+				msg := ir.r.Err
+				if hint := portHint(g.target, tr.check, msg); hint != "" {
+					msg += ": " + hint
+				}
 				return fmt.Errorf("%w: %s check %q failed %d times in a row: %s",
-					ErrUnhealthy, name, tr.check.Name, tr.fails, ir.r.Err)
+					ErrUnhealthy, tr.check.Role, tr.check.Name, tr.fails, msg)
 			}
 			if allDone(trackers, done, need, sticky) {
 				return nil
@@ -127,7 +131,7 @@ func allDone(trackers []*tracker, done []bool, need int, sticky bool) bool {
 }
 
 // pending describes the checks that have not passed yet, for a timeout error.
-func pending(trackers []*tracker, done []bool) string {
+func (g *gate) pending(trackers []*tracker, done []bool) string {
 	var parts []string
 	for i, tr := range trackers {
 		if done[i] {
@@ -139,8 +143,12 @@ func pending(trackers []*tracker, done []bool) string {
 			last = "not probed yet"
 		case tr.last.OK:
 			last = fmt.Sprintf("%d passes in a row", tr.passes)
+		default:
+			if hint := portHint(g.target, tr.check, last); hint != "" {
+				last += ": " + hint
+			}
 		}
-		parts = append(parts, fmt.Sprintf("%q: %s", tr.check.Name, last))
+		parts = append(parts, fmt.Sprintf("%s %q: %s", tr.check.Role, tr.check.Name, last))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -51,6 +51,15 @@ type Target struct {
 	// LogPath the instance's log, where heartbeat patterns are looked for.
 	Shared  string
 	LogPath string
+	// Color names the instance among its app's: a heartbeat file is per
+	// instance (HeartbeatPath), so one color's beats never pass another's.
+	Color string
+	// Since is when the instance started: a heartbeat from before it (a
+	// predecessor's touch or output line) does not count. Zero: no bound.
+	Since time.Time
+	// PID is the instance's main process, when known: a gate that cannot
+	// connect to Port looks at what its process tree listens on instead.
+	PID int
 }
 
 // Result is the outcome of one probe. It is a plain value, safe to copy.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,9 +14,23 @@ import (
 	"github.com/berth-dev/berth/internal/spec"
 )
 
+// HeartbeatPath is the file an instance's heartbeat check looks at, which
+// berth passes the instance as $BERTH_HEARTBEAT: the check's file (relative
+// to the app's shared directory) with ".<color>" appended, so that two
+// colors running at once beat in two files. An empty color adds nothing.
+func HeartbeatPath(shared, file, color string) string {
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(shared, file)
+	}
+	if color == "" {
+		return file
+	}
+	return file + "." + color
+}
+
 // heartbeatProbe is the progress watchdog for agents that serve no port:
-// passing means the agent showed a sign of progress within the window, by
-// touching a file or by printing a matching line.
+// passing means the instance showed a sign of progress within the window,
+// and since it started, by touching its file or by printing a matching line.
 type heartbeatProbe struct {
 	check  spec.Check
 	target Target
@@ -25,28 +40,28 @@ func (p *heartbeatProbe) Probe(ctx context.Context) Result {
 	return run(ctx, p.check, p.do)
 }
 
+// since is the oldest beat that counts: within the window, and not before
+// the instance started.
+func (p *heartbeatProbe) since(now time.Time) time.Time {
+	from := now.Add(-p.check.Within.Duration)
+	if p.target.Since.After(from) {
+		return p.target.Since
+	}
+	return from
+}
+
 func (p *heartbeatProbe) do(ctx context.Context) error {
-	within := p.check.Within.Duration
+	now := time.Now()
 	if p.check.File != "" {
-		path := p.check.File
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(p.target.Shared, path)
-		}
-		fi, err := os.Stat(path)
-		if err != nil {
-			return fmt.Errorf("heartbeat file: %w", err)
-		}
-		if age := time.Since(fi.ModTime()); age > within {
-			return fmt.Errorf("heartbeat %s last touched %s ago, more than %s", p.check.File, age.Round(time.Second), within)
-		}
-		return nil
+		return p.file(now)
 	}
 	re, err := regexp.Compile(p.check.Pattern)
 	if err != nil {
-		return fmt.Errorf("heartbeat pattern: %w", err)
+		return fmt.Errorf("compiling the pattern: %w", err)
 	}
 	errFound := errors.New("found")
-	err = logs.Read(ctx, p.target.LogPath, logs.Query{Since: time.Now().Add(-within)}, func(l logs.Line) error {
+	from := p.since(now)
+	err = logs.Read(ctx, p.target.LogPath, logs.Query{Since: from}, func(l logs.Line) error {
 		if re.MatchString(l.Text) {
 			return errFound
 		}
@@ -56,7 +71,30 @@ func (p *heartbeatProbe) do(ctx context.Context) error {
 	case errors.Is(err, errFound):
 		return nil
 	case err != nil:
-		return fmt.Errorf("reading output for the heartbeat: %w", err)
+		return fmt.Errorf("reading the instance's output: %w", err)
 	}
-	return fmt.Errorf("no output line matching %q in the last %s", p.check.Pattern, within)
+	if from.Equal(p.target.Since) {
+		return fmt.Errorf("no output line matching %q since the instance started %s ago", p.check.Pattern, now.Sub(from).Round(time.Second))
+	}
+	return fmt.Errorf("no output line matching %q in the last %s", p.check.Pattern, p.check.Within.Duration)
+}
+
+// file judges a heartbeat file by its modification time.
+func (p *heartbeatProbe) file(now time.Time) error {
+	path := HeartbeatPath(p.target.Shared, p.check.File, p.target.Color)
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("file %s does not exist: the instance has not beaten yet (touch $BERTH_HEARTBEAT)", path)
+	}
+	if err != nil {
+		return fmt.Errorf("looking at the file: %w", err)
+	}
+	age := now.Sub(fi.ModTime()).Round(time.Second)
+	if !p.target.Since.IsZero() && fi.ModTime().Before(p.target.Since) {
+		return fmt.Errorf("file %s not touched since the instance started (last touched %s ago, by an earlier instance)", path, age)
+	}
+	if within := p.check.Within.Duration; now.Sub(fi.ModTime()) > within {
+		return fmt.Errorf("file %s last touched %s ago, more than %s", path, age, within)
+	}
+	return nil
 }

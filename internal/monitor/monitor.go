@@ -108,7 +108,9 @@ func (m *Monitor) reconcile(ctx context.Context, targets []Target) {
 	m.mu.Lock()
 	var stop []*watched
 	for k, w := range m.watching {
-		if nt, ok := want[k]; !ok || nt.Live != w.target.Live {
+		// A new start of the same release (a restart) is a new instance:
+		// its heartbeats count from its start, its start period again.
+		if nt, ok := want[k]; !ok || nt.Live != w.target.Live || !nt.Health.Since.Equal(w.target.Health.Since) {
 			stop = append(stop, w)
 			delete(m.watching, k)
 		}
@@ -133,9 +135,8 @@ type Health struct {
 }
 
 // Latest reports an instance's health from the latest result of each of
-// its readiness and liveness checks, as `berth status` shows it: "ok",
-// "failing: CHECK: ERR" (the first failing check in spec order) or "no
-// checks". It reports false while the monitor does not watch that
+// its readiness and liveness checks, as `berth status` shows it (see
+// health.Summary). It reports false while the monitor does not watch that
 // instance or has not run each such check yet.
 func (m *Monitor) Latest(app, color, release string) (string, bool) {
 	m.mu.Lock()

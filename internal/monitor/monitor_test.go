@@ -173,7 +173,7 @@ func TestLatestForStatus(t *testing.T) {
 	bad.Store(true)
 	waitFor(t, "the failing readiness check", func() bool {
 		h, ok := m.Latest("a", "green", "r2")
-		return ok && strings.HasPrefix(h, "failing: ready: ") && strings.Contains(h, "503")
+		return ok && strings.HasPrefix(h, "failing: ready (readiness): ") && strings.Contains(h, "503")
 	})
 	if _, ok := m.Latest("a", "green", "r1"); ok {
 		t.Error("Latest answers for a release the monitor does not watch")

@@ -67,24 +67,7 @@ func (wd *watched) health() Health {
 func (wd *watched) latest() (string, bool) {
 	wd.mu.Lock()
 	defer wd.mu.Unlock()
-	n := 0
-	for _, c := range wd.target.Checks {
-		if c.Role != spec.RoleReadiness && c.Role != spec.RoleLiveness {
-			continue
-		}
-		n++
-		r, ok := wd.last[c.Name]
-		if !ok {
-			return "", false
-		}
-		if !r.OK {
-			return "failing: " + c.Name + ": " + r.Err, true
-		}
-	}
-	if n == 0 {
-		return "no checks", true
-	}
-	return "ok", true
+	return health.Summary(wd.target.Checks, wd.last)
 }
 
 // watchable are the checks that run continuously: all but startup checks,
