@@ -48,7 +48,8 @@ type Engine struct {
 	rec   Recorder
 	inh   func(app, addr string) net.Listener
 	hs    HealthSource
-	seen  *gateSeen // what deploys see of their candidates
+	seen  *gateSeen  // what deploys see of their candidates
+	specs *specCache // deployed specs, parsed once per change
 
 	mu      sync.Mutex
 	busy    map[string]string // app -> what holds its lock ("deployment 17", "stop")
@@ -107,6 +108,7 @@ func New(cfg Config) *Engine {
 		inh:     cfg.Inherited,
 		hs:      cfg.Health,
 		seen:    newGateSeen(),
+		specs:   newSpecCache(),
 		store:   cfg.Store,
 		rt:      cfg.Runtime,
 		home:    cfg.Home,

@@ -39,7 +39,7 @@ func (e *Engine) Targets(ctx context.Context) []monitor.Target {
 		if busy || st.Stopped || st.Live == "" {
 			continue
 		}
-		a, err := spec.Parse(st.SpecFile, st.Spec)
+		a, err := e.specs.parse(st.Name, st.SpecFile, st.Spec)
 		if err != nil {
 			continue
 		}

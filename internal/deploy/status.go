@@ -68,7 +68,7 @@ func (e *Engine) Status(ctx context.Context, name string) ([]AppStatus, error) {
 }
 
 func (e *Engine) appStatus(ctx context.Context, st state.App) AppStatus {
-	a, _ := spec.Parse(st.SpecFile, st.Spec)
+	a, _ := e.specs.parse(st.Name, st.SpecFile, st.Spec)
 	s := AppStatus{Name: st.Name, Live: st.Live, Release: st.Colors[st.Live].Release,
 		Paused: st.Paused, Stopped: st.Stopped}
 	e.mu.Lock()
