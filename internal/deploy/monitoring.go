@@ -85,6 +85,17 @@ func (e *Engine) healthTarget(a *spec.App, color, relID string, port int) health
 	return t
 }
 
+// runningTarget is healthTarget for an instance that may be running, with
+// its start and pid from the runtime when it is.
+func (e *Engine) runningTarget(ctx context.Context, a *spec.App, st state.App, color string) health.Target {
+	c := st.Colors[color]
+	t := e.healthTarget(a, color, c.Release, st.Ports[color])
+	if s, err := e.rt.Status(ctx, c.Instance); err == nil && s.State == runtime.StateRunning {
+		t.Since, t.PID = startedSince(s), s.PID
+	}
+	return t
+}
+
 // RestartInstance restarts one instance for the monitor. A live color of a
 // blue-green app is restarted without downtime: its release is deployed to
 // the idle color, verified, and switched to.
@@ -130,7 +141,7 @@ func (e *Engine) FailOver(ctx context.Context, app, color, reason string) error 
 		e.event(app, "monitor.failover.skipped", "no warm instance to move traffic to: "+reason)
 		return nil
 	}
-	t := e.healthTarget(a, other(color), warm.Release, st.Ports[other(color)])
+	t := e.runningTarget(ctx, a, st, other(color))
 	if msg := probeOnce(ctx, a.Checks, t); msg != "ok" && msg != "no checks" {
 		e.event(app, "monitor.failover.skipped", "the warm instance is not healthy either ("+msg+"): "+reason)
 		return nil
@@ -180,7 +191,7 @@ func (e *Engine) CheckApp(ctx context.Context, name string) ([]health.Result, er
 			}
 		}
 	}
-	t := e.healthTarget(a, st.Live, st.Colors[st.Live].Release, st.Ports[st.Live])
+	t := e.runningTarget(ctx, a, st, st.Live)
 	record := e.checkRecorder(a, st.Live)
 	out := make([]health.Result, 0, len(checks))
 	for _, c := range checks {

@@ -63,7 +63,7 @@ func (e *Engine) Why(ctx context.Context, name string) ([]string, error) {
 		say("%s", line)
 	}
 	if len(a.Checks) > 0 && st.Live != "" {
-		t := e.healthTarget(a, st.Live, st.Colors[st.Live].Release, st.Ports[st.Live])
+		t := e.runningTarget(ctx, a, st, st.Live)
 		say("health of %s now: %s", st.Live, probeOnce(ctx, a.Checks, t))
 	}
 	if ds, err := e.store.ListDeployments(name, 1); err == nil && len(ds) > 0 {
