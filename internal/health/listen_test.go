@@ -82,3 +82,14 @@ func TestProcAddr(t *testing.T) {
 		t.Error("procAddr accepted nonsense")
 	}
 }
+
+// The gate's error names the failing check's role: a liveness check is not
+// called a readiness check.
+func TestGateErrorNamesTheRole(t *testing.T) {
+	t.Parallel()
+	c := spec.Check{Name: "alive", Type: spec.CheckTCP, Role: spec.RoleLiveness, Interval: dur(20 * time.Millisecond), Retries: 1}
+	err := WaitHealthy(context.Background(), []spec.Check{c}, Target{Host: "127.0.0.1", Port: closedPort(t)}, 1, nil, nil)
+	if !errors.Is(err, ErrUnhealthy) || !strings.Contains(err.Error(), `liveness check "alive" failed`) {
+		t.Fatalf("got %v, want a liveness check failure", err)
+	}
+}
