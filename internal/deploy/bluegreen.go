@@ -32,6 +32,7 @@ func (p *plan) blueGreen(ctx context.Context) (string, error) {
 	}
 	if err != nil {
 		p.abandon(ctx, c)
+		p.rewarm(ctx, idle)
 		return "failed", err
 	}
 	baseline := px.Stats(live).Sub(before)
@@ -47,6 +48,7 @@ func (p *plan) blueGreen(ctx context.Context) (string, error) {
 	}
 	if v := p.verify(ctx, px, c, baseline, atSwitch); v != nil {
 		p.switchBack(ctx, px, prev, c, v)
+		p.rewarm(ctx, idle)
 		return "rolled-back", errors.New(v.reason)
 	}
 	if err := p.commit(idle); err != nil {
