@@ -13,11 +13,18 @@ import (
 
 func (a *app) deployCmd() *cobra.Command {
 	var file string
+	var attach bool
 	c := &cobra.Command{
-		Use:   "deploy [-f berth.toml] [RELEASE]",
+		Use:   "deploy [-f berth.toml] [RELEASE] | deploy --attach APP",
 		Short: "Install a release (directory or .tar.gz; default: the spec's directory) and make it live",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if attach {
+				if len(args) != 1 {
+					return usage("--attach takes the app's name: berth deploy --attach APP")
+				}
+				return a.attach(cmd.Context(), args[0])
+			}
 			specFile, err := filepath.Abs(file)
 			if err != nil {
 				return err
@@ -40,12 +47,16 @@ func (a *app) deployCmd() *cobra.Command {
 				fmt.Fprintf(a.env.Stdout, "deploying %s with %s\n", app.Name, app.Deploy.Strategy)
 				p := newPrinter(a.env.Stdout)
 				d, err := cl.Deploy(cmd.Context(), req, p.progress)
+				if ierr := a.interrupted(cmd.Context(), "deploy", app.Name); ierr != nil {
+					return ierr
+				}
 				p.result(d, err)
 				return err
 			})
 		},
 	}
 	c.Flags().StringVarP(&file, "file", "f", "berth.toml", "the app spec")
+	c.Flags().BoolVar(&attach, "attach", false, "follow the running deploy of APP (its steps so far, then to its end)")
 	return c
 }
 
@@ -59,6 +70,9 @@ func (a *app) rollbackCmd() *cobra.Command {
 			return a.withClient(func(cl *api.Client) error {
 				p := newPrinter(a.env.Stdout)
 				d, err := cl.Rollback(cmd.Context(), args[0], to, p.progress)
+				if ierr := a.interrupted(cmd.Context(), "rollback", args[0]); ierr != nil {
+					return ierr
+				}
 				p.result(d, err)
 				return err
 			})
@@ -77,6 +91,9 @@ func (a *app) restartCmd() *cobra.Command {
 			return a.withClient(func(cl *api.Client) error {
 				p := newPrinter(a.env.Stdout)
 				d, err := cl.Restart(cmd.Context(), args[0], p.progress)
+				if ierr := a.interrupted(cmd.Context(), "restart", args[0]); ierr != nil {
+					return ierr
+				}
 				p.result(d, err)
 				return err
 			})

@@ -30,6 +30,9 @@ func (p *plan) blueGreen(ctx context.Context) (string, error) {
 	if err == nil {
 		err = p.startAndGate(ctx, c)
 	}
+	if err == nil {
+		err = aborted(p.stop)
+	}
 	if err != nil {
 		p.abandon(ctx, c)
 		p.rewarm(ctx, idle)
@@ -52,6 +55,9 @@ func (p *plan) blueGreen(ctx context.Context) (string, error) {
 		return "rolled-back", errors.New(v.reason)
 	}
 	if err := p.commit(idle); err != nil {
+		// The store still says the old color is live: so must the proxy.
+		p.switchBack(ctx, px, prev, c, &verdict{reason: err.Error()})
+		p.rewarm(ctx, idle)
 		return "failed", err
 	}
 	p.drain(ctx, px, live)
