@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/berth-dev/berth/internal/deploy"
@@ -128,6 +129,12 @@ func (c *Client) Restart(ctx context.Context, app string, out deploy.ProgressFun
 func (c *Client) Abort(ctx context.Context, app string) (string, error) {
 	var a AbortAnswer
 	return a.Deployment, c.getJSON(ctx, http.MethodPost, "/v1/apps/"+url.PathEscape(app)+"/abort", struct{}{}, &a)
+}
+
+// Remove takes app out of berth; purge deletes its releases, data and logs.
+func (c *Client) Remove(ctx context.Context, app string, purge bool) error {
+	var a RemoveAnswer
+	return c.getJSON(ctx, http.MethodDelete, "/v1/apps/"+url.PathEscape(app)+"?purge="+strconv.FormatBool(purge), nil, &a)
 }
 
 // Attach follows the running deploy of app: its steps so far, then each

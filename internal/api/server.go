@@ -61,6 +61,7 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("POST /v1/apps/{app}/rollback", s.rollback)
 	m.HandleFunc("POST /v1/apps/{app}/restart", s.restart)
 	m.HandleFunc("POST /v1/apps/{app}/abort", s.abort)
+	m.HandleFunc("DELETE /v1/apps/{app}", s.remove)
 	m.HandleFunc("GET /v1/apps/{app}/attach", s.attach)
 	m.HandleFunc("POST /v1/apps/{app}/start", s.control)
 	m.HandleFunc("POST /v1/apps/{app}/stop", s.control)
@@ -125,6 +126,17 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, AbortAnswer{Deployment: id})
+}
+
+// remove takes the app out of berth (?purge=true: its files too).
+func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
+	app := r.PathValue("app")
+	purge, _ := strconv.ParseBool(r.URL.Query().Get("purge"))
+	if err := s.engine.Remove(r.Context(), app, peerName(r.Context()), purge); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, RemoveAnswer{App: app, Purged: purge})
 }
 
 // attach streams the app's running deploy like the request that started

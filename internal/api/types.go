@@ -34,6 +34,12 @@ type AbortAnswer struct {
 	Deployment string `json:"deployment"`
 }
 
+// RemoveAnswer says an app was removed, and whether its files went too.
+type RemoveAnswer struct {
+	App    string `json:"app"`
+	Purged bool   `json:"purged"`
+}
+
 // StreamLine is one line of a streamed answer: progress, then one result.
 type StreamLine struct {
 	Progress *deploy.Progress  `json:"progress,omitempty"`

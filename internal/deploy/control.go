@@ -29,6 +29,16 @@ func (e *Engine) app(name string) (state.App, *spec.App, error) {
 	return st, a, nil
 }
 
+// appRecord is app for what must also explain an app that was never live
+// (its first deploy failed): its spec is then empty, not an error.
+func (e *Engine) appRecord(name string) (state.App, *spec.App, error) {
+	st, err := e.store.GetApp(name)
+	if err == nil && len(st.Spec) == 0 {
+		return st, &spec.App{Name: name}, nil
+	}
+	return e.app(name)
+}
+
 // Stop stops every instance of the app gracefully. Its proxy keeps
 // listening and answers 503 until the app is started again.
 func (e *Engine) Stop(ctx context.Context, name, user string) error {

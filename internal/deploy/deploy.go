@@ -60,7 +60,12 @@ func (e *Engine) Deploy(ctx context.Context, req Request, out ProgressFunc) (dep
 	defer func() { e.untrack(r, dep, err) }()
 	j := j0(e, d, r.emit)
 	// Read again under the lock: a deploy that just finished changed it.
-	if st, err = e.store.GetApp(app.Name); err != nil && !errors.Is(err, state.ErrNotFound) {
+	// A first deploy records the app at once, so that even one failing
+	// before any instance ran leaves an app to explain and to remove.
+	if st, err = e.store.GetApp(app.Name); errors.Is(err, state.ErrNotFound) {
+		st, err = state.App{Name: app.Name}, e.store.UpdateApp(app.Name, func(*state.App) error { return nil })
+	}
+	if err != nil {
 		return j.finish("failed", err.Error()), err
 	}
 	j.event("started", fmt.Sprintf("%s of %s by %s", req.Kind, app.Name, req.User), nil)
