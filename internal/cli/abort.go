@@ -19,8 +19,8 @@ const ExitInterrupted = 130
 
 // interrupted tells the user, once the client was interrupted while what
 // ran, that the daemon goes on with it and how to follow or stop it.
-func (a *app) interrupted(ctx context.Context, what, app string) error {
-	if ctx.Err() == nil {
+func (a *app) interrupted(ctx context.Context, err error, what, app string) error {
+	if err == nil || ctx.Err() == nil {
 		return nil
 	}
 	fmt.Fprintf(a.env.Stderr, "\nberth: interrupted: the %s of %s goes on in the daemon (it is never left half-done).\n"+
@@ -35,7 +35,13 @@ func (a *app) attach(ctx context.Context, app string) error {
 	return a.withClient(func(cl *api.Client) error {
 		fmt.Fprintf(a.env.Stdout, "attached to the running deploy of %s\n", app)
 		p := newPrinter(a.env.Stdout)
-		d, err := cl.Attach(ctx, app, p.progress)
+		first := true
+		d, err := cl.Attach(ctx, app, func(e deploy.Progress) {
+			if first { // times count from the deploy's first line, not from now
+				p.start, first = e.Time, false
+			}
+			p.progress(e)
+		})
 		if ctx.Err() != nil {
 			fmt.Fprintf(a.env.Stderr, "\nberth: detached; the deploy of %s goes on (berth abort %s stops it)\n", app, app)
 			return &exitError{code: ExitInterrupted, err: errSilent}

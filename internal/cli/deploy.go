@@ -47,7 +47,7 @@ func (a *app) deployCmd() *cobra.Command {
 				fmt.Fprintf(a.env.Stdout, "deploying %s with %s\n", app.Name, app.Deploy.Strategy)
 				p := newPrinter(a.env.Stdout)
 				d, err := cl.Deploy(cmd.Context(), req, p.progress)
-				if ierr := a.interrupted(cmd.Context(), "deploy", app.Name); ierr != nil {
+				if ierr := a.interrupted(cmd.Context(), err, "deploy", app.Name); ierr != nil {
 					return ierr
 				}
 				p.result(d, err)
@@ -70,7 +70,7 @@ func (a *app) rollbackCmd() *cobra.Command {
 			return a.withClient(func(cl *api.Client) error {
 				p := newPrinter(a.env.Stdout)
 				d, err := cl.Rollback(cmd.Context(), args[0], to, p.progress)
-				if ierr := a.interrupted(cmd.Context(), "rollback", args[0]); ierr != nil {
+				if ierr := a.interrupted(cmd.Context(), err, "rollback", args[0]); ierr != nil {
 					return ierr
 				}
 				p.result(d, err)
@@ -91,7 +91,7 @@ func (a *app) restartCmd() *cobra.Command {
 			return a.withClient(func(cl *api.Client) error {
 				p := newPrinter(a.env.Stdout)
 				d, err := cl.Restart(cmd.Context(), args[0], p.progress)
-				if ierr := a.interrupted(cmd.Context(), "restart", args[0]); ierr != nil {
+				if ierr := a.interrupted(cmd.Context(), err, "restart", args[0]); ierr != nil {
 					return ierr
 				}
 				p.result(d, err)

@@ -26,6 +26,13 @@ func (p *plan) rewarm(ctx context.Context, color string) {
 		if err != nil {
 			return "", fmt.Errorf("bringing %s back warm on %s: %w", prev.Release, color, err)
 		}
+		// Its keep_warm expiry may have passed during the deploy (it gives
+		// way to a running deploy): it starts again, as the live spec says.
+		if live, err := spec.Parse(p.st.SpecFile, p.st.Spec); err == nil {
+			if d, err := time.ParseDuration(live.Deploy.KeepWarm); err == nil && d > 0 {
+				p.e.stopWarmAfter(p.app.Name, color, d)
+			}
+		}
 		return detail, nil
 	})
 }
