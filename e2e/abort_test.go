@@ -131,6 +131,7 @@ func TestInterruptedDeployGoesOnAndAbort(t *testing.T) {
 		}
 	}
 	r := e.berth("deploy", "--attach", "slow")
+	t.Logf("interrupted client:\n%s%s\nberth deploy --attach:\n%s", dep.out.String(), dep.stderr.String(), r.stdout)
 	if r.code != 0 || !strings.Contains(r.stdout, "live: green") || !strings.Contains(r.stdout, "start green") {
 		t.Errorf("berth deploy --attach: want the steps and the live line, exit 0: %s", r)
 	}
@@ -145,12 +146,14 @@ func TestInterruptedDeployGoesOnAndAbort(t *testing.T) {
 	dep = e.startBerth("deploy", "-f", p3)
 	dep.waitLine(t, "start blue")
 	r = e.berth("abort", "slow")
+	t.Logf("berth abort:\n%s", r.stdout)
 	if r.code != 0 || !strings.Contains(r.stdout, "aborted") {
 		t.Errorf("berth abort: %s", r)
 	}
 	if code := dep.wait(t); code != 3 {
 		t.Errorf("the aborted deploy's client: exit %d, want 3:\n%s", code, dep.out.String())
 	}
+	t.Logf("the aborted deploy's client:\n%s", dep.out.String())
 	d := e.latest("slow")
 	if d.Outcome != "aborted" || !strings.Contains(d.Reason, "aborted") {
 		t.Errorf("the aborted deploy ended %s (%s), want aborted", d.Outcome, d.Reason)

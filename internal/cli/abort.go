@@ -71,7 +71,11 @@ func (a *app) abortCmd() *cobra.Command {
 					}
 				})
 				if d.ID == id && d.Outcome == state.OutcomeAborted {
-					fmt.Fprintf(a.env.Stdout, "deployment %s aborted; live: %s (release %s)\n", id, d.Live, d.FromRelease)
+					live := "nothing was live before it"
+					if d.FromRelease != "" {
+						live = "release " + d.FromRelease + " is live, as before it"
+					}
+					fmt.Fprintf(a.env.Stdout, "deployment %s aborted: %s\n", id, live)
 					return nil
 				}
 				if d.ID != "" {

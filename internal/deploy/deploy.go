@@ -75,15 +75,26 @@ func (e *Engine) Deploy(ctx context.Context, req Request, out ProgressFunc) (dep
 		err = aborted(stop) // an abort during a step that ignores ctx
 	}
 	if err != nil {
+		err = abortReason(err, stop)
 		return j.finish(outcomeOf("failed", stop), err.Error()), fmt.Errorf("%w: %v", ErrFailed, err)
 	}
 	j.d.Release = rel.ID
 	p := plan{e: e, j: j, app: app, spec: req.Spec, st: st, rel: rel, stop: stop, tr: r}
 	outcome, err := p.run(ctx)
 	if err != nil {
+		err = abortReason(err, stop)
 		return j.finish(outcomeOf(outcome, stop), err.Error()), fmt.Errorf("%w: %v", ErrFailed, err)
 	}
 	return j.finish(outcome, ""), nil
+}
+
+// abortReason names the abort in a failure it caused: a step cut short
+// reports only that its context ended.
+func abortReason(err error, stop context.Context) error {
+	if aerr := aborted(stop); aerr != nil && !errors.Is(err, ErrAborted) {
+		return fmt.Errorf("%w (%v)", aerr, err)
+	}
+	return err
 }
 
 // outcomeOf is a failed deploy's outcome: aborted when Abort stopped it.
