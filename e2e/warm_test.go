@@ -8,11 +8,28 @@ import (
 )
 
 // TestFailedDeployKeepsWarmRollback: v1, then v2 (v1 warm), then a broken
-// v3 that fails its gate on v1's color. When the failed deploy returns, v1
-// runs warm again, so `berth rollback` is still a single switch to it: no
-// process is started, and v1's pid is the one that serves.
+// v3 that fails on v1's color, at its gate or after the switch. When the
+// failed deploy returns, v1 runs warm again, so `berth rollback` is still a
+// single switch to it: no process is started, and v1's pid is the one
+// that serves.
 func TestFailedDeployKeepsWarmRollback(t *testing.T) {
 	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		mode string
+		env  map[string]string
+	}{
+		{name: "fails its gate", mode: "unhealthy"},
+		{name: "crashes in the verify window", mode: "crash-late", env: map[string]string{"CRASH_AFTER": "700ms"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			testWarmAfterFailure(t, tt.mode, tt.env)
+		})
+	}
+}
+
+func testWarmAfterFailure(t *testing.T, mode string, env map[string]string) {
 	e := newEnv(t)
 	port := freePort(t)
 	a := app{name: "warm", version: "v1", mode: "good", listen: port}
@@ -22,9 +39,9 @@ func TestFailedDeployKeepsWarmRollback(t *testing.T) {
 	e.mustDeploy(a)
 	e.waitAnswer(port, "hello from v2")
 
-	a.version, a.mode = "v3", "unhealthy"
+	a.version, a.mode, a.env, a.verify = "v3", mode, env, "3s"
 	if r := e.deploy(a); r.code != 3 {
-		t.Fatalf("deploy of an unhealthy v3: want exit 3, got %s", r)
+		t.Fatalf("deploy of a %s v3: want exit 3, got %s", mode, r)
 	}
 	// Straight after the failed deploy returned: v1 is warm and running.
 	warmPID := 0
