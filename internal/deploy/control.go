@@ -42,6 +42,7 @@ func (e *Engine) appRecord(name string) (state.App, *spec.App, error) {
 // Stop stops every instance of the app gracefully. Its proxy keeps
 // listening and answers 503 until the app is started again.
 func (e *Engine) Stop(ctx context.Context, name, user string) error {
+	ctx = context.WithoutCancel(ctx) // a client going away must not leave it half-done
 	st, _, err := e.app(name)
 	if err != nil {
 		return err
@@ -78,6 +79,7 @@ func (e *Engine) Stop(ctx context.Context, name, user string) error {
 // Start starts the app's live release again after Stop (or after its
 // instance vanished), verifies it, and points the proxy at it.
 func (e *Engine) Start(ctx context.Context, name, user string) error {
+	ctx = context.WithoutCancel(ctx) // a client going away must not leave it half-done
 	unlock, err := e.lock(name, "start by "+user)
 	if err != nil {
 		return err

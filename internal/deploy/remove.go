@@ -20,6 +20,7 @@ import (
 // records the app before its first step). Refused with
 // ErrBusy while a deploy of the app runs.
 func (e *Engine) Remove(ctx context.Context, name, user string, purge bool) error {
+	ctx = context.WithoutCancel(ctx) // a client going away must not leave it half-done
 	unlock, err := e.lock(name, "removal by "+user)
 	if err != nil {
 		return err
