@@ -19,14 +19,18 @@ const ExitInterrupted = 130
 
 // interrupted tells the user, once the client was interrupted while what
 // ran, that the daemon goes on with it and how to follow or stop it.
-func (a *app) interrupted(ctx context.Context, err error, what, app string) error {
+func (a *app) interrupted(ctx context.Context, err error, started bool, what, app string) error {
 	if err == nil || ctx.Err() == nil {
 		return nil
 	}
-	fmt.Fprintf(a.env.Stderr, "\nberth: interrupted: the %s of %s goes on in the daemon (it is never left half-done).\n"+
+	head := fmt.Sprintf("the %s of %s goes on in the daemon (it is never left half-done)", what, app)
+	if !started { // the daemon may not have had the request yet
+		head = fmt.Sprintf("before the daemon answered; if it had the request, the %s of %s goes on (berth status %s says)", what, app, app)
+	}
+	fmt.Fprintf(a.env.Stderr, "\nberth: interrupted: %s.\n"+
 		"  follow it: berth deploy --attach %s   (or: berth events -f %s)\n"+
 		"  stop it:   berth abort %s   (it stops at its current step; the previous version stays live)\n",
-		what, app, app, app, app)
+		head, app, app, app)
 	return &exitError{code: ExitInterrupted, err: errSilent}
 }
 

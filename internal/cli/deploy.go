@@ -46,8 +46,8 @@ func (a *app) deployCmd() *cobra.Command {
 			return a.withClient(func(cl *api.Client) error {
 				fmt.Fprintf(a.env.Stdout, "deploying %s with %s\n", app.Name, app.Deploy.Strategy)
 				p := newPrinter(a.env.Stdout)
-				d, err := cl.Deploy(cmd.Context(), req, p.progress)
-				if ierr := a.interrupted(cmd.Context(), err, "deploy", app.Name); ierr != nil {
+				d, err := cl.Deploy(cmd.Context(), req, p.seen)
+				if ierr := a.interrupted(cmd.Context(), err, p.lines > 0, "deploy", app.Name); ierr != nil {
 					return ierr
 				}
 				p.result(d, err)
@@ -69,8 +69,8 @@ func (a *app) rollbackCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withClient(func(cl *api.Client) error {
 				p := newPrinter(a.env.Stdout)
-				d, err := cl.Rollback(cmd.Context(), args[0], to, p.progress)
-				if ierr := a.interrupted(cmd.Context(), err, "rollback", args[0]); ierr != nil {
+				d, err := cl.Rollback(cmd.Context(), args[0], to, p.seen)
+				if ierr := a.interrupted(cmd.Context(), err, p.lines > 0, "rollback", args[0]); ierr != nil {
 					return ierr
 				}
 				p.result(d, err)
@@ -90,8 +90,8 @@ func (a *app) restartCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withClient(func(cl *api.Client) error {
 				p := newPrinter(a.env.Stdout)
-				d, err := cl.Restart(cmd.Context(), args[0], p.progress)
-				if ierr := a.interrupted(cmd.Context(), err, "restart", args[0]); ierr != nil {
+				d, err := cl.Restart(cmd.Context(), args[0], p.seen)
+				if ierr := a.interrupted(cmd.Context(), err, p.lines > 0, "restart", args[0]); ierr != nil {
 					return ierr
 				}
 				p.result(d, err)
