@@ -19,7 +19,7 @@ func toError(err error) (*Error, int) {
 		return &Error{Code: CodeInvalidSpec, Message: err.Error(), Problems: se.Problems}, http.StatusUnprocessableEntity
 	case errors.Is(err, deploy.ErrBusy):
 		return &Error{Code: CodeBusy, Message: err.Error()}, http.StatusConflict
-	case errors.Is(err, deploy.ErrCommitted):
+	case errors.Is(err, deploy.ErrCommitted), errors.Is(err, deploy.ErrUndoing):
 		return &Error{Code: CodeConflict, Message: err.Error()}, http.StatusConflict
 	case errors.Is(err, deploy.ErrUnknownApp), errors.Is(err, state.ErrNotFound), errors.Is(err, deploy.ErrNoPrevious),
 		errors.Is(err, deploy.ErrNotRunning):

@@ -19,6 +19,10 @@ var ErrNotRunning = errors.New("no deploy of this app is running")
 // live: what is left (drain, retire) only finishes it; undo it with rollback.
 var ErrCommitted = errors.New("the deploy already made its release live")
 
+// ErrUndoing is returned by Abort once the deploy failed by itself and is
+// already going back to the previous version.
+var ErrUndoing = errors.New("the deploy already failed and is undoing itself")
+
 // subBuffer is how many progress lines an attached client may fall behind
 // before it misses lines; a deploy never waits for an attached client.
 const subBuffer = 1024
@@ -31,8 +35,9 @@ type run struct {
 	out     ProgressFunc // the deploying client's
 	done    chan struct{}
 
-	cmu       sync.Mutex // orders Abort against the commit
+	cmu       sync.Mutex // orders Abort against the commit and the undoing
 	committed bool
+	undoing   bool
 
 	mu     sync.Mutex
 	past   []Progress
@@ -95,6 +100,17 @@ func (r *run) commit(stop context.Context, fn func() error) error {
 	return fn()
 }
 
+// undo records that the deploy is going back to the previous version, so
+// that a later Abort says so instead of claiming the failure.
+func (r *run) undo() {
+	if r == nil {
+		return
+	}
+	r.cmu.Lock()
+	r.undoing = true
+	r.cmu.Unlock()
+}
+
 // aborted returns the abort's cause once stop is cancelled, else nil.
 func aborted(stop context.Context) error {
 	if stop.Err() == nil {
@@ -120,6 +136,9 @@ func (e *Engine) Abort(app, user string) (string, error) {
 	defer r.cmu.Unlock()
 	if r.committed {
 		return r.id, fmt.Errorf("%w: deployment %s of %s; to undo it: berth rollback %s", ErrCommitted, r.id, app, app)
+	}
+	if r.undoing {
+		return r.id, fmt.Errorf("%w: deployment %s of %s (berth deploy --attach %s follows it)", ErrUndoing, r.id, app, app)
 	}
 	r.cancel(fmt.Errorf("%w by %s", ErrAborted, user))
 	e.event(app, "deploy.abort", fmt.Sprintf("deployment %s aborted by %s", r.id, user))

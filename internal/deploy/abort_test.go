@@ -22,7 +22,8 @@ func newTestEngine(t *testing.T) *Engine {
 }
 
 // TestAbortAndCommitAreOrdered: an aborted deploy cannot commit, and a
-// committed one cannot be aborted; with nothing running, Abort says so.
+// committed one, or one already undoing its own failure, cannot be
+// aborted; with nothing running, Abort says so.
 func TestAbortAndCommitAreOrdered(t *testing.T) {
 	t.Parallel()
 	e := newTestEngine(t)
@@ -51,6 +52,13 @@ func TestAbortAndCommitAreOrdered(t *testing.T) {
 		t.Error("a refused Abort cancelled the deploy")
 	}
 	e.untrack(r, state.Deployment{}, nil)
+
+	r, stop = e.track(context.Background(), state.Deployment{App: "a", ID: "3"}, nil)
+	r.undo() // it failed by itself
+	if _, err := e.Abort("a", "root"); !errors.Is(err, ErrUndoing) || stop.Err() != nil {
+		t.Errorf("Abort of a deploy undoing its failure: %v, cancelled %v; want ErrUndoing and no cancel", err, stop.Err() != nil)
+	}
+	e.untrack(r, state.Deployment{}, nil)
 }
 
 // TestAttachReplaysAndFollows: an attached client gets the lines so far,
@@ -59,7 +67,7 @@ func TestAttachReplaysAndFollows(t *testing.T) {
 	t.Parallel()
 	e := newTestEngine(t)
 	var own []string
-	r, _ := e.track(context.Background(), state.Deployment{App: "a", ID: "3"}, func(p Progress) { own = append(own, p.Step) })
+	r, _ := e.track(context.Background(), state.Deployment{App: "a", ID: "4"}, func(p Progress) { own = append(own, p.Step) })
 	r.emit(Progress{Step: "install release"})
 	r.emit(Progress{Step: "prepare blue"})
 
@@ -83,14 +91,14 @@ func TestAttachReplaysAndFollows(t *testing.T) {
 		t.Fatal("Attach replayed nothing")
 	}
 	r.emit(Progress{Step: "start blue"})
-	e.untrack(r, state.Deployment{ID: "3", Outcome: state.OutcomeSucceeded}, nil)
+	e.untrack(r, state.Deployment{ID: "4", Outcome: state.OutcomeSucceeded}, nil)
 	steps := <-got
 	want := []string{"install release", "prepare blue", "start blue"}
 	if len(steps) != len(want) || steps[2] != want[2] || len(own) != 3 {
 		t.Errorf("attached client got %v, the deploying one %v; want %v for both", steps, own, want)
 	}
-	if res.ID != "3" || res.Outcome != state.OutcomeSucceeded {
-		t.Errorf("Attach result %+v, want deployment 3 succeeded", res)
+	if res.ID != "4" || res.Outcome != state.OutcomeSucceeded {
+		t.Errorf("Attach result %+v, want deployment 4 succeeded", res)
 	}
 	if _, err := e.Attach(context.Background(), "a", func(Progress) {}); !errors.Is(err, ErrNotRunning) {
 		t.Errorf("Attach after the end: %v, want ErrNotRunning", err)

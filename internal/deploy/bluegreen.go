@@ -69,6 +69,7 @@ func (p *plan) blueGreen(ctx context.Context) (string, error) {
 // switchBack is the automatic rollback: traffic returns to the old color
 // first, then the failed candidate is stopped.
 func (p *plan) switchBack(ctx context.Context, px *proxy.Proxy, prev proxy.Target, c candidate, v *verdict) {
+	p.tr.undo()
 	_ = p.j.step("rollback to "+prev.Name, func() (string, error) {
 		start := time.Now()
 		px.Switch(prev)

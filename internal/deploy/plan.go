@@ -173,6 +173,7 @@ func stderrTail(st runtime.Status) string {
 
 // abandon stops a candidate that will not go live.
 func (p *plan) abandon(ctx context.Context, c candidate) {
+	p.tr.undo()
 	_ = p.j.step("stop "+c.color, func() (string, error) {
 		_, err := p.e.rt.Stop(ctx, c.inst.ID)
 		if errors.Is(err, runtime.ErrNotFound) {
