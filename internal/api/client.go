@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/berth-dev/berth/internal/deploy"
@@ -123,8 +124,31 @@ func (c *Client) Restart(ctx context.Context, app string, out deploy.ProgressFun
 	return c.stream(ctx, "/v1/apps/"+url.PathEscape(app)+"/restart", struct{}{}, out)
 }
 
+// Abort stops the running deploy of app and returns its deployment ID; the
+// deploy then undoes itself (Attach follows it to its end).
+func (c *Client) Abort(ctx context.Context, app string) (string, error) {
+	var a AbortAnswer
+	return a.Deployment, c.getJSON(ctx, http.MethodPost, "/v1/apps/"+url.PathEscape(app)+"/abort", struct{}{}, &a)
+}
+
+// Remove takes app out of berth; purge deletes its releases, data and logs.
+func (c *Client) Remove(ctx context.Context, app string, purge bool) error {
+	var a RemoveAnswer
+	return c.getJSON(ctx, http.MethodDelete, "/v1/apps/"+url.PathEscape(app)+"?purge="+strconv.FormatBool(purge), nil, &a)
+}
+
+// Attach follows the running deploy of app: its steps so far, then each
+// new one, then its result, as Deploy returns them.
+func (c *Client) Attach(ctx context.Context, app string, out deploy.ProgressFunc) (state.Deployment, error) {
+	return c.streamReq(ctx, http.MethodGet, "/v1/apps/"+url.PathEscape(app)+"/attach", nil, out)
+}
+
 func (c *Client) stream(ctx context.Context, path string, body any, out deploy.ProgressFunc) (state.Deployment, error) {
-	resp, err := c.do(ctx, http.MethodPost, path, body)
+	return c.streamReq(ctx, http.MethodPost, path, body, out)
+}
+
+func (c *Client) streamReq(ctx context.Context, method, path string, body any, out deploy.ProgressFunc) (state.Deployment, error) {
+	resp, err := c.do(ctx, method, path, body)
 	if err != nil {
 		return state.Deployment{}, err
 	}

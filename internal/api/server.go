@@ -60,6 +60,9 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /v1/apps/{app}/logs", s.readLogs)
 	m.HandleFunc("POST /v1/apps/{app}/rollback", s.rollback)
 	m.HandleFunc("POST /v1/apps/{app}/restart", s.restart)
+	m.HandleFunc("POST /v1/apps/{app}/abort", s.abort)
+	m.HandleFunc("DELETE /v1/apps/{app}", s.remove)
+	m.HandleFunc("GET /v1/apps/{app}/attach", s.attach)
 	m.HandleFunc("POST /v1/apps/{app}/start", s.control)
 	m.HandleFunc("POST /v1/apps/{app}/stop", s.control)
 	m.HandleFunc("POST /v1/apps/{app}/pause", s.control)
@@ -111,6 +114,36 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 func (s *Server) restart(w http.ResponseWriter, r *http.Request) {
 	s.stream(w, func(out deploy.ProgressFunc) (state.Deployment, error) {
 		return s.engine.Restart(r.Context(), r.PathValue("app"), peerName(r.Context()), out)
+	})
+}
+
+// abort cancels the app's running deploy; the answer does not wait for
+// the deploy to end (attach follows it).
+func (s *Server) abort(w http.ResponseWriter, r *http.Request) {
+	id, err := s.engine.Abort(r.PathValue("app"), peerName(r.Context()))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, AbortAnswer{Deployment: id})
+}
+
+// remove takes the app out of berth (?purge=true: its files too).
+func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
+	app := r.PathValue("app")
+	purge, _ := strconv.ParseBool(r.URL.Query().Get("purge"))
+	if err := s.engine.Remove(r.Context(), app, peerName(r.Context()), purge); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, RemoveAnswer{App: app, Purged: purge})
+}
+
+// attach streams the app's running deploy like the request that started
+// it: the steps so far, then each new one, then the result.
+func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
+	s.stream(w, func(out deploy.ProgressFunc) (state.Deployment, error) {
+		return s.engine.Attach(r.Context(), r.PathValue("app"), out)
 	})
 }
 

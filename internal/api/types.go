@@ -29,6 +29,17 @@ type PauseRequest struct {
 	Mode string `json:"mode"`
 }
 
+// AbortAnswer names the deployment an abort stopped.
+type AbortAnswer struct {
+	Deployment string `json:"deployment"`
+}
+
+// RemoveAnswer says an app was removed, and whether its files went too.
+type RemoveAnswer struct {
+	App    string `json:"app"`
+	Purged bool   `json:"purged"`
+}
+
 // StreamLine is one line of a streamed answer: progress, then one result.
 type StreamLine struct {
 	Progress *deploy.Progress  `json:"progress,omitempty"`
@@ -38,7 +49,7 @@ type StreamLine struct {
 
 // Error is the body of every failed request, and the error a stream ends with.
 type Error struct {
-	Code     string         `json:"code"` // not_found | busy | invalid_spec | failed | bad_request | internal
+	Code     string         `json:"code"` // not_found | busy | invalid_spec | failed | bad_request | conflict | internal
 	Message  string         `json:"message"`
 	Problems []spec.Problem `json:"problems,omitempty"`
 }
@@ -50,6 +61,7 @@ const (
 	CodeInvalidSpec = "invalid_spec"
 	CodeFailed      = "failed"
 	CodeBadRequest  = "bad_request"
+	CodeConflict    = "conflict" // the request came too late for the app's state
 	CodeInternal    = "internal"
 )
 

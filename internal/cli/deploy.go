@@ -13,11 +13,18 @@ import (
 
 func (a *app) deployCmd() *cobra.Command {
 	var file string
+	var attach bool
 	c := &cobra.Command{
-		Use:   "deploy [-f berth.toml] [RELEASE]",
+		Use:   "deploy [-f berth.toml] [RELEASE] | deploy --attach APP",
 		Short: "Install a release (directory or .tar.gz; default: the spec's directory) and make it live",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if attach {
+				if len(args) != 1 {
+					return usage("--attach takes the app's name: berth deploy --attach APP")
+				}
+				return a.attach(cmd.Context(), args[0])
+			}
 			specFile, err := filepath.Abs(file)
 			if err != nil {
 				return err
@@ -39,13 +46,17 @@ func (a *app) deployCmd() *cobra.Command {
 			return a.withClient(func(cl *api.Client) error {
 				fmt.Fprintf(a.env.Stdout, "deploying %s with %s\n", app.Name, app.Deploy.Strategy)
 				p := newPrinter(a.env.Stdout)
-				d, err := cl.Deploy(cmd.Context(), req, p.progress)
+				d, err := cl.Deploy(cmd.Context(), req, p.seen)
+				if ierr := a.interrupted(cmd.Context(), err, p.lines > 0, "deploy", app.Name); ierr != nil {
+					return ierr
+				}
 				p.result(d, err)
 				return err
 			})
 		},
 	}
 	c.Flags().StringVarP(&file, "file", "f", "berth.toml", "the app spec")
+	c.Flags().BoolVar(&attach, "attach", false, "follow the running deploy of APP (its steps so far, then to its end)")
 	return c
 }
 
@@ -58,7 +69,10 @@ func (a *app) rollbackCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withClient(func(cl *api.Client) error {
 				p := newPrinter(a.env.Stdout)
-				d, err := cl.Rollback(cmd.Context(), args[0], to, p.progress)
+				d, err := cl.Rollback(cmd.Context(), args[0], to, p.seen)
+				if ierr := a.interrupted(cmd.Context(), err, p.lines > 0, "rollback", args[0]); ierr != nil {
+					return ierr
+				}
 				p.result(d, err)
 				return err
 			})
@@ -76,7 +90,10 @@ func (a *app) restartCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withClient(func(cl *api.Client) error {
 				p := newPrinter(a.env.Stdout)
-				d, err := cl.Restart(cmd.Context(), args[0], p.progress)
+				d, err := cl.Restart(cmd.Context(), args[0], p.seen)
+				if ierr := a.interrupted(cmd.Context(), err, p.lines > 0, "restart", args[0]); ierr != nil {
+					return ierr
+				}
 				p.result(d, err)
 				return err
 			})

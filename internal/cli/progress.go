@@ -18,6 +18,13 @@ type printer struct {
 	w     io.Writer
 	color bool
 	start time.Time
+	lines int // progress lines received
+}
+
+// seen is progress for a stream of the daemon's: it counts what arrived.
+func (p *printer) seen(e deploy.Progress) {
+	p.lines++
+	p.progress(e)
 }
 
 func newPrinter(w io.Writer) *printer {

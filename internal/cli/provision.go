@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -125,10 +126,20 @@ func (a *app) unprovisionCmd() *cobra.Command {
 				return err
 			}
 			if dryRun {
+				if purge {
+					fmt.Fprintf(a.env.Stdout, "first: berth rm %s (its instances stopped, its listener closed, out of status)\n", args[0])
+				}
 				printPlan(a.env.Stdout, plan)
 				return nil
 			}
 			start := time.Now()
+			if purge {
+				// Its files and its user go: nothing of it may keep running,
+				// and the daemon must stop counting it as an app.
+				if err := a.removeFromDaemon(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+			}
 			if err := applyPlan(cmd.Context(), a.env.Stdout, p, plan); err != nil {
 				return err
 			}
@@ -139,6 +150,27 @@ func (a *app) unprovisionCmd() *cobra.Command {
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be removed and remove nothing")
 	c.Flags().BoolVar(&purge, "purge", false, "also remove the app's releases, shared data, logs and its berth-<app> user")
 	return c
+}
+
+// removeFromDaemon is `berth rm APP` before a purge. Without a daemon the
+// purge goes on: its user step still refuses while a process runs as it.
+func (a *app) removeFromDaemon(ctx context.Context, app string) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	var ae *api.Error
+	switch err := cl.Remove(ctx, app, false); {
+	case err == nil:
+		fmt.Fprintf(a.env.Stdout, "removed %s from the daemon: instances stopped, listener closed\n", app)
+	case errors.Is(err, api.ErrNoDaemon):
+		fmt.Fprintf(a.env.Stdout, "no daemon answers: nothing to stop there\n")
+	case errors.As(err, &ae) && ae.Code == api.CodeNotFound:
+	default:
+		return fmt.Errorf("removing %s from the daemon first: %w", app, err)
+	}
+	return nil
 }
 
 // provisioner builds a Provisioner for this host, as root only.

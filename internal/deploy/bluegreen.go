@@ -30,8 +30,12 @@ func (p *plan) blueGreen(ctx context.Context) (string, error) {
 	if err == nil {
 		err = p.startAndGate(ctx, c)
 	}
+	if err == nil {
+		err = aborted(p.stop)
+	}
 	if err != nil {
 		p.abandon(ctx, c)
+		p.rewarm(ctx, idle)
 		return "failed", err
 	}
 	baseline := px.Stats(live).Sub(before)
@@ -47,9 +51,13 @@ func (p *plan) blueGreen(ctx context.Context) (string, error) {
 	}
 	if v := p.verify(ctx, px, c, baseline, atSwitch); v != nil {
 		p.switchBack(ctx, px, prev, c, v)
+		p.rewarm(ctx, idle)
 		return "rolled-back", errors.New(v.reason)
 	}
 	if err := p.commit(idle); err != nil {
+		// The store still says the old color is live: so must the proxy.
+		p.switchBack(ctx, px, prev, c, &verdict{reason: err.Error()})
+		p.rewarm(ctx, idle)
 		return "failed", err
 	}
 	p.drain(ctx, px, live)
@@ -61,6 +69,7 @@ func (p *plan) blueGreen(ctx context.Context) (string, error) {
 // switchBack is the automatic rollback: traffic returns to the old color
 // first, then the failed candidate is stopped.
 func (p *plan) switchBack(ctx context.Context, px *proxy.Proxy, prev proxy.Target, c candidate, v *verdict) {
+	p.tr.undo()
 	_ = p.j.step("rollback to "+prev.Name, func() (string, error) {
 		start := time.Now()
 		px.Switch(prev)

@@ -29,9 +29,20 @@ func (e *Engine) app(name string) (state.App, *spec.App, error) {
 	return st, a, nil
 }
 
+// appRecord is app for what must also explain an app that was never live
+// (its first deploy failed): its spec is then empty, not an error.
+func (e *Engine) appRecord(name string) (state.App, *spec.App, error) {
+	st, err := e.store.GetApp(name)
+	if err == nil && len(st.Spec) == 0 {
+		return st, &spec.App{Name: name}, nil
+	}
+	return e.app(name)
+}
+
 // Stop stops every instance of the app gracefully. Its proxy keeps
 // listening and answers 503 until the app is started again.
 func (e *Engine) Stop(ctx context.Context, name, user string) error {
+	ctx = context.WithoutCancel(ctx) // a client going away must not leave it half-done
 	st, _, err := e.app(name)
 	if err != nil {
 		return err
@@ -68,6 +79,7 @@ func (e *Engine) Stop(ctx context.Context, name, user string) error {
 // Start starts the app's live release again after Stop (or after its
 // instance vanished), verifies it, and points the proxy at it.
 func (e *Engine) Start(ctx context.Context, name, user string) error {
+	ctx = context.WithoutCancel(ctx) // a client going away must not leave it half-done
 	unlock, err := e.lock(name, "start by "+user)
 	if err != nil {
 		return err

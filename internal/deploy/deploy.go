@@ -34,7 +34,7 @@ type Request struct {
 // ErrFailed when the release did not go live (the previous one still serves).
 // A deploy, once begun, runs to its end even when ctx is cancelled: leaving
 // it half-done would be worse than finishing or rolling back.
-func (e *Engine) Deploy(ctx context.Context, req Request, out ProgressFunc) (state.Deployment, error) {
+func (e *Engine) Deploy(ctx context.Context, req Request, out ProgressFunc) (dep state.Deployment, err error) {
 	app, err := spec.Parse(req.SpecFile, req.Spec)
 	if err != nil {
 		return state.Deployment{}, err
@@ -56,24 +56,53 @@ func (e *Engine) Deploy(ctx context.Context, req Request, out ProgressFunc) (sta
 		return state.Deployment{}, err
 	}
 	defer unlock()
+	r, stop := e.track(ctx, d, out)
+	defer func() { e.untrack(r, dep, err) }()
+	j := j0(e, d, r.emit)
 	// Read again under the lock: a deploy that just finished changed it.
-	if st, err = e.store.GetApp(app.Name); err != nil && !errors.Is(err, state.ErrNotFound) {
-		return j0(e, d, out).finish("failed", err.Error()), err
+	// A first deploy records the app at once, so that even one failing
+	// before any instance ran leaves an app to explain and to remove.
+	if st, err = e.store.GetApp(app.Name); errors.Is(err, state.ErrNotFound) {
+		st, err = state.App{Name: app.Name}, e.store.UpdateApp(app.Name, func(*state.App) error { return nil })
 	}
-	j := j0(e, d, out)
+	if err != nil {
+		return j.finish("failed", err.Error()), err
+	}
 	j.event("started", fmt.Sprintf("%s of %s by %s", req.Kind, app.Name, req.User), nil)
 
-	rel, err := e.install(ctx, j, app, req)
+	rel, err := e.install(stop, j, app, req)
+	if err == nil {
+		err = aborted(stop) // an abort during a step that ignores ctx
+	}
 	if err != nil {
-		return j.finish("failed", err.Error()), fmt.Errorf("%w: %v", ErrFailed, err)
+		err = abortReason(err, stop)
+		return j.finish(outcomeOf("failed", stop), err.Error()), fmt.Errorf("%w: %v", ErrFailed, err)
 	}
 	j.d.Release = rel.ID
-	p := plan{e: e, j: j, app: app, spec: req.Spec, st: st, rel: rel}
+	p := plan{e: e, j: j, app: app, spec: req.Spec, st: st, rel: rel, stop: stop, tr: r}
 	outcome, err := p.run(ctx)
 	if err != nil {
-		return j.finish(outcome, err.Error()), fmt.Errorf("%w: %v", ErrFailed, err)
+		err = abortReason(err, stop)
+		return j.finish(outcomeOf(outcome, stop), err.Error()), fmt.Errorf("%w: %v", ErrFailed, err)
 	}
 	return j.finish(outcome, ""), nil
+}
+
+// abortReason names the abort in a failure it caused: a step cut short
+// reports only that its context ended.
+func abortReason(err error, stop context.Context) error {
+	if aerr := aborted(stop); aerr != nil && !errors.Is(err, ErrAborted) {
+		return fmt.Errorf("%w (%v)", aerr, err)
+	}
+	return err
+}
+
+// outcomeOf is a failed deploy's outcome: aborted when Abort stopped it.
+func outcomeOf(outcome string, stop context.Context) string {
+	if aborted(stop) != nil {
+		return state.OutcomeAborted
+	}
+	return outcome
 }
 
 func j0(e *Engine, d state.Deployment, out ProgressFunc) *journal {

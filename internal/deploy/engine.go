@@ -53,6 +53,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	busy    map[string]string // app -> what holds its lock ("deployment 17", "stop")
+	runs    map[string]*run   // app -> its deploy in progress, for Abort and Attach
 	proxies map[string]*served
 	timers  map[string]*time.Timer // keep_warm expiries
 	wg      sync.WaitGroup
@@ -114,6 +115,7 @@ func New(cfg Config) *Engine {
 		home:    cfg.Home,
 		log:     cfg.Logger,
 		busy:    map[string]string{},
+		runs:    map[string]*run{},
 		proxies: map[string]*served{},
 		timers:  map[string]*time.Timer{},
 	}

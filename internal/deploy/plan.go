@@ -27,6 +27,10 @@ type plan struct {
 	spec []byte
 	st   state.App // the app as it was when the deploy began
 	rel  release.Release
+	// stop is cancelled by Abort: forward steps run under it, the undoing
+	// of a failed deploy under the plan's own context.
+	stop context.Context
+	tr   *run
 }
 
 func (p *plan) run(ctx context.Context) (string, error) {
@@ -81,6 +85,9 @@ func (c candidate) proxyTarget() proxy.Target { return proxyTarget(c.color, c.po
 // warm instance of an older release may hold it) and checks its port.
 func (p *plan) prepare(ctx context.Context, color string) (candidate, error) {
 	var c candidate
+	if err := aborted(p.stop); err != nil {
+		return c, err
+	}
 	err := p.j.step("prepare "+color, func() (string, error) {
 		port, err := portFor(p.app, p.st, color)
 		if err != nil {
@@ -135,7 +142,7 @@ func (p *plan) startAndGate(ctx context.Context, c candidate) error {
 	return p.j.step("health "+c.color, func() (string, error) {
 		n, last := 0, ""
 		record := p.e.checkRecorder(p.app, c.color)
-		err := health.WaitHealthy(ctx, p.app.Checks, c.target(), p.app.Deploy.HealthyAfter,
+		err := health.WaitHealthy(p.stop, p.app.Checks, c.target(), p.app.Deploy.HealthyAfter,
 			p.alive(ctx, c.inst.ID), func(r health.Result) {
 				record(r)
 				p.e.seen.record(c.inst.ID, r)
@@ -147,6 +154,9 @@ func (p *plan) startAndGate(ctx context.Context, c candidate) error {
 					last = msg
 				}
 			})
+		if aerr := aborted(p.stop); aerr != nil {
+			return "", aerr
+		}
 		if err != nil {
 			return "", err
 		}
@@ -177,6 +187,7 @@ func stderrTail(st runtime.Status) string {
 
 // abandon stops a candidate that will not go live.
 func (p *plan) abandon(ctx context.Context, c candidate) {
+	p.tr.undo()
 	_ = p.j.step("stop "+c.color, func() (string, error) {
 		_, err := p.e.rt.Stop(ctx, c.inst.ID)
 		if errors.Is(err, runtime.ErrNotFound) {
@@ -193,7 +204,15 @@ func (p *plan) abandon(ctx context.Context, c candidate) {
 }
 
 // commit records color as live with the new release and spec.
+// An aborted deploy does not commit; once it has, Abort refuses.
 func (p *plan) commit(color string) error {
+	if p.tr == nil {
+		return p.commitStep(color)
+	}
+	return p.tr.commit(p.stop, func() error { return p.commitStep(color) })
+}
+
+func (p *plan) commitStep(color string) error {
 	return p.j.step("commit", func() (string, error) {
 		err := p.e.store.UpdateApp(p.app.Name, func(a *state.App) error {
 			a.Live = color

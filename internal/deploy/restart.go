@@ -30,6 +30,9 @@ func (p *plan) restart(ctx context.Context) (string, error) {
 			return "failed", err
 		}
 	}
+	if err := aborted(p.stop); err != nil {
+		return "failed", err
+	}
 	if p.st.Live != "" {
 		p.j.note("downtime", "restart strategy: the app is down from the stop until the new release is healthy")
 		if err := p.j.step("stop "+color, func() (string, error) {
@@ -55,6 +58,10 @@ func (p *plan) restart(ctx context.Context) (string, error) {
 	}
 	px.switchTo(p, c)
 	if err := p.commit(color); err != nil {
+		p.abandon(ctx, c)
+		if p.st.Live != "" {
+			p.restorePrevious(ctx, color)
+		}
 		return "failed", err
 	}
 	p.prune(ctx)

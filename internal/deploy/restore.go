@@ -32,7 +32,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 }
 
 func (e *Engine) restoreApp(ctx context.Context, st state.App) error {
-	_, a, err := e.app(st.Name)
+	_, a, err := e.appRecord(st.Name)
 	if err != nil {
 		return err
 	}

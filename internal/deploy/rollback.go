@@ -36,13 +36,19 @@ func (e *Engine) Rollback(ctx context.Context, app, to, user string, out Progres
 	if d, ok, err := e.instantRollback(ctx, st, to, user, "", out); ok || err != nil {
 		return d, err
 	}
-	specFile, specBytes := st.SpecFile, st.Spec
-	if rel, err := e.findRelease(app, to); err == nil {
+	specFile, specBytes := e.releaseSpec(st, to)
+	return e.Deploy(ctx, Request{SpecFile: specFile, Spec: specBytes, ReleaseID: to, User: user, Kind: KindRollback}, out)
+}
+
+// releaseSpec is the spec release relID was deployed with: the berth.toml
+// inside it, else the app's live spec.
+func (e *Engine) releaseSpec(st state.App, relID string) (string, []byte) {
+	if rel, err := e.findRelease(st.Name, relID); err == nil {
 		if b, err := os.ReadFile(filepath.Join(rel.Dir, filepath.Base(st.SpecFile))); err == nil {
-			specBytes = b
+			return st.SpecFile, b
 		}
 	}
-	return e.Deploy(ctx, Request{SpecFile: specFile, Spec: specBytes, ReleaseID: to, User: user, Kind: KindRollback}, out)
+	return st.SpecFile, st.Spec
 }
 
 // previousRelease is the warm color's release, else the newest installed

@@ -47,7 +47,11 @@ func (p *plan) verify(ctx context.Context, px *proxy.Proxy, c candidate, baselin
 }
 
 func (p *plan) watch(ctx context.Context, px *proxy.Proxy, c candidate, baseline, start proxy.Stats) *verdict {
-	wctx, cancel := context.WithTimeout(ctx, p.app.Deploy.VerifyFor.Duration)
+	stop := p.stop
+	if stop == nil {
+		stop = ctx
+	}
+	wctx, cancel := context.WithTimeout(stop, p.app.Deploy.VerifyFor.Duration)
 	defer cancel()
 	var mu sync.Mutex
 	var lastFail health.Result
@@ -73,6 +77,9 @@ func (p *plan) watch(ctx context.Context, px *proxy.Proxy, c candidate, baseline
 	for {
 		select {
 		case <-wctx.Done():
+			if err := aborted(stop); err != nil {
+				return &verdict{reason: err.Error()}
+			}
 			if px != nil && ctx.Err() == nil {
 				return judge(p.app.Deploy, px.Stats(c.color).Sub(start), baseline, true)
 			}

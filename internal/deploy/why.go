@@ -15,7 +15,7 @@ const crashWindow = 10 * time.Minute
 // Why explains an app's current state in a few lines, for `berth why`: what
 // runs, what is wrong with it, what happened last and what to do.
 func (e *Engine) Why(ctx context.Context, name string) ([]string, error) {
-	st, a, err := e.app(name)
+	st, a, err := e.appRecord(name)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,9 @@ import (
 func (p *plan) worker(ctx context.Context) (string, error) {
 	live, idle := p.st.Live, other(p.st.Live)
 	overlap := p.app.Deploy.Overlap == nil || *p.app.Deploy.Overlap
+	if err := aborted(p.stop); err != nil {
+		return "failed", err
+	}
 	if !overlap {
 		p.j.note("gap", "overlap = false: the old instance stops before the new one starts")
 		if err := p.stopColor(ctx, live); err != nil {
@@ -38,6 +41,10 @@ func (p *plan) worker(ctx context.Context) (string, error) {
 		return "failed", err
 	}
 	if err := p.commit(idle); err != nil {
+		p.abandon(ctx, c)
+		if !overlap {
+			p.restorePrevious(ctx, live)
+		}
 		return "failed", err
 	}
 	if overlap {

@@ -22,7 +22,7 @@ func checkBuckets() []float64 {
 func (m *Metrics) registerPush() {
 	m.deploys = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "berth_deploys_total",
-		Help: "Deployments finished, by kind (deploy, rollback, restart) and outcome (succeeded, failed, rolled-back, interrupted).",
+		Help: "Deployments finished, by kind (deploy, rollback, restart) and outcome (succeeded, failed, rolled-back, interrupted, aborted).",
 	}, []string{"app", "kind", "outcome"})
 	m.deployDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "berth_deploy_duration_seconds",
@@ -50,13 +50,13 @@ func (m *Metrics) registerPush() {
 }
 
 // DeployFinished records a finished deployment of app: kind is deploy,
-// rollback or restart; outcome is succeeded, failed, rolled-back or
-// interrupted; took is its whole duration. A deploy that ended rolled-back
+// rollback or restart; outcome is succeeded, failed, rolled-back,
+// interrupted or aborted; took is its whole duration. A deploy that ended rolled-back
 // also counts as an automatic rollback, a rollback that succeeded as a
 // manual one. Call it once per deployment, when its outcome is recorded.
 func (m *Metrics) DeployFinished(app, kind, outcome string, took time.Duration) {
 	app, kind, outcome = clean(app), oneOf(kind, "deploy", "rollback", "restart"),
-		oneOf(outcome, "succeeded", "failed", "rolled-back", "interrupted")
+		oneOf(outcome, "succeeded", "failed", "rolled-back", "interrupted", "aborted")
 	m.deploys.WithLabelValues(app, kind, outcome).Inc()
 	m.deployDuration.WithLabelValues(app, kind).Observe(took.Seconds())
 	switch {

@@ -10,6 +10,9 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/berth-dev/berth/internal/systemd"
 )
@@ -64,10 +67,13 @@ func (p *Provisioner) Unplan(ctx context.Context, app string, purge bool) (*Plan
 	if purge {
 		plan.add(removeTree(ap.Dir(), "--purge: releases and shared data"))
 		plan.add(removeTree(ap.Logs(), "--purge: logs"))
-		if _, err := user.Lookup("berth-" + app); err == nil {
+		if u, err := user.Lookup("berth-" + app); err == nil {
 			name := "berth-" + app
 			plan.Steps = append(plan.Steps, Step{Kind: KindUser, Target: name, What: "remove (--purge)",
 				apply: func(ctx context.Context) error {
+					if err := waitNoProcesses(ctx, u.Uid, userGone); err != nil {
+						return fmt.Errorf("removing user %s: %w (stop the app first: berth rm %s)", name, err, app)
+					}
 					out, err := exec.CommandContext(ctx, "userdel", name).CombinedOutput()
 					if err != nil {
 						return fmt.Errorf("userdel %s: %w: %s", name, err, bytes.TrimSpace(out))
@@ -89,4 +95,59 @@ func removeTree(path, why string) *Step {
 		}
 		return nil
 	}}
+}
+
+// userGone is how long the user step waits for the app's last processes
+// to exit before it refuses to delete their user.
+const userGone = 5 * time.Second
+
+// waitNoProcesses waits up to limit until no process runs as uid: a user
+// deleted under a live process leaves it running with an unnamed uid that
+// the next user created may get.
+func waitNoProcesses(ctx context.Context, uid string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		pids := processesOf(uid)
+		if len(pids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("processes %v still run as uid %s", pids, uid)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// processesOf lists the pids whose real or effective uid is uid, zombies
+// excepted (they are gone, only not yet reaped).
+func processesOf(uid string) []int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*/status")
+	var out []int
+	for _, f := range dirs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // it ended meanwhile
+		}
+		var uids []string
+		zombie := false
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "Uid:"); ok {
+				uids = strings.Fields(v)
+			}
+			if v, ok := strings.CutPrefix(l, "State:"); ok {
+				zombie = strings.HasPrefix(strings.TrimSpace(v), "Z")
+			}
+		}
+		if zombie || len(uids) < 2 || (uids[0] != uid && uids[1] != uid) {
+			continue
+		}
+		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(f))); err == nil {
+			out = append(out, pid)
+		}
+	}
+	return out
 }

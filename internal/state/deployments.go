@@ -21,6 +21,7 @@ const (
 	OutcomeFailed      = "failed"
 	OutcomeRolledBack  = "rolled-back"
 	OutcomeInterrupted = "interrupted" // the daemon stopped while it ran
+	OutcomeAborted     = "aborted"     // `berth abort` stopped it; the previous version is live
 )
 
 // Outcomes of a step.
