@@ -244,7 +244,7 @@ func appendRequest(out []byte, q *fastReq) []byte {
 	out = append(out, "\r\n"...)
 	for k, vv := range q.h {
 		switch k {
-		case "Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host":
+		case "Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Forwarded":
 			continue
 		}
 		for _, v := range vv {

@@ -183,6 +183,10 @@ func fieldKind(k string) fieldClass {
 		if is("trailer") {
 			return fieldDrop
 		}
+	case 9:
+		if is("forwarded") {
+			return fieldDrop
+		}
 	case 10:
 		if is("connection") {
 			return fieldConnection
