@@ -11,6 +11,7 @@ import (
 	"net/textproto"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 	"unsafe"
 )
@@ -35,6 +36,13 @@ type pconn struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 
+	// raw and peek look for bytes that arrived while pc sat in the pool
+	// (pending, set by peek); idleSince is when it went there.
+	raw       syscall.RawConn
+	peek      func(fd uintptr)
+	pending   bool
+	idleSince time.Time
+
 	// The last answer readSimple parsed. The strings of kv point into
 	// br's buffer: they are valid until the next read from c.
 	status int
@@ -48,10 +56,6 @@ type headerField struct{ k, v string }
 // maxSimpleHeaders bounds the header fields readSimple handles itself;
 // longer headers take http.ReadResponse.
 const maxSimpleHeaders = 32
-
-// idleConns is the pool: a buffered channel, so taking and returning a
-// connection is a non-blocking channel operation and no mutex of ours.
-const idleConns = 1024
 
 func fastEligible(r *http.Request) bool {
 	if r.ProtoMajor != 1 || r.ContentLength != 0 || len(r.RequestURI) == 0 || r.RequestURI[0] != '/' {
@@ -68,51 +72,6 @@ func fastEligible(r *http.Request) bool {
 		return true
 	}
 	return false
-}
-
-func (b *backend) getConn(ctx context.Context, addr string, fresh bool) (*pconn, error) {
-	if !fresh {
-		for {
-			select {
-			case pc := <-b.idle:
-				if pc.addr == addr {
-					return pc, nil
-				}
-				pc.c.Close() // the target moved to another port
-				continue
-			default:
-			}
-			break
-		}
-	}
-	c, err := b.dial(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	return &pconn{addr: addr, c: c, br: newUpReader(c), bw: newUpWriter(c)}, nil
-}
-
-func newUpReader(c net.Conn) *bufio.Reader { return bufio.NewReaderSize(c, upBuffer) }
-func newUpWriter(c net.Conn) *bufio.Writer { return bufio.NewWriterSize(c, 8<<10) }
-
-func (b *backend) putConn(pc *pconn) {
-	select {
-	case b.idle <- pc:
-	default:
-		pc.c.Close()
-	}
-}
-
-// drainIdle closes every pooled fast-path connection.
-func (b *backend) drainIdle() {
-	for {
-		select {
-		case pc := <-b.idle:
-			pc.c.Close()
-		default:
-			return
-		}
-	}
 }
 
 // fastReq is what the fast path needs of a request, from net/http (h
@@ -285,7 +244,7 @@ func appendRequest(out []byte, q *fastReq) []byte {
 	out = append(out, "\r\n"...)
 	for k, vv := range q.h {
 		switch k {
-		case "Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host":
+		case "Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Forwarded":
 			continue
 		}
 		for _, v := range vv {

@@ -47,6 +47,7 @@ func (p *Proxy) serveH2C(w http.ResponseWriter, r *http.Request, settings []byte
 		return false
 	}
 	defer conn.Close()
+	uncheck(conn)
 	brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n")
 	if brw.Flush() != nil {
 		return true

@@ -36,10 +36,11 @@ func (l *handoff) Close() error {
 
 func (l *handoff) Addr() net.Addr { return l.addr }
 
-// give passes c, whose first bytes were read into pre, to the server. It
-// reports false, having closed c, when the server is gone.
+// give passes c, whose first bytes were read into pre, to the server,
+// behind the request checks of guard.go. It reports false, having closed
+// c, when the server is gone.
 func (l *handoff) give(c net.Conn, pre []byte) bool {
-	hc := &handedConn{Conn: c, pre: pre}
+	hc := newGuardedConn(c, pre)
 	select {
 	case l.ch <- hc:
 		return true

@@ -90,6 +90,10 @@ func prepareOutHeader(r *http.Request, upgrade string) {
 	}
 	h["X-Forwarded-Proto"] = []string{proto}
 	h["X-Forwarded-Host"] = []string{r.Host}
+	// The client's Forwarded (RFC 7239) would contradict the fields the
+	// proxy sets and could claim any address: it goes, as on the fast
+	// paths.
+	delete(h, "Forwarded")
 }
 
 // prepareFastHeader is prepareOutHeader for the fast path: writeRequest

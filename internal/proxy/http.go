@@ -187,10 +187,25 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, start
 	in := newInformer(w, r)
 	ctx = httptrace.WithClientTrace(ctx, &in.trace)
 	out := outRequest(ctx, r, rt.target.Addr, "")
+	// r.Body stays as it is: net/http looks at its type after the
+	// handler to decide whether the connection can be reused.
+	var body *checkedBody
+	if out.Body != nil && out.Body != http.NoBody {
+		var err error
+		if body, err = checkBody(r); err != nil {
+			refuseMalformed(w) // or the client left
+			return
+		}
+		out.Body = body
+	}
 	out.Body = in.gate(out.Body, ctx.Done())
 	resp, err := p.roundTrip(ctx, rt.b, out)
 	in.finish()
 	if err != nil {
+		if body != nil && body.malformed {
+			refuseMalformed(w)
+			return
+		}
 		p.failed(w, r, rt, err, start)
 		return
 	}

@@ -173,6 +173,9 @@ func (lc *laneConn) serve() bool {
 // longer than the buffer, or with bare LF line ends.
 func (lc *laneConn) readHead() (int, bool, error) {
 	br := lc.br
+	// The first byte may have come after the idle deadline; the rest of
+	// the head gets the header timeout from then on, against slow loris.
+	timed := false
 	for {
 		buf, _ := br.Peek(br.Buffered())
 		if end := bytes.Index(buf, crlfcrlf); end >= 0 {
@@ -180,6 +183,10 @@ func (lc *laneConn) readHead() (int, bool, error) {
 		}
 		if len(buf) >= br.Size() || hasBareLF(buf) {
 			return 0, false, nil
+		}
+		if !timed {
+			lc.c.SetReadDeadline(time.Now().Add(laneHeaderTimeout))
+			timed = true
 		}
 		if _, err := br.Peek(len(buf) + 1); err != nil {
 			return 0, false, err

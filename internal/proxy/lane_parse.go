@@ -19,7 +19,7 @@ func (q *laneReq) parse(head []byte) bool {
 	}
 	s = s[i+2:]
 	q.nkv, q.xff, q.named, q.host = 0, q.xff[:0], q.named[:0], ""
-	hosts := 0
+	hosts, lengths := 0, 0
 	keepAlive, trailers := false, false
 	for {
 		i = strings.Index(s, "\r\n")
@@ -47,9 +47,11 @@ func (q *laneReq) parse(head []byte) bool {
 			q.host = v
 			continue
 		case fieldLength:
-			if v != "0" {
+			// A repeated one, even equal, is refused (guard.go).
+			if v != "0" || lengths > 0 {
 				return false
 			}
+			lengths++
 		case fieldXFF:
 			q.xff = append(q.xff, v)
 			continue
@@ -181,6 +183,10 @@ func fieldKind(k string) fieldClass {
 			return fieldRefuse
 		}
 		if is("trailer") {
+			return fieldDrop
+		}
+	case 9:
+		if is("forwarded") {
 			return fieldDrop
 		}
 	case 10:

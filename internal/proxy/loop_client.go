@@ -324,7 +324,7 @@ func (l *evloop) ejectExchange(c *client) {
 	}
 	b := ex.rt.b
 	tc := b.upstream.track(&handedConn{Conn: uc, pre: bytes.Clone(u.buf)})
-	pc := &pconn{addr: u.addr, c: tc, br: newUpReader(tc), bw: newUpWriter(tc)}
+	pc := newPconn(u.addr, tc)
 	t := &takeover{rt: ex.rt, pc: pc, start: ex.start}
 	t.q = c.req
 	p := l.p

@@ -56,6 +56,7 @@ func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, rt *route, up str
 		p.failed(w, r, rt, err, start)
 		return
 	}
+	uncheck(conn)
 	client := rt.b.streams.track(conn)
 	defer client.Close()
 	rt.b.stats.observe(resp.StatusCode, time.Since(start))
@@ -68,6 +69,14 @@ func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, rt *route, up str
 		return
 	}
 	splice(client, brw.Reader, backConn)
+}
+
+// uncheck stops the request checks on a hijacked connection, which
+// carries another protocol from now on.
+func uncheck(c net.Conn) {
+	if g, ok := c.(*guardedConn); ok {
+		g.opaque()
+	}
 }
 
 // errNoUpgradeBody is a transport that gave a 101 without a usable
