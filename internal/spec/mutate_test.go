@@ -95,7 +95,7 @@ var mutations = []mutation{
 }
 
 func lines(b []byte) []string { return strings.Split(string(b), "\n") }
-func join(ls []string) []byte  { return []byte(strings.Join(ls, "\n")) }
+func join(ls []string) []byte { return []byte(strings.Join(ls, "\n")) }
 
 // mutate applies one to three mutations to a copy of base and names them.
 func mutate(r *rand.Rand, base []byte) ([]byte, string) {
