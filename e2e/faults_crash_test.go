@@ -167,8 +167,8 @@ func (e *env) checkAfterKill(d state.Deployment, port int, tag string, versions 
 		t.Errorf("after the kill (commit ended: %v) live is %s %s, want release %s running",
 			committed, live.Release, live.State, want)
 	}
-	if d.Live != "" && d.Live != live.Color {
-		t.Errorf("history says %s live at the end of deployment %s, status says %s", d.Live, d.ID, live.Color)
+	if d.Live != live.Color {
+		t.Errorf("history says %q live at the end of deployment %s, status says %s", d.Live, d.ID, live.Color)
 	}
 	e.waitAnswer(port, "hello from "+versions[want])
 	if st := e.status("k9"); st.Deploying != "" {
@@ -194,6 +194,9 @@ func (e *env) checkAfterKill(d state.Deployment, port int, tag string, versions 
 		return nil
 	})
 	evs := e.events("k9")
+	if msg := finishedEvent(t, evs, d.ID); msg != "" && !strings.HasPrefix(msg, d.Outcome+":") {
+		t.Errorf("deploy.finished event of deployment %s is %q, want it to say %s", d.ID, msg, d.Outcome)
+	}
 	if !slices.ContainsFunc(evs, func(ev eventLine) bool { return strings.HasPrefix(ev.Kind, "restore.") }) {
 		t.Errorf("no restore.* event after the restart")
 	}
