@@ -143,6 +143,7 @@ func runFaultCase(t *testing.T, name string, tt faultCase) {
 	}
 	// history: the outcome, why, and what stayed live.
 	d := e.latest(name)
+	t.Logf("history: %s %q numbers %v", d.Outcome, d.Reason, d.Numbers)
 	if d.Outcome != tt.outcome || !strings.Contains(d.Reason, tt.reason) {
 		t.Errorf("history: %s %q, want %s with %q in the reason", d.Outcome, d.Reason, tt.outcome, tt.reason)
 	}
