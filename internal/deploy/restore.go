@@ -15,9 +15,11 @@ import (
 // it, and candidates of an interrupted deploy are stopped. The live version
 // is what the store says; nothing unverified becomes live.
 func (e *Engine) Restore(ctx context.Context) error {
-	if _, err := e.store.InterruptRunning("the daemon stopped during the deploy"); err != nil {
+	cut, err := e.store.InterruptRunning("the daemon stopped during the deploy")
+	if err != nil {
 		return err
 	}
+	e.recordInterrupted(cut)
 	apps, err := e.store.ListApps()
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package spec
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/berth-dev/berth/internal/tomlconf"
@@ -16,6 +17,12 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(minimal))
 	for _, tt := range badCases {
 		f.Add([]byte(tt.toml))
+	}
+	// A few of TestMutatedSpecs' damaged specs, so fuzzing starts near them.
+	r := rand.New(rand.NewPCG(10, 2026))
+	for i := 0; i < 20; i++ {
+		data, _ := mutate(r, readExample(f))
+		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		app, err := Parse("berth.toml", data)
