@@ -12,8 +12,9 @@ import (
 // Watch restarts the keeper of cfg.RunDir whenever it dies, until ctx ends.
 // It holds a pidfd of the running keeper and polls it, so a death is seen
 // within watchTick, not at the next call. A keeper that dies again soon
-// after its start is restarted after a delay that doubles from 1 s to 32 s
-// (a run of a minute resets it), so a keeper crashing in a loop never spins;
+// after its start is restarted at once the first time, then after a delay
+// that doubles from 1 s to 32 s (a run of a minute resets it), so a keeper
+// crashing in a loop never spins;
 // agents keep serving meanwhile. report receives one line per death and
 // per restart (for the event journal and alerts); loop is true while the
 // keeper is crash-looping. Watch returns only when ctx ends.
@@ -41,11 +42,13 @@ func Watch(ctx context.Context, cfg EnsureConfig, report func(msg string, loop b
 		ran := time.Since(started)
 		if ran >= time.Minute {
 			delay = 0
-		} else if ran < 10*time.Second {
+		}
+		wait := delay // the first death is answered at once
+		if ran < 10*time.Second {
 			delay = nextDelay(delay)
 		}
-		report(fmt.Sprintf("keeper pid %d died after %s; starting a new one in %s", pid, ran.Round(time.Millisecond), delay), delay > time.Second)
-		if !sleepCtx(ctx, delay) {
+		report(fmt.Sprintf("keeper pid %d died after %s; starting a new one in %s", pid, ran.Round(time.Millisecond), wait), wait > 0)
+		if !sleepCtx(ctx, wait) {
 			return
 		}
 	}

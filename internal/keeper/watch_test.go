@@ -105,7 +105,7 @@ func TestWatchKeeperCrashLoop(t *testing.T) {
 	if len(r) != 3 {
 		t.Fatalf("reports %q, want 3", r)
 	}
-	if !strings.HasPrefix(r[2], "LOOP ") || !strings.Contains(r[2], "in 4s") {
-		t.Errorf("third report %q, want a loop with a 4s delay", r[2])
+	if !strings.HasPrefix(r[2], "LOOP ") || !strings.Contains(r[2], "in 2s") {
+		t.Errorf("third report %q, want a loop with a 2s delay", r[2])
 	}
 }
