@@ -79,12 +79,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer store.Close()
 
-	kc, err := keeper.Ensure(ctx, keeper.EnsureConfig{
+	kcfg := keeper.EnsureConfig{
 		RunDir:  cfg.Home.KeeperDir(),
 		Exe:     cfg.Exe,
 		Args:    []string{"keeper", "--run-dir", cfg.Home.KeeperDir()},
 		LogFile: cfg.Home.KeeperLog(),
-	})
+	}
+	kc, err := keeper.Ensure(ctx, kcfg)
 	if err != nil {
 		return fmt.Errorf("starting the keeper: %w", err)
 	}
@@ -149,6 +150,7 @@ func Run(ctx context.Context, cfg Config) error {
 	bg.Go(func() { _ = disks.Run(bctx) })
 	bg.Go(func() { _ = mon.Run(bctx) })
 	bg.Go(func() { journalKeeperEvents(bctx, kc, store, alert.Flat{D: alerts}, log) })
+	bg.Go(func() { keeper.Watch(bctx, kcfg, keeperReporter(store, alert.Flat{D: alerts}, log)) })
 	bg.Go(func() { capLogs(bctx, cfg.Home, int64(dc.Logs.MaxTotal), log) })
 	adm := startAdmin(dc.Admin.Listen, m, log)
 	if err := notify.Ready(); err != nil {
@@ -208,6 +210,23 @@ func journalKeeperEvents(ctx context.Context, kc *keeper.Client, store *state.St
 			case keeper.EventStopped, keeper.EventRemoved:
 				alerts.Resolve("crashloop:" + ev.ID)
 			}
+		}
+	}
+}
+
+// keeperReporter journals the keeper's deaths and replacements as
+// keeper.restarted events; a keeper crashing in a loop raises an alert,
+// resolved once one stays up.
+func keeperReporter(store *state.Store, alerts monitor.Alerter, log *slog.Logger) func(string, bool) {
+	return func(msg string, loop bool) {
+		log.Warn("keeper", "msg", msg)
+		if _, err := store.AddEvent(state.Event{Time: time.Now(), Kind: "keeper.restarted", Message: msg}); err != nil {
+			log.Error("journaling keeper event", "err", err)
+		}
+		if loop {
+			alerts.Fire("keeper:crashloop", alert.SeverityCritical, "", "the keeper is crash-looping: "+msg, nil)
+		} else {
+			alerts.Resolve("keeper:crashloop")
 		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"syscall"
+	"time"
 
 	"github.com/berth-dev/berth/internal/runtime"
 )
@@ -22,6 +24,8 @@ type Client struct {
 	sock string
 	hc   *http.Client
 	tr   *http.Transport
+
+	retry bool // wait out a keeper's replacement; false while Dial probes
 }
 
 var _ runtime.Runtime = (*Client)(nil)
@@ -44,6 +48,7 @@ func Dial(runDir string) (*Client, error) {
 		tr.CloseIdleConnections()
 		return nil, fmt.Errorf("dialing keeper at %s: %w", sock, err)
 	}
+	c.retry = true
 	return c, nil
 }
 
@@ -116,22 +121,14 @@ func (c *Client) Events(ctx context.Context, after uint64) ([]Event, error) {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
+	var b []byte
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(in); err != nil {
 			return fmt.Errorf("encoding request: %w", err)
 		}
-		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://keeper"+path, body)
-	if err != nil {
-		return fmt.Errorf("building request: %w", err)
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.send(ctx, method, path, b)
 	if err != nil {
 		return fmt.Errorf("calling keeper %s %s: %w", method, path, err)
 	}
@@ -179,3 +176,42 @@ func (e *remoteError) Error() string { return "keeper: " + e.msg }
 func (e *remoteError) Unwrap() error { return e.sentinel }
 
 func wrapRemote(sentinel error, msg string) error { return &remoteError{sentinel: sentinel, msg: msg} }
+
+// gapWait bounds how long a call waits for a keeper that is being
+// replaced (its socket gone or refusing): the daemon's Watch starts a new
+// one within about a second, recovery can take a stop timeout.
+const gapWait = 30 * time.Second
+
+// send sends one request. A request that could not even connect reached no
+// keeper, so it is safe to send again, whatever its method: it is retried
+// until a keeper answers, gapWait passes or ctx ends.
+func (c *Client) send(ctx context.Context, method, path string, b []byte) (*http.Response, error) {
+	deadline := time.Now().Add(gapWait)
+	for {
+		var body io.Reader
+		if b != nil {
+			body = bytes.NewReader(b)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, "http://keeper"+path, body)
+		if err != nil {
+			return nil, fmt.Errorf("building request: %w", err)
+		}
+		if b != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := c.hc.Do(req)
+		if err == nil || !keeperAbsent(err) || time.Now().After(deadline) || !c.retry {
+			return resp, err
+		}
+		if !sleepCtx(ctx, 50*time.Millisecond) {
+			return nil, err
+		}
+	}
+}
+
+// keeperAbsent reports whether err says no keeper listens on the socket.
+func keeperAbsent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial" &&
+		(errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED))
+}

@@ -1,0 +1,111 @@
+package keeper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Watch restarts the keeper of cfg.RunDir whenever it dies, until ctx ends.
+// It holds a pidfd of the running keeper and polls it, so a death is seen
+// within watchTick, not at the next call. A keeper that dies again soon
+// after its start is restarted at once the first time, then after a delay
+// that doubles from 1 s to 32 s (a run of a minute resets it), so a keeper
+// crashing in a loop never spins;
+// agents keep serving meanwhile. report receives one line per death and
+// per restart (for the event journal and alerts); loop is true while the
+// keeper is crash-looping. Watch returns only when ctx ends.
+func Watch(ctx context.Context, cfg EnsureConfig, report func(msg string, loop bool)) {
+	delay := time.Duration(0)
+	for ctx.Err() == nil {
+		c, err := Ensure(ctx, cfg)
+		if err != nil {
+			delay = nextDelay(delay)
+			report(fmt.Sprintf("keeper did not start: %v; next try in %s", err, delay), true)
+			if !sleepCtx(ctx, delay) {
+				return
+			}
+			continue
+		}
+		pid, err := c.PID(ctx)
+		c.Close()
+		if err != nil {
+			continue
+		}
+		started := time.Now()
+		if err := waitExit(ctx, pid); err != nil {
+			return
+		}
+		ran := time.Since(started)
+		if ran >= time.Minute {
+			delay = 0
+		}
+		wait := delay // the first death is answered at once
+		if ran < 10*time.Second {
+			delay = nextDelay(delay)
+		}
+		report(fmt.Sprintf("keeper pid %d died after %s; starting a new one in %s", pid, ran.Round(time.Millisecond), wait), wait > 0)
+		if !sleepCtx(ctx, wait) {
+			return
+		}
+	}
+}
+
+// watchTick bounds how late Watch notices a dead keeper and ctx ending.
+const watchTick = 200 * time.Millisecond
+
+// waitExit returns nil once pid has exited, ctx's error once ctx ends.
+func waitExit(ctx context.Context, pid int) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return nil
+	}
+	if err != nil {
+		return waitExitKill0(ctx, pid) // kernel without pidfd
+	}
+	defer unix.Close(fd)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for ctx.Err() == nil {
+		n, err := unix.Poll(fds, int(watchTick/time.Millisecond))
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return waitExitKill0(ctx, pid)
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+	return ctx.Err()
+}
+
+func waitExitKill0(ctx context.Context, pid int) error {
+	for unix.Kill(pid, 0) == nil {
+		if !sleepCtx(ctx, watchTick) {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func nextDelay(d time.Duration) time.Duration {
+	if d == 0 {
+		return time.Second
+	}
+	return min(2*d, 32*time.Second)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
