@@ -87,8 +87,8 @@ func TestRefusedRequestGoesToFallback(t *testing.T) {
 			}
 			g, b := p.Stats("green"), p.Stats("blue")
 			n := uint64(len(tt.calls))
-			if g.ConnErrors < n || g.Status5xx != 0 || g.InFlight != 0 {
-				t.Errorf("green stats = %+v, want >= %d conn errors, no 5xx, none in flight", g, n)
+			if g.ConnErrors < n || g.Refused != n || g.Status5xx != 0 || g.InFlight != 0 {
+				t.Errorf("green stats = %+v, want >= %d conn errors, %[2]d refused, no 5xx, none in flight", g, n)
 			}
 			if b.Status2xx != n || b.InFlight != 0 {
 				t.Errorf("blue stats = %+v, want %d 2xx, none in flight", b, n)
@@ -171,7 +171,7 @@ func TestRefusedTCPConnectionGoesToFallback(t *testing.T) {
 	eventually(t, "the connection to end on both targets", func() bool {
 		return p.Stats("blue").InFlight == 0 && p.Stats("green").InFlight == 0
 	})
-	if g := p.Stats("green"); g.ConnErrors == 0 {
+	if g := p.Stats("green"); g.ConnErrors == 0 || g.Refused != 1 {
 		t.Errorf("green stats = %+v, want the refusal counted", g)
 	}
 	if b := p.Stats("blue"); b.Requests != 1 {
