@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net"
@@ -176,5 +177,61 @@ func TestRefusedTCPConnectionGoesToFallback(t *testing.T) {
 	}
 	if b := p.Stats("blue"); b.Requests != 1 {
 		t.Errorf("blue stats = %+v, want 1 connection", b)
+	}
+}
+
+// crashingTarget answers its first request, then, on the second one on
+// the same connection, closes its listener and the connection unanswered:
+// an app that crashed with the request sent.
+func crashingTarget(t *testing.T, name string) Target {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		for i := 0; ; i++ {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, req.Body)
+			if i > 0 {
+				ln.Close()
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n"+name[:4])
+		}
+	}()
+	return Target{Name: name, Addr: ln.Addr().String()}
+}
+
+// A GET sent on a pooled connection to an app that then died is resent
+// once; when that dial is refused it goes to the fallback.
+func TestResentGETGoesToFallbackWhenRetryIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, lane := range lanes {
+		t.Run(lane, func(t *testing.T) {
+			t.Parallel()
+			blue := echoTarget(t, "blue")
+			green := crashingTarget(t, "green")
+			p := startLane(t, Config{}, lane)
+			p.Switch(blue)
+			p.Switch(green)
+			c := newClient(t)
+			if got := send(t, c, p, fallbackCall{method: "GET"}); got != "200 gree" {
+				t.Fatalf("first answer %q, want green's", got)
+			}
+			if got := send(t, c, p, fallbackCall{method: "GET"}); got != "200 blue GET " {
+				t.Fatalf("second answer %q, want the fallback's", got)
+			}
+		})
 	}
 }

@@ -255,6 +255,9 @@ func (l *evloop) failExchange(c *client, timeout bool) {
 	if u := ex.u; u != nil {
 		u.c = nil
 		ex.u = nil
+		// The retry's dial failing means its attempt sent nothing either:
+		// the fallback may have the request as the retry would have.
+		unsent := !timeout && len(u.buf) == 0 && u.wsent == 0
 		if !timeout && len(u.buf) == 0 && !ex.retried && ex.rt.b.cuts.Load() == ex.gen {
 			ex.retried = true
 			if nu, err := l.dial(ex.rt.b, ex.rt.target.Addr); err == nil {
@@ -265,8 +268,9 @@ func (l *evloop) failExchange(c *client, timeout bool) {
 				return
 			}
 			ex.rt.b.stats.connErrors.Add(1)
+			unsent = true
 		}
-		if !timeout && u.wsent == 0 && len(u.buf) == 0 && l.toFallback(c, u) {
+		if unsent && l.toFallback(c, u) {
 			return
 		}
 		l.closeUp(u)
