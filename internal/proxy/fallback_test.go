@@ -235,3 +235,25 @@ func TestResentGETGoesToFallbackWhenRetryIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// A request that started on the candidate just before the switch back,
+// and is refused, goes to the live target: the fallback is then the
+// candidate itself.
+func TestRefusedAfterSwitchBackGoesToLive(t *testing.T) {
+	t.Parallel()
+	blue := echoTarget(t, "blue")
+	green := refusingTarget(t, "green")
+	p := startProxy(t, Config{})
+	p.Switch(blue)
+	p.Switch(green)
+	rt := p.acquire() // on green
+	p.Switch(blue)
+	fb := p.fallback(rt)
+	if fb == nil || fb.target != blue {
+		t.Fatalf("fallback = %v, want the live %v", fb, blue)
+	}
+	fb.release()
+	if g, b := p.Stats("green"), p.Stats("blue"); g.InFlight != 0 || g.Refused != 1 || b.InFlight != 0 || b.Requests != 1 {
+		t.Fatalf("green %+v, blue %+v: want the request moved to blue", g, b)
+	}
+}
