@@ -47,10 +47,11 @@ func TestFaultyReleasesUnderLoad(t *testing.T) {
 			outcome: state.OutcomeRolledBack, reason: "exit",
 			// Between v2's exit and the switch back (a verify tick of 25ms
 			// plus the keeper's exit report) new requests reach a closed
-			// port and the proxy answers 502: it does not retry a refused
-			// dial on the previous, still running color. Measured: 12 to
-			// 28 of ~2,600 requests from 4 clients.
-			failedMax: 100, failedAs: `502 "berth: the app's instance did not answer`,
+			// port; the proxy sends each refused one to v1, still running
+			// as the fallback. Measured: 0 of ~2,300 requests from 4
+			// clients in 5 runs (6 to 28 before the fallback). A request
+			// v2 had begun to answer when it died would still fail.
+			failedMax: 0, failedAs: `502 "berth: the app's instance did not answer`,
 			check: func(t *testing.T, d state.Deployment, ld *load) {
 				if !hasStep(d, "switch to") || !hasStep(d, "rollback to") {
 					t.Errorf("steps %v: want a switch and an automatic rollback", stepNames(d))

@@ -127,13 +127,17 @@ func verifyChecks(all []spec.Check) []spec.Check {
 // p99 needs many requests and a fresh process is briefly slower. Ratios are over finished
 // requests only (a request in flight has no status yet), and a failed
 // backend connection counts once, as the 502 the proxy answered: a stale
-// connection that a retry saved is not the new release's fault.
+// connection that a retry saved is not the new release's fault. A request
+// the candidate refused and the proxy sent to the old color (Refused) is
+// a failure of the candidate.
 func judge(d spec.Deploy, cur, base proxy.Stats, final bool) *verdict {
-	done := cur.Status2xx + cur.Status3xx + cur.Status4xx + cur.Status5xx
+	// A request the candidate refused and the old color answered is the
+	// candidate's failure although its client got an answer.
+	done := cur.Status2xx + cur.Status3xx + cur.Status4xx + cur.Status5xx + cur.Refused
 	if done == 0 || int(done) < d.MinRequests {
 		return nil
 	}
-	bad := cur.Status5xx
+	bad := cur.Status5xx + cur.Refused
 	rate := float64(bad) / float64(done)
 	p99 := cur.Latency.Quantile(0.99)
 	nums := map[string]float64{

@@ -42,6 +42,7 @@ func TestJudge(t *testing.T) {
 		{name: "latency is judged only at the end", cur: stats(100, 0, 200*ms), base: stats(100, 0, 10*ms), notFinal: true},
 		{name: "errors are judged mid-window", cur: stats(50, 50, ms), notFinal: true, breach: "error rate 50.0%"},
 		{name: "small absolute rise is noise", cur: stats(100, 0, 30*ms), base: stats(100, 0, ms)},
+		{name: "refused requests the old color answered count as errors", cur: func() proxy.Stats { s := stats(80, 0, ms); s.Refused = 20; return s }(), notFinal: true, breach: "error rate 20.0% (20 of 100"},
 		{name: "no baseline, no latency verdict", cur: stats(100, 0, 200*ms), base: stats(50, 0, ms)},
 	}
 	for _, tc := range tests {

@@ -104,6 +104,9 @@ func (c *trackedConn) Close() error {
 	return c.Conn.Close()
 }
 
+// untrack removes c from its set and leaves it open.
+func (c *trackedConn) untrack() { c.once.Do(func() { c.owner.remove(c) }) }
+
 // CloseWrite half-closes when the underlying connection can.
 func (c *trackedConn) CloseWrite() error {
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {

@@ -21,7 +21,8 @@ const drainPoll = 5 * time.Millisecond
 // upgraded tunnels and streams such as SSE, TCP connections. If ctx ends
 // first it closes what remains and reports it as Cut. Drain the target
 // after switching away from it; draining the live target cuts requests
-// that keep arriving. Idle pooled connections to the target are closed
+// that keep arriving. A drained target stops being the fallback of
+// refused requests (fallback.go). Idle pooled connections to the target are closed
 // either way, so the old instance can be stopped.
 func (p *Proxy) Drain(ctx context.Context, name string) DrainResult {
 	b := p.lookup(name)
@@ -29,6 +30,7 @@ func (p *Proxy) Drain(ctx context.Context, name string) DrainResult {
 		return DrainResult{}
 	}
 	defer b.closeIdle()
+	p.dropFallback(name)
 	start := int(b.stats.inFlight.Load())
 	tick := time.NewTicker(drainPoll)
 	defer tick.Stop()

@@ -98,10 +98,13 @@ func fastReqOf(r *http.Request) fastReq {
 	}
 }
 
-// sendFast sends q to rt's target and reads the response header, once
+// sendFast sends q to *rtp's target and reads the response header, once
 // more on a fresh connection if a pooled one failed, unless a Drain cut
-// the target meanwhile. The results are exchange's.
-func (p *Proxy) sendFast(ctx context.Context, rt *route, q *fastReq) (*pconn, *http.Response, func() bool, error) {
+// the target meanwhile. If the target's dial failed, q goes to the
+// fallback target and *rtp becomes its route (fallback.go). The results
+// are exchange's.
+func (p *Proxy) sendFast(ctx context.Context, rtp **route, q *fastReq) (*pconn, *http.Response, func() bool, error) {
+	rt := *rtp
 	b := rt.b
 	gen := b.cuts.Load()
 	pc, resp, stop, err := p.exchange(ctx, b, rt.target.Addr, q, false)
@@ -112,6 +115,15 @@ func (p *Proxy) sendFast(ctx context.Context, rt *route, q *fastReq) (*pconn, *h
 			pc, resp, stop, err = p.exchange(ctx, b, rt.target.Addr, q, true)
 			if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
 				b.stats.connErrors.Add(1)
+			}
+		}
+		if err != nil && ctx.Err() == nil && isDialError(err) {
+			if fb := p.fallback(rt); fb != nil {
+				*rtp = fb
+				pc, resp, stop, err = p.exchange(ctx, fb.b, fb.target.Addr, q, false)
+				if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+					fb.b.stats.connErrors.Add(1)
+				}
 			}
 		}
 	}

@@ -82,7 +82,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, bodyNoTarget)
 		return
 	}
-	defer rt.release()
+	defer func() { rt.release() }() // forward may move it to the fallback
 	start := time.Now()
 	if isExtendedConnect(r) {
 		p.connectWebSocket(w, r, rt, start)
@@ -93,10 +93,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if fastEligible(r) && !wantsEarlyHints(r) {
-		p.forwardFast(w, r, rt, start)
+		p.forwardFast(w, r, &rt, start)
 		return
 	}
-	p.forward(w, r, rt, start)
+	p.forward(w, r, &rt, start)
 }
 
 // refuse answers a paused request. held says it waited and timed out.
@@ -154,6 +154,11 @@ func isDialError(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
+// keepOpen passes a request body through but not its Close.
+type keepOpen struct{ io.ReadCloser }
+
+func (keepOpen) Close() error { return nil }
+
 // roundTrip sends out on a pooled connection and, if that fails before any
 // response arrived, once more on a fresh connection, unless a Drain cut
 // the target or the request's own context ended.
@@ -177,7 +182,10 @@ func (p *Proxy) roundTrip(ctx context.Context, b *backend, out *http.Request) (*
 	return resp, err
 }
 
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, start time.Time) {
+// forward sends r through the Transport and copies the answer back. A
+// failed dial moves the request to the fallback: *rtp becomes its route.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rtp **route, start time.Time) {
+	rt := *rtp
 	ctx := r.Context()
 	if p.cfg.RequestTimeout > 0 {
 		var cancel context.CancelFunc
@@ -199,7 +207,19 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, start
 		out.Body = body
 	}
 	out.Body = in.gate(out.Body, ctx.Done())
+	if out.Body != nil && p.prev.Load() != nil {
+		// The Transport closes the body of a request it could not send;
+		// the fallback must still get it. The server closes r.Body.
+		out.Body = keepOpen{out.Body}
+	}
 	resp, err := p.roundTrip(ctx, rt.b, out)
+	if err != nil && ctx.Err() == nil && isDialError(err) {
+		if fb := p.fallback(rt); fb != nil {
+			*rtp, rt = fb, fb
+			out.URL.Host = fb.target.Addr
+			resp, err = p.roundTrip(ctx, fb.b, out)
+		}
+	}
 	in.finish()
 	if err != nil {
 		if body != nil && body.malformed {
@@ -276,7 +296,8 @@ func (p *Proxy) copyBody(w http.ResponseWriter, body io.Reader, stream bool) err
 }
 
 // forwardFast is forward for fastEligible requests.
-func (p *Proxy) forwardFast(w http.ResponseWriter, r *http.Request, rt *route, start time.Time) {
+// A failed dial moves the request to the fallback: *rtp becomes its route.
+func (p *Proxy) forwardFast(w http.ResponseWriter, r *http.Request, rtp **route, start time.Time) {
 	ctx := r.Context()
 	if p.cfg.RequestTimeout > 0 {
 		var cancel context.CancelFunc
@@ -284,9 +305,10 @@ func (p *Proxy) forwardFast(w http.ResponseWriter, r *http.Request, rt *route, s
 		defer cancel()
 	}
 	prepareFastHeader(r)
-	b := rt.b
 	q := fastReqOf(r)
-	pc, resp, stop, err := p.sendFast(ctx, rt, &q)
+	pc, resp, stop, err := p.sendFast(ctx, rtp, &q)
+	rt := *rtp
+	b := rt.b
 	if err != nil {
 		p.failed(w, r, rt, err, start)
 		return

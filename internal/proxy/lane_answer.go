@@ -33,7 +33,7 @@ func (lc *laneConn) handle(q *laneReq) bool {
 	if !q.http10 { // RFC 9110 section 15.2: no 1xx for HTTP/1.0
 		fq.early = lc
 	}
-	pc, resp, stop, err := p.sendFast(ctx, rt, &fq)
+	pc, resp, stop, err := p.sendFast(ctx, &rt, &fq)
 	clear(q.kv[:q.nkv])
 	return lc.respond(ctx, &q.answerTo, rt, pc, resp, stop, err, start)
 }

@@ -35,6 +35,7 @@ type exchange struct {
 	deadline time.Time // of the request timeout; zero for none
 	gen      uint64    // rt.b.cuts when the request started
 	retried  bool
+	fallen   bool // moved to the fallback target
 }
 
 func newLoopClient(fd int, ip string, ser int32, now time.Time) *client {
@@ -175,6 +176,14 @@ func (l *evloop) start(c *client, n int) bool {
 		u, err = l.dial(rt.b, rt.target.Addr)
 		retried = true
 	}
+	fallen := false
+	if err != nil && rt.b.cuts.Load() == gen {
+		if fb := p.fallback(rt); fb != nil {
+			rt.b.stats.connErrors.Add(1)
+			rt, gen, fallen = fb, fb.b.cuts.Load(), true
+			u, err = l.take(rt)
+		}
+	}
 	if err == nil {
 		fq := fastReq{method: q.method, uri: q.uri, host: q.host, ip: c.ip, kv: q.kv[:q.nkv], xff: q.xff, closeOnly: true}
 		u.wbuf = appendRequest(u.wbuf[:0], &fq)
@@ -184,7 +193,7 @@ func (l *evloop) start(c *client, n int) bool {
 	clear(q.xff)
 	l.consume(c, n)
 	c.closing = c.req.close
-	c.ex = exchange{rt: rt, u: u, start: start, gen: gen, retried: retried}
+	c.ex = exchange{rt: rt, u: u, start: start, gen: gen, retried: retried, fallen: fallen}
 	if t := p.cfg.RequestTimeout; t > 0 {
 		c.ex.deadline = start.Add(t)
 		if c.ex.deadline.Before(l.sweep) {
@@ -246,6 +255,9 @@ func (l *evloop) failExchange(c *client, timeout bool) {
 	if u := ex.u; u != nil {
 		u.c = nil
 		ex.u = nil
+		// The retry's dial failing means its attempt sent nothing either:
+		// the fallback may have the request as the retry would have.
+		unsent := !timeout && len(u.buf) == 0 && u.wsent == 0
 		if !timeout && len(u.buf) == 0 && !ex.retried && ex.rt.b.cuts.Load() == ex.gen {
 			ex.retried = true
 			if nu, err := l.dial(ex.rt.b, ex.rt.target.Addr); err == nil {
@@ -256,6 +268,10 @@ func (l *evloop) failExchange(c *client, timeout bool) {
 				return
 			}
 			ex.rt.b.stats.connErrors.Add(1)
+			unsent = true
+		}
+		if unsent && l.toFallback(c, u) {
+			return
 		}
 		l.closeUp(u)
 	}
@@ -265,6 +281,31 @@ func (l *evloop) failExchange(c *client, timeout bool) {
 	}
 	c.out = appendAnswer(l.bufs.getOut(), &c.req, status, body, false)
 	l.finish(c, status)
+}
+
+// toFallback moves c's request, of which the live target got no byte,
+// to the fallback target (fallback.go), taking the request bytes from u,
+// which it closes. It reports whether it did.
+func (l *evloop) toFallback(c *client, u *upconn) bool {
+	ex := &c.ex
+	if ex.fallen || ex.rt.b.cuts.Load() != ex.gen {
+		return false
+	}
+	fb := l.p.fallback(ex.rt)
+	if fb == nil {
+		return false
+	}
+	ex.rt, ex.gen, ex.fallen = fb, fb.b.cuts.Load(), true
+	nu, err := l.take(fb)
+	if err != nil {
+		fb.b.stats.connErrors.Add(1)
+		return false
+	}
+	nu.wbuf, u.wbuf = u.wbuf, nu.wbuf
+	l.closeUp(u)
+	nu.c, ex.u = c, nu
+	l.send(nu)
+	return true
 }
 
 func (l *evloop) timeoutExchange(c *client) { l.failExchange(c, true) }

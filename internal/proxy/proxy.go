@@ -69,7 +69,10 @@ type Proxy struct {
 	loops   atomic.Pointer[[]*evloop]
 	noLoops bool
 
-	live  atomic.Pointer[route]
+	live atomic.Pointer[route]
+	// prev is the live route Switch replaced, kept as the fallback of a
+	// refused dial until Drain of that target starts (fallback.go).
+	prev  atomic.Pointer[route]
 	pause pauser
 
 	mu       sync.Mutex // guards backends, only off the request path
@@ -208,6 +211,11 @@ func (p *Proxy) Close() error {
 // Switch makes t the live target in one atomic step and returns the
 // previous one. Every request or connection that starts after Switch
 // returns goes to t; those already started finish where they are.
+//
+// The previous target, if it has another name, becomes the fallback: a
+// request whose connection to t is refused goes there instead, until
+// Drain of the previous target starts or the next Switch. Switching to
+// the zero Target clears the fallback.
 func (p *Proxy) Switch(t Target) (prev Target) {
 	var next *route
 	if t != (Target{}) {
@@ -216,7 +224,13 @@ func (p *Proxy) Switch(t Target) (prev Target) {
 	}
 	old := p.live.Swap(next)
 	if old == nil {
+		p.prev.Store(nil)
 		return Target{}
+	}
+	if next == nil || old.target.Name == t.Name {
+		p.prev.Store(nil)
+	} else {
+		p.prev.Store(old)
 	}
 	return old.target
 }

@@ -22,8 +22,13 @@ type Stats struct {
 	Status4xx  uint64
 	Status5xx  uint64
 	ConnErrors uint64 // backend dial/transport failures, retried ones included
-	InFlight   int64  // a gauge: requests, streams and connections open now
-	Latency    Histogram
+	// Refused counts requests and connections whose dial to this target
+	// failed and which the fallback target answered instead (they are in
+	// ConnErrors too, and in the fallback's Requests and status counts):
+	// failures of this target that no client saw.
+	Refused  uint64
+	InFlight int64 // a gauge: requests, streams and connections open now
+	Latency  Histogram
 }
 
 // Sub returns the numbers that happened between old and s. InFlight is not
@@ -36,6 +41,7 @@ func (s Stats) Sub(old Stats) Stats {
 		Status4xx:  s.Status4xx - old.Status4xx,
 		Status5xx:  s.Status5xx - old.Status5xx,
 		ConnErrors: s.ConnErrors - old.ConnErrors,
+		Refused:    s.Refused - old.Refused,
 		InFlight:   s.InFlight,
 		Latency:    s.Latency.Sub(old.Latency),
 	}
@@ -136,6 +142,7 @@ type counters struct {
 	requests   atomic.Uint64
 	status     [6]atomic.Uint64 // index = status/100; 0 and 1 unused
 	connErrors atomic.Uint64
+	refused    atomic.Uint64
 	inFlight   atomic.Int64
 	latency    [histBuckets]atomic.Uint64
 }
@@ -155,6 +162,7 @@ func (c *counters) snapshot() Stats {
 		Status4xx:  c.status[4].Load(),
 		Status5xx:  c.status[5].Load(),
 		ConnErrors: c.connErrors.Load(),
+		Refused:    c.refused.Load(),
 		InFlight:   c.inFlight.Load(),
 	}
 	for i := range c.latency {

@@ -48,14 +48,23 @@ func (p *Proxy) serveTCP(c net.Conn) {
 	if rt == nil {
 		return
 	}
-	defer rt.release()
+	defer func() { rt.release() }() // the dial may move it to the fallback
 	// Track the client first, so a Drain that cuts during the dial still
 	// closes it.
 	client := rt.b.streams.track(c)
-	defer client.Close()
+	defer func() { client.Close() }()
 
 	start := time.Now()
 	back, err := p.dialTCP(ctx, rt)
+	if err != nil && ctx.Err() == nil {
+		// Nothing reached the target: the fallback can take the connection.
+		if fb := p.fallback(rt); fb != nil {
+			rt = fb
+			client.untrack()
+			client = fb.b.streams.track(c)
+			back, err = p.dialTCP(ctx, rt)
+		}
+	}
 	if err != nil {
 		return
 	}
