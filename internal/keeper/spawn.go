@@ -83,6 +83,11 @@ func (k *keeper) startProcess(spec runtime.Instance, path string) (started, erro
 	if spec.User != "" && os.Geteuid() == 0 {
 		// An empty, non-nil Groups clears the keeper's supplementary groups.
 		sys.Credential = &syscall.Credential{Uid: spec.UID, Gid: spec.GID, Groups: []uint32{}}
+		if err := chownPipes(spec.UID, spec.GID, outW, errW); err != nil {
+			outR.Close()
+			errR.Close()
+			return started{}, err
+		}
 	}
 	env := spec.Env
 	if env == nil {
@@ -117,6 +122,22 @@ func (k *keeper) startProcess(spec runtime.Instance, path string) (started, erro
 		return started{}, fmt.Errorf("starting %s: %w", path, err)
 	}
 	return started{pid: pid, startTime: startTimeOf(pid), cgroup: cgDir, stdout: outR, stderr: errR, exit: exit}, nil
+}
+
+// chownPipes gives the pipes to the agent's user. A pipe is created mode
+// 0600 for the keeper's user, and opening /dev/stdout or /dev/stderr (links
+// to /proc/self/fd/N) opens the pipe again by its inode, which checks that
+// mode: without this, an agent running as its own user could write to the
+// descriptors it inherited but not reopen them by path, as nginx's
+// "error_log /dev/stderr" and many logging libraries do. Both ends share
+// the inode; the agent can reach only its own output this way.
+func chownPipes(uid, gid uint32, pipes ...*os.File) error {
+	for _, p := range pipes {
+		if err := p.Chown(int(uid), int(gid)); err != nil {
+			return fmt.Errorf("giving the output pipe to uid %d: %w", uid, err)
+		}
+	}
+	return nil
 }
 
 // openCgroup returns the instance's cgroup, or nothing when cgroups are off
