@@ -40,7 +40,7 @@ func (in *instance) spawn() error {
 
 	now := time.Now()
 	in.mu.Lock()
-	in.pid, in.startTime, in.cgroup, in.startedAt = p.pid, p.startTime, p.cgroup, now
+	in.pid, in.startTime, in.cgroup, in.lin, in.startedAt = p.pid, p.startTime, p.cgroup, p.lin, now
 	in.exitCh = p.exit
 	in.state = runtime.StateRunning
 	in.nextStartAt = time.Time{}
@@ -55,6 +55,7 @@ type started struct {
 	pid            int
 	startTime      uint64
 	cgroup         string
+	lin            *lineage // without a cgroup
 	stdout, stderr *os.File
 	exit           chan exitInfo
 }
@@ -121,7 +122,11 @@ func (k *keeper) startProcess(spec runtime.Instance, path string) (started, erro
 		cgroupRemove(cgDir)
 		return started{}, fmt.Errorf("starting %s: %w", path, err)
 	}
-	return started{pid: pid, startTime: startTimeOf(pid), cgroup: cgDir, stdout: outR, stderr: errR, exit: exit}, nil
+	st := started{pid: pid, startTime: startTimeOf(pid), cgroup: cgDir, stdout: outR, stderr: errR, exit: exit}
+	if cgDir == "" {
+		st.lin = newLineage(outR, errR)
+	}
+	return st, nil
 }
 
 // chownPipes gives the pipes to the agent's user. A pipe is created mode
