@@ -24,6 +24,7 @@ type instance struct {
 	pid         int
 	startTime   uint64
 	cgroup      string
+	lin         *lineage // the run's descendants, when it has no cgroup
 	startedAt   time.Time
 	restarts    int
 	lastExit    string
@@ -56,7 +57,7 @@ func (in *instance) activeLocked() bool {
 
 // targetLocked returns the processes of the current run. Callers hold mu.
 func (in *instance) targetLocked() target {
-	return target{pgid: in.pid, minStart: in.startTime, cgroup: in.cgroup}
+	return target{pgid: in.pid, minStart: in.startTime, cgroup: in.cgroup, lin: in.lin}
 }
 
 func (in *instance) tapStderr(line []byte) {

@@ -33,14 +33,18 @@ func TestMain(m *testing.M) {
 }
 
 func keeperMain(args []string) int {
+	noCgroups := len(args) == 3 && args[2] == "--no-cgroups"
+	if noCgroups {
+		args = args[:2]
+	}
 	if len(args) != 2 || args[0] != "--run-dir" {
-		fmt.Fprintln(os.Stderr, "usage: keeper --run-dir DIR")
+		fmt.Fprintln(os.Stderr, "usage: keeper --run-dir DIR [--no-cgroups]")
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := Serve(ctx, Config{RunDir: args[1], Logger: log}); err != nil {
+	if err := Serve(ctx, Config{RunDir: args[1], Logger: log, NoCgroups: noCgroups}); err != nil {
 		log.Error("keeper", "err", err)
 		return 1
 	}

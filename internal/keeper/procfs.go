@@ -14,6 +14,7 @@ import (
 // procStat is what the keeper needs from /proc/<pid>/stat.
 type procStat struct {
 	state     byte   // field 3: R, S, D, Z, ...
+	ppid      int    // field 4
 	pgrp      int    // field 5
 	startTime uint64 // field 22, clock ticks since boot: tells a reused pid apart
 }
@@ -33,6 +34,10 @@ func readProcStat(pid int) (procStat, error) {
 	if len(f) < 20 {
 		return procStat{}, fmt.Errorf("parsing stat of pid %d: %d fields", pid, len(f)+2)
 	}
+	ppid, err := strconv.Atoi(string(f[1]))
+	if err != nil {
+		return procStat{}, fmt.Errorf("parsing ppid of pid %d: %w", pid, err)
+	}
 	pgrp, err := strconv.Atoi(string(f[2]))
 	if err != nil {
 		return procStat{}, fmt.Errorf("parsing pgrp of pid %d: %w", pid, err)
@@ -41,7 +46,7 @@ func readProcStat(pid int) (procStat, error) {
 	if err != nil {
 		return procStat{}, fmt.Errorf("parsing start time of pid %d: %w", pid, err)
 	}
-	return procStat{state: f[0][0], pgrp: pgrp, startTime: st}, nil
+	return procStat{state: f[0][0], ppid: ppid, pgrp: pgrp, startTime: st}, nil
 }
 
 // startTimeOf returns the start time of pid, or 0 when it cannot be read.

@@ -19,6 +19,9 @@ import (
 type Config struct {
 	RunDir string       // holds keeper.sock, keeper.pid, keeper.lock, state.json
 	Logger *slog.Logger // the keeper's own log; nil discards
+	// NoCgroups makes the keeper contain agents without cgroups even where
+	// it could use them, as on a host without delegation (tests use it).
+	NoCgroups bool
 }
 
 // File names in the run directory.
@@ -63,10 +66,19 @@ func Serve(ctx context.Context, cfg Config) error {
 	go func() { defer close(reaped); k.reaper.run(ctx) }()
 	defer func() { cancel(); <-reaped }()
 
-	if k.cg, err = detectCgroups(); err != nil {
-		log.Info("cgroup v2 delegation not available; containing agents by process group only", "reason", err)
-	} else {
+	switch k.cg, err = detectCgroups(); {
+	case cfg.NoCgroups:
+		k.cg = cgroups{}
+		log.Info("cgroups turned off; containing agents by process group and lineage")
+	case err != nil:
+		log.Info("cgroup v2 delegation not available; containing agents by process group and lineage", "reason", err)
+	default:
 		log.Info("cgroup v2 available; one cgroup per instance", "base", k.cg.base)
+	}
+	if k.cg.base == "" {
+		tracked := make(chan struct{})
+		go func() { defer close(tracked); k.trackLineages(ctx) }()
+		defer func() { cancel(); <-tracked }()
 	}
 	s, err := loadState(filepath.Join(cfg.RunDir, stateName))
 	if err != nil {

@@ -40,7 +40,7 @@ func (in *instance) spawn() error {
 
 	now := time.Now()
 	in.mu.Lock()
-	in.pid, in.startTime, in.cgroup, in.startedAt = p.pid, p.startTime, p.cgroup, now
+	in.pid, in.startTime, in.cgroup, in.lin, in.startedAt = p.pid, p.startTime, p.cgroup, p.lin, now
 	in.exitCh = p.exit
 	in.state = runtime.StateRunning
 	in.nextStartAt = time.Time{}
@@ -55,6 +55,7 @@ type started struct {
 	pid            int
 	startTime      uint64
 	cgroup         string
+	lin            *lineage // without a cgroup
 	stdout, stderr *os.File
 	exit           chan exitInfo
 }
@@ -83,6 +84,11 @@ func (k *keeper) startProcess(spec runtime.Instance, path string) (started, erro
 	if spec.User != "" && os.Geteuid() == 0 {
 		// An empty, non-nil Groups clears the keeper's supplementary groups.
 		sys.Credential = &syscall.Credential{Uid: spec.UID, Gid: spec.GID, Groups: []uint32{}}
+		if err := chownPipes(spec.UID, spec.GID, outW, errW); err != nil {
+			outR.Close()
+			errR.Close()
+			return started{}, err
+		}
 	}
 	env := spec.Env
 	if env == nil {
@@ -116,7 +122,27 @@ func (k *keeper) startProcess(spec runtime.Instance, path string) (started, erro
 		cgroupRemove(cgDir)
 		return started{}, fmt.Errorf("starting %s: %w", path, err)
 	}
-	return started{pid: pid, startTime: startTimeOf(pid), cgroup: cgDir, stdout: outR, stderr: errR, exit: exit}, nil
+	st := started{pid: pid, startTime: startTimeOf(pid), cgroup: cgDir, stdout: outR, stderr: errR, exit: exit}
+	if cgDir == "" {
+		st.lin = newLineage(outR, errR)
+	}
+	return st, nil
+}
+
+// chownPipes gives the pipes to the agent's user. A pipe is created mode
+// 0600 for the keeper's user, and opening /dev/stdout or /dev/stderr (links
+// to /proc/self/fd/N) opens the pipe again by its inode, which checks that
+// mode: without this, an agent running as its own user could write to the
+// descriptors it inherited but not reopen them by path, as nginx's
+// "error_log /dev/stderr" and many logging libraries do. Both ends share
+// the inode; the agent can reach only its own output this way.
+func chownPipes(uid, gid uint32, pipes ...*os.File) error {
+	for _, p := range pipes {
+		if err := p.Chown(int(uid), int(gid)); err != nil {
+			return fmt.Errorf("giving the output pipe to uid %d: %w", uid, err)
+		}
+	}
+	return nil
 }
 
 // openCgroup returns the instance's cgroup, or nothing when cgroups are off

@@ -12,9 +12,10 @@ import (
 // mistaken for ours) and its cgroup, which also holds processes that left
 // the group with setsid.
 type target struct {
-	pgid     int    // 0: no process group to act on
-	minStart uint64 // start time of the group leader
-	cgroup   string // "" without cgroups
+	pgid     int      // 0: no process group to act on
+	minStart uint64   // start time of the group leader
+	cgroup   string   // "" without cgroups
+	lin      *lineage // nil with a cgroup (or nothing known, after recovery)
 }
 
 // pollEvery is how often a stop checks whether processes are gone.
@@ -26,7 +27,10 @@ const killGiveUp = 30 * time.Second
 
 func (t target) members() []int {
 	var pids []int
-	if t.pgid > 0 {
+	switch {
+	case t.lin != nil:
+		pids = t.lin.sweep(scanProcs(), t.pgid, t.minStart)
+	case t.pgid > 0:
 		pids = groupMembers(t.pgid, t.minStart)
 	}
 	return append(pids, cgroupProcs(t.cgroup)...)
@@ -42,6 +46,9 @@ func (t target) signal(sig syscall.Signal) {
 		cgroupKill(t.cgroup)
 	} else {
 		cgroupSignal(t.cgroup, sig)
+	}
+	if t.lin != nil {
+		t.lin.signalKnown(sig)
 	}
 }
 
@@ -67,6 +74,10 @@ func (t target) terminate(grace time.Duration) bool {
 		return true
 	}
 	t.signal(syscall.SIGTERM)
+	// A stopped process (SIGSTOP, or a job-control stop) keeps SIGTERM
+	// pending until it runs again; SIGCONT lets it act on it now, as
+	// systemd does, instead of only ever meeting SIGKILL.
+	t.signal(syscall.SIGCONT)
 	if t.waitGone(grace) {
 		return true
 	}

@@ -78,7 +78,7 @@ func (in *instance) recordExit(ex exitInfo, b *backoff) (time.Duration, bool) {
 	in.lastExit, in.lastExitAt = ex.String(), ex.at
 	pid := in.pid
 	if ex.err == nil {
-		in.pid, in.startTime, in.cgroup = 0, 0, ""
+		in.pid, in.startTime, in.cgroup, in.lin = 0, 0, "", nil
 	}
 	switch {
 	case !restart:
@@ -146,7 +146,7 @@ func (in *instance) stopRun(exitCh <-chan exitInfo) {
 func (in *instance) markStopped(msg string) {
 	in.mu.Lock()
 	id := in.spec.ID
-	in.state, in.pid, in.startTime, in.cgroup = runtime.StateStopped, 0, 0, ""
+	in.state, in.pid, in.startTime, in.cgroup, in.lin = runtime.StateStopped, 0, 0, "", nil
 	in.nextStartAt = time.Time{}
 	in.mu.Unlock()
 	in.k.events.add(id, EventStopped, 0, msg)
