@@ -19,7 +19,8 @@ func toError(err error) (*Error, int) {
 		return &Error{Code: CodeInvalidSpec, Message: err.Error(), Problems: se.Problems}, http.StatusUnprocessableEntity
 	case errors.Is(err, deploy.ErrBusy):
 		return &Error{Code: CodeBusy, Message: err.Error()}, http.StatusConflict
-	case errors.Is(err, deploy.ErrUnknownApp), errors.Is(err, state.ErrNotFound), errors.Is(err, deploy.ErrNoPrevious):
+	case errors.Is(err, deploy.ErrUnknownApp), errors.Is(err, state.ErrNotFound), errors.Is(err, deploy.ErrNoPrevious),
+		errors.Is(err, deploy.ErrUnknownRelease):
 		return &Error{Code: CodeNotFound, Message: err.Error()}, http.StatusNotFound
 	case errors.Is(err, deploy.ErrFailed):
 		return &Error{Code: CodeFailed, Message: err.Error()}, http.StatusOK

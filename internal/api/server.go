@@ -198,7 +198,11 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if ds == nil {
+	if len(ds) == 0 {
+		if _, err := s.store.GetApp(r.PathValue("app")); errors.Is(err, state.ErrNotFound) {
+			writeError(w, fmt.Errorf("%w: %s (deploy it first)", deploy.ErrUnknownApp, r.PathValue("app")))
+			return
+		}
 		ds = []state.Deployment{}
 	}
 	writeJSON(w, http.StatusOK, ds)
