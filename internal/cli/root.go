@@ -123,7 +123,9 @@ func (a *app) root() *cobra.Command {
 		a.startCmd(), a.stopCmd(), a.restartCmd(), a.pauseCmd(), a.resumeCmd(),
 		a.whyCmd(), a.logrotateCmd(), a.checkCmd(), a.demoCmd(), a.sampleAgentCmd(), a.provisionCmd(), a.unprovisionCmd(),
 	)
+	root.AddCommand(a.versionCmd())
 	usageArgs(root)
+	a.completeApps(root)
 	return root
 }
 
