@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/spec"
 )
 
@@ -18,13 +19,9 @@ func (a *app) deployCmd() *cobra.Command {
 		Short: "Install a release (directory or .tar.gz; default: the spec's directory) and make it live",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			specFile, err := filepath.Abs(file)
+			specFile, data, err := a.deploySpec(cmd, file, args)
 			if err != nil {
 				return err
-			}
-			data, err := os.ReadFile(specFile)
-			if err != nil {
-				return usage("reading spec: %v", err)
 			}
 			app, err := spec.Parse(specFile, data)
 			if err != nil {
@@ -47,6 +44,33 @@ func (a *app) deployCmd() *cobra.Command {
 	}
 	c.Flags().StringVarP(&file, "file", "f", "berth.toml", "the app spec")
 	return c
+}
+
+// deploySpec reads the spec to deploy: -f when given, else the berth.toml
+// inside a tarball release, else ./berth.toml.
+func (a *app) deploySpec(cmd *cobra.Command, file string, args []string) (string, []byte, error) {
+	if !cmd.Flags().Changed("file") && len(args) == 1 {
+		if info, err := os.Stat(args[0]); err == nil && !info.IsDir() {
+			archive, err := filepath.Abs(args[0])
+			if err != nil {
+				return "", nil, err
+			}
+			name, data, err := release.SpecInArchive(archive)
+			if err != nil {
+				return "", nil, usage("%v", err)
+			}
+			return archive + ":" + name, data, nil
+		}
+	}
+	specFile, err := filepath.Abs(file)
+	if err != nil {
+		return "", nil, err
+	}
+	data, err := os.ReadFile(specFile)
+	if err != nil {
+		return "", nil, usage("reading spec: %v", err)
+	}
+	return specFile, data, nil
 }
 
 func (a *app) rollbackCmd() *cobra.Command {
