@@ -8,13 +8,14 @@ import (
 	"github.com/berth-dev/berth/internal/cli"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version may be stamped at build time with -ldflags "-X main.version=...";
+// otherwise berth reports the module version and VCS revision Go recorded.
+var version string
 
 func main() {
 	exe, err := os.Executable()
 	if err != nil {
 		exe = os.Args[0]
 	}
-	os.Exit(cli.Main(cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Args: os.Args[1:], Version: version, Exe: exe}))
+	os.Exit(cli.Main(cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Args: os.Args[1:], Version: cli.BuildVersion(version), Exe: exe}))
 }

@@ -11,14 +11,55 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/user"
+	"path/filepath"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/health"
 	"github.com/berth-dev/berth/internal/logs"
 	"github.com/berth-dev/berth/internal/state"
 )
+
+// ErrPermission is returned when the socket exists but this user may not
+// open it.
+var ErrPermission = errors.New("permission denied")
+
+// deniedError names the cause: a directory on the way this user cannot
+// enter, else the socket itself, whose group the user is not in.
+func deniedError(socket string) error {
+	var dirs []string // outermost first: the first one closed is the cause
+	for dir := filepath.Dir(socket); dir != "/" && dir != "."; dir = filepath.Dir(dir) {
+		dirs = append([]string{dir}, dirs...)
+	}
+	for _, dir := range dirs {
+		if unix.Access(dir, unix.X_OK) != nil {
+			if inSocketGroup(dir) {
+				break // the daemon's own run directory: membership is the cure
+			}
+			mode := "?"
+			if fi, err := os.Stat(dir); err == nil {
+				mode = fmt.Sprintf("%04o", fi.Mode().Perm())
+			}
+			return fmt.Errorf("%w on %s: its directory %s (mode %s) does not let you in; ask its owner, or use sudo", ErrPermission, socket, dir, mode)
+		}
+	}
+	return fmt.Errorf("%w on %s: add yourself to group %s (sudo usermod -aG %s $USER, then log in again)", ErrPermission, socket, SocketGroup, SocketGroup)
+}
+
+// inSocketGroup reports whether path belongs to group SocketGroup.
+func inSocketGroup(path string) bool {
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil {
+		return false
+	}
+	g, err := user.LookupGroupId(strconv.Itoa(int(st.Gid)))
+	return err == nil && g.Name == SocketGroup
+}
 
 // ErrNoDaemon is returned when nothing answers on the control socket.
 var ErrNoDaemon = errors.New("no berth daemon answers")
@@ -63,6 +104,9 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*http.R
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" && errors.Is(err, os.ErrPermission) {
+			return nil, deniedError(c.socket)
+		}
 		if errors.As(err, &op) && op.Op == "dial" {
 			return nil, fmt.Errorf("%w on %s (start one with: berth daemon)", ErrNoDaemon, c.socket)
 		}

@@ -22,7 +22,7 @@ func toError(err error) (*Error, int) {
 	case errors.Is(err, deploy.ErrCommitted), errors.Is(err, deploy.ErrUndoing):
 		return &Error{Code: CodeConflict, Message: err.Error()}, http.StatusConflict
 	case errors.Is(err, deploy.ErrUnknownApp), errors.Is(err, state.ErrNotFound), errors.Is(err, deploy.ErrNoPrevious),
-		errors.Is(err, deploy.ErrNotRunning):
+		errors.Is(err, deploy.ErrNotRunning), errors.Is(err, deploy.ErrUnknownRelease):
 		return &Error{Code: CodeNotFound, Message: err.Error()}, http.StatusNotFound
 	case errors.Is(err, deploy.ErrFailed):
 		return &Error{Code: CodeFailed, Message: err.Error()}, http.StatusOK

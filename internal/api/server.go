@@ -231,7 +231,11 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if ds == nil {
+	if len(ds) == 0 {
+		if _, err := s.store.GetApp(r.PathValue("app")); errors.Is(err, state.ErrNotFound) {
+			writeError(w, fmt.Errorf("%w: %s (deploy it first)", deploy.ErrUnknownApp, r.PathValue("app")))
+			return
+		}
 		ds = []state.Deployment{}
 	}
 	writeJSON(w, http.StatusOK, ds)
@@ -260,7 +264,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 }
 
 // Listen creates the control socket at path with mode 0660 (owner and group
-// only), replacing a stale socket left by a crashed daemon.
+// only), replacing a stale socket left by a crashed daemon. As root the
+// socket belongs to group SocketGroup (created when missing), so its
+// members may run berth without sudo.
 func Listen(path string) (net.Listener, error) {
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		c.Close()
@@ -274,6 +280,12 @@ func Listen(path string) (net.Listener, error) {
 	if err := os.Chmod(path, 0o660); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("setting mode of %s: %w", path, err)
+	}
+	if os.Geteuid() == 0 {
+		if err := giveToGroup(path); err != nil {
+			l.Close()
+			return nil, err
+		}
 	}
 	return l, nil
 }

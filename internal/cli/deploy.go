@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/spec"
 )
 
@@ -25,13 +26,9 @@ func (a *app) deployCmd() *cobra.Command {
 				}
 				return a.attach(cmd.Context(), args[0])
 			}
-			specFile, err := filepath.Abs(file)
+			specFile, data, err := a.deploySpec(cmd, file, args)
 			if err != nil {
 				return err
-			}
-			data, err := os.ReadFile(specFile)
-			if err != nil {
-				return usage("reading spec: %v", err)
 			}
 			app, err := spec.Parse(specFile, data)
 			if err != nil {
@@ -58,6 +55,33 @@ func (a *app) deployCmd() *cobra.Command {
 	c.Flags().StringVarP(&file, "file", "f", "berth.toml", "the app spec")
 	c.Flags().BoolVar(&attach, "attach", false, "follow the running deploy of APP (its steps so far, then to its end)")
 	return c
+}
+
+// deploySpec reads the spec to deploy: -f when given, else the berth.toml
+// inside a tarball release, else ./berth.toml.
+func (a *app) deploySpec(cmd *cobra.Command, file string, args []string) (string, []byte, error) {
+	if !cmd.Flags().Changed("file") && len(args) == 1 {
+		if info, err := os.Stat(args[0]); err == nil && !info.IsDir() {
+			archive, err := filepath.Abs(args[0])
+			if err != nil {
+				return "", nil, err
+			}
+			name, data, err := release.SpecInArchive(archive)
+			if err != nil {
+				return "", nil, usage("%v", err)
+			}
+			return archive + ":" + name, data, nil
+		}
+	}
+	specFile, err := filepath.Abs(file)
+	if err != nil {
+		return "", nil, err
+	}
+	data, err := os.ReadFile(specFile)
+	if err != nil {
+		return "", nil, usage("reading spec: %v", err)
+	}
+	return specFile, data, nil
 }
 
 func (a *app) rollbackCmd() *cobra.Command {

@@ -31,6 +31,10 @@ func (a *app) logsCmd() *cobra.Command {
 						_, err := fmt.Fprintln(a.env.Stdout, l.Text)
 						return err
 					}
+					if l.Color != "" {
+						_, err := fmt.Fprintf(a.env.Stdout, "%s %s %s %s\n", l.Time.Local().Format("15:04:05.000"), l.Color, l.Stream, l.Text)
+						return err
+					}
 					_, err := fmt.Fprintf(a.env.Stdout, "%s %s %s\n", l.Time.Local().Format("15:04:05.000"), l.Stream, l.Text)
 					return err
 				})

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -57,6 +58,10 @@ func Main(env Env) int {
 		return ExitOK
 	}
 	code := exitCode(err)
+	// cobra reports an unknown subcommand with an untyped error from Find.
+	if code == ExitError && strings.HasPrefix(err.Error(), "unknown command ") {
+		code = ExitUsage
+	}
 	if !errors.Is(err, errSilent) {
 		fmt.Fprintln(env.Stderr, "berth:", err)
 	}
@@ -119,7 +124,26 @@ func (a *app) root() *cobra.Command {
 		a.whyCmd(), a.logrotateCmd(), a.checkCmd(), a.demoCmd(), a.sampleAgentCmd(), a.provisionCmd(), a.unprovisionCmd(),
 		a.abortCmd(), a.rmCmd(),
 	)
+	root.AddCommand(a.versionCmd())
+	usageArgs(root)
+	a.completeApps(root)
 	return root
+}
+
+// usageArgs makes a wrong number of arguments a usage error (exit 2) on c and
+// every command below it: cobra's validators return plain errors.
+func usageArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return &exitError{code: ExitUsage, err: fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 // layout resolves the home from --home, $BERTH_HOME or the default.

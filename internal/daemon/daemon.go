@@ -183,7 +183,12 @@ func Run(ctx context.Context, cfg Config) error {
 // restarts, crash loops) into the event journal. A crash loop raises one
 // alert, resolved when the instance is stopped or starts over cleanly.
 func journalKeeperEvents(ctx context.Context, kc *keeper.Client, store *state.Store, alerts monitor.Alerter, log *slog.Logger) {
-	var after uint64
+	// The cursor is in the store so a restarted daemon does not journal the
+	// keeper's old events again under new numbers.
+	after, err := store.KeeperEventSeq()
+	if err != nil {
+		log.Error("reading keeper event cursor", "err", err)
+	}
 	for ctx.Err() == nil {
 		evs, err := kc.Events(ctx, after)
 		if err != nil {
@@ -200,9 +205,13 @@ func journalKeeperEvents(ctx context.Context, kc *keeper.Client, store *state.St
 			if i := strings.LastIndexByte(app, '.'); i > 0 {
 				app = app[:i]
 			}
-			if _, err := store.AddEvent(state.Event{Time: ev.Time, App: app, Kind: "instance." + ev.Kind,
-				Message: ev.ID + ": " + ev.Message}); err != nil {
+			_, fresh, err := store.ImportKeeperEvent(state.Event{Time: ev.Time, App: app, Kind: "instance." + ev.Kind,
+				Message: ev.ID + ": " + ev.Message}, ev.Seq)
+			if err != nil {
 				log.Error("journaling keeper event", "err", err)
+			}
+			if err == nil && !fresh {
+				continue
 			}
 			switch ev.Kind {
 			case keeper.EventCrashloop:

@@ -24,17 +24,28 @@ type logReader struct {
 	journal runtime.Runtime // the systemd backend, when there is one
 }
 
+// ReadLogs reads the log of app's color, or of its live color. Following the
+// live color goes on across blue-green switches: see followLive.
 func (r logReader) ReadLogs(ctx context.Context, app, color string, q logs.Query, out func(logs.Line) error) error {
 	st, err := r.store.GetApp(app)
 	if err != nil {
 		return fmt.Errorf("reading logs of %s: %w", app, err)
 	}
+	follow := color // "" = the live color, whichever it is over time
 	if color == "" {
 		color = st.Live
 	}
 	if color == "" {
 		return fmt.Errorf("%s has no live instance; name one with --color", app)
 	}
+	if q.Follow && follow == "" {
+		return r.followLive(ctx, app, color, q, out)
+	}
+	return r.readColor(ctx, app, color, q, out)
+}
+
+// readColor reads the log of one color of app.
+func (r logReader) readColor(ctx context.Context, app, color string, q logs.Query, out func(logs.Line) error) error {
 	id := app + "." + color
 	if j, ok := r.journal.(journalLogs); ok {
 		if s, err := r.journal.Status(ctx, id); err == nil && strings.HasPrefix(s.LogPath, "journal:") {

@@ -39,6 +39,9 @@ var ErrFailed = errors.New("deploy failed")
 // ErrUnknownApp is returned for an app berth has never deployed.
 var ErrUnknownApp = errors.New("unknown app")
 
+// ErrUnknownRelease is returned for a release id the app does not have.
+var ErrUnknownRelease = errors.New("unknown release")
+
 // Engine deploys apps and keeps their proxies pointed at the live color.
 type Engine struct {
 	store *state.Store

@@ -30,13 +30,18 @@ func (e *Engine) instanceFor(ctx context.Context, app *spec.App, color string, r
 		return runtime.Instance{}, err
 	}
 	r := app.Run
+	env := e.environ(app, color, rel, port)
+	argv, err := r.Argv(env)
+	if err != nil {
+		return runtime.Instance{}, err
+	}
 	inst := runtime.Instance{
 		ID:          instanceID(app.Name, color),
 		Backend:     backendFor(r.Runtime),
 		App:         app.Name,
-		Argv:        app.Run.Command,
+		Argv:        argv,
 		Dir:         rel.Dir,
-		Env:         e.environ(app, color, rel, port),
+		Env:         env,
 		User:        acct.Name,
 		UID:         acct.UID,
 		GID:         acct.GID,
@@ -81,13 +86,14 @@ func backendFor(want string) string {
 // then what berth sets (PORT and BERTH_HEARTBEAT win over everything).
 func (e *Engine) environ(app *spec.App, color string, rel release.Release, port int) []string {
 	env := map[string]string{
-		"PATH":          defaultPath,
-		"LANG":          "C.UTF-8",
-		"HOME":          e.home.SharedDir(app.Name),
-		"BERTH_APP":     app.Name,
-		"BERTH_COLOR":   color,
-		"BERTH_RELEASE": rel.ID,
-		"BERTH_SHARED":  e.home.SharedDir(app.Name),
+		"PATH":           defaultPath,
+		"LANG":           "C.UTF-8",
+		"HOME":           e.home.SharedDir(app.Name),
+		"BERTH_APP":      app.Name,
+		"BERTH_COLOR":    color,
+		"BERTH_INSTANCE": instanceID(app.Name, color),
+		"BERTH_RELEASE":  rel.ID,
+		"BERTH_SHARED":   e.home.SharedDir(app.Name),
 	}
 	for k, v := range app.Run.Env {
 		env[k] = v

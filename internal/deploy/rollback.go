@@ -32,6 +32,8 @@ func (e *Engine) Rollback(ctx context.Context, app, to, user string, out Progres
 		if to, err = e.previousRelease(st); err != nil {
 			return state.Deployment{}, err
 		}
+	} else if _, err := e.findRelease(app, to); err != nil {
+		return state.Deployment{}, fmt.Errorf("%w: %w", ErrUnknownRelease, err)
 	}
 	if d, ok, err := e.instantRollback(ctx, st, to, user, "", out); ok || err != nil {
 		return d, err

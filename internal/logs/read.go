@@ -27,6 +27,7 @@ type Line struct {
 	Time   time.Time
 	Stream Stream
 	Text   string
+	Color  string `json:",omitempty"` // the instance's color, when a reader follows more than one
 }
 
 // Read calls out with the lines of the log at path that q selects, oldest

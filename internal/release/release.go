@@ -106,6 +106,11 @@ func Install(ctx context.Context, src, appDir string, lim Limits) (Release, erro
 	if err != nil {
 		return Release{}, err
 	}
+	if !info.IsDir() {
+		if tmp, err = stripTop(tmp); err != nil {
+			return Release{}, err
+		}
+	}
 	rel, err := place(tmp, releases, sum)
 	if err != nil {
 		return Release{}, err

@@ -61,12 +61,12 @@ type Status struct {
 	App         string    `json:"app"`
 	State       State     `json:"state"`
 	PID         int       `json:"pid,omitempty"`
-	StartedAt   time.Time `json:"started_at,omitempty"`
+	StartedAt   time.Time `json:"started_at,omitzero"`
 	Restarts    int       `json:"restarts"`
 	LastExit    string    `json:"last_exit,omitempty"` // "exit 1", "signal: killed"
-	LastExitAt  time.Time `json:"last_exit_at,omitempty"`
-	NextStartAt time.Time `json:"next_start_at,omitempty"` // in backoff/crashloop
-	LastStderr  []string  `json:"last_stderr,omitempty"`   // the last lines of stderr
+	LastExitAt  time.Time `json:"last_exit_at,omitzero"`
+	NextStartAt time.Time `json:"next_start_at,omitzero"` // in backoff/crashloop
+	LastStderr  []string  `json:"last_stderr,omitempty"`  // the last lines of stderr
 	LogPath     string    `json:"log_path"`
 	LogLines    uint64    `json:"log_lines"`
 	LogBytes    uint64    `json:"log_bytes"` // the agent's output, newlines included

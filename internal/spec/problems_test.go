@@ -27,6 +27,17 @@ var badCases = []struct {
 	toml: minimal + "command = [\"./again\"]\n",
 	want: []prob{{5, 1, "run.command", "already defined"}},
 }, {
+	name: "unknown variable in command",
+	toml: "version = 1\nname = \"w\"\n[run]\ncommand = [\"./w\", \"--port=${PORT}\", \"${PROT}\", \"$\"]\n",
+	want: []prob{
+		{4, 37, "run.command[2]", "${PROT} is not set for the agent"},
+		{4, 48, "run.command[3]", "lone $"},
+	},
+}, {
+	name: "empty shell command",
+	toml: "version = 1\nname = \"w\"\n[run]\ncommand = \" \"\n",
+	want: []prob{{4, 11, "run.command", "is empty"}},
+}, {
 	name: "missing version",
 	toml: "name = \"w\"\n[run]\ncommand = [\"./w\"]\n",
 	want: []prob{{1, 1, "version", "add `version = 1`"}},
@@ -54,9 +65,9 @@ var badCases = []struct {
 	},
 }, {
 	name: "type errors in dotted keys and inline tables",
-	toml: "version = 1\nname = \"w\"\nrun.command = \"./w\"\nrun.stop_timeout = 10\nlogs = { keep = \"10\", compress = 1 }\ndeploy.ports = [9001, \"x\"]\n",
+	toml: "version = 1\nname = \"w\"\nrun.command = 7\nrun.stop_timeout = 10\nlogs = { keep = \"10\", compress = 1 }\ndeploy.ports = [9001, \"x\"]\n",
 	want: []prob{
-		{3, 15, "run.command", `expected an array of strings, got string "./w"`},
+		{3, 15, "run.command", `expected an array of strings, got integer 7`},
 		{4, 20, "run.stop_timeout", `quote it and add a unit, like "10s"`},
 		{5, 17, "logs.keep", `expected an integer, got string "10"`},
 		{5, 34, "logs.compress", "expected true or false, got integer 1"},

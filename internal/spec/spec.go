@@ -54,7 +54,7 @@ type App struct {
 
 // Run says how to start the agent.
 type Run struct {
-	Command     []string          `toml:"command"` // argv, never passed through a shell
+	Command     Command           `toml:"command"` // argv (berth expands ${VAR}) or one /bin/sh -c line
 	Env         map[string]string `toml:"env"`
 	User        string            `toml:"user"`         // "" = dedicated user berth-<name> when root; "root" must be spelled out
 	StopTimeout Duration          `toml:"stop_timeout"` // default 10s
@@ -71,6 +71,10 @@ type Run struct {
 	Watchdog     Duration   `toml:"watchdog"`     // WatchdogSec=; needs notify; 0 = none
 	Capabilities []string   `toml:"capabilities"` // kept in CapabilityBoundingSet= and made ambient
 	Systemd      RunSystemd `toml:"systemd"`      // [run.systemd]
+
+	// Shell is true when command was written as a string (shell form); set
+	// by Parse, not read from TOML.
+	Shell bool `toml:"-"`
 }
 
 // RunSystemd tunes the unit berth generates for the agent.

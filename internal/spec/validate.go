@@ -5,6 +5,7 @@ import (
 	"github.com/berth-dev/berth/internal/tomlconf"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +57,16 @@ func (v *validator) app(a *App) {
 }
 
 func (v *validator) run(r *Run) {
+	if n := v.root.Field("run").Field("command"); n != nil && n.IsString() {
+		r.Shell = true
+		if strings.TrimSpace(r.Command[2]) == "" {
+			v.fail("run.command", `is empty; give a shell line like "./my-agent --port $PORT" or an argv array`)
+		}
+		v.noNUL("run.command", r.Command[2:])
+		v.env(r.Env)
+		v.runRest(r)
+		return
+	}
 	switch {
 	case v.root.Field("run").Field("command") == nil:
 		v.fail("run.command", `missing; add command = ["./my-agent", "--flag"] under [run] (an argv array, never run by a shell)`)
@@ -64,10 +75,30 @@ func (v *validator) run(r *Run) {
 	case r.Command[0] == "":
 		v.fail("run.command[0]", "the program is empty; give a path such as \"./my-agent\"")
 	case len(r.Command) == 1 && strings.ContainsAny(r.Command[0], " \t"):
-		v.fail("run.command", "%q looks like a shell line, but the command is an argv array never run by a shell; split it: %s", r.Command[0], argvHint(r.Command[0]))
+		v.fail("run.command", "%q looks like a shell line, but an argv array is never run by a shell; split it: %s, or write it as a string to run it with /bin/sh -c", r.Command[0], argvHint(r.Command[0]))
 	}
 	v.noNUL("run.command", r.Command)
-	for k, val := range r.Env {
+	v.expansions(r)
+	v.env(r.Env)
+	v.runRest(r)
+}
+
+// expansions checks that every variable an exec-form command names is one
+// the instance will have, so a typo fails at validation, not at start.
+func (v *validator) expansions(r *Run) {
+	known := func(name string) (string, bool) {
+		_, inEnv := r.Env[name]
+		return "", inEnv || slices.Contains(InstanceVars, name)
+	}
+	for i, arg := range r.Command {
+		if _, err := Expand(arg, known); err != nil {
+			v.fail(fmt.Sprintf("run.command[%d]", i), "%v", err)
+		}
+	}
+}
+
+func (v *validator) env(env map[string]string) {
+	for k, val := range env {
 		p := tomlconf.Join("run.env", k)
 		switch {
 		case !envKeyRe.MatchString(k):
@@ -78,6 +109,9 @@ func (v *validator) run(r *Run) {
 			v.fail(p, "the value contains a NUL byte, which no environment can hold")
 		}
 	}
+}
+
+func (v *validator) runRest(r *Run) {
 	if r.User != "" && !userRe.MatchString(r.User) {
 		v.fail("run.user", "%q is not a valid user name; use lowercase letters, digits, '_' and '-', or leave it out to run as berth-<name>", r.User)
 	}

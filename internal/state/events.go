@@ -29,38 +29,41 @@ func (s *Store) AddEvent(e Event) (Event, error) {
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		events := tx.Bucket(bucketEvents)
-		seq, err := events.NextSequence()
-		if err != nil {
-			return err
-		}
-		e.Seq = seq
-		data, err := encode(e)
-		if err != nil {
-			return err
-		}
-		if err := events.Put(u64key(seq), data); err != nil {
-			return err
-		}
-		if e.App != "" {
-			idx, err := tx.Bucket(bucketEventIndex).CreateBucketIfNotExists([]byte(e.App))
-			if err != nil {
-				return err
-			}
-			if err := idx.Put(u64key(seq), nil); err != nil {
-				return err
-			}
-		}
-		if seq <= uint64(s.maxEvents) {
-			return nil
-		}
-		return pruneEvents(tx, seq-uint64(s.maxEvents))
-	})
+	err := s.db.Update(func(tx *bolt.Tx) error { return s.addEvent(tx, &e) })
 	if err != nil {
 		return Event{}, fmt.Errorf("adding event: %w", err)
 	}
 	return e, nil
+}
+
+// addEvent appends e inside tx and sets its Seq.
+func (s *Store) addEvent(tx *bolt.Tx, e *Event) error {
+	events := tx.Bucket(bucketEvents)
+	seq, err := events.NextSequence()
+	if err != nil {
+		return err
+	}
+	e.Seq = seq
+	data, err := encode(*e)
+	if err != nil {
+		return err
+	}
+	if err := events.Put(u64key(seq), data); err != nil {
+		return err
+	}
+	if e.App != "" {
+		idx, err := tx.Bucket(bucketEventIndex).CreateBucketIfNotExists([]byte(e.App))
+		if err != nil {
+			return err
+		}
+		if err := idx.Put(u64key(seq), nil); err != nil {
+			return err
+		}
+	}
+	if seq <= uint64(s.maxEvents) {
+		return nil
+	}
+	return pruneEvents(tx, seq-uint64(s.maxEvents))
 }
 
 // pruneEvents deletes events with Seq <= through, and their index entries.

@@ -18,9 +18,18 @@ var (
 	percentType  = reflect.TypeFor[Percent]()
 )
 
+// StringForm is implemented by types that also accept a single string where
+// they normally take another shape (a command written as one shell line
+// instead of an argv array). The decoder calls DecodeString for a string.
+type StringForm interface{ DecodeString(s string) }
+
 // decode sets v (addressable) from n; path names n in messages.
 func (d *Doc) decode(n *Node, v reflect.Value, path string) {
 	t := v.Type()
+	if sf, ok := v.Addr().Interface().(StringForm); ok && n.IsString() {
+		sf.DecodeString(n.data)
+		return
+	}
 	if t == byteSizeType && n.kind == kindScalar && n.scalar == unstable.Integer {
 		d.decodeInt(n, v, path)
 		return

@@ -33,6 +33,9 @@ const (
 	kindArray
 )
 
+// IsString reports whether n is a string value.
+func (n *Node) IsString() bool { return n.kind == kindScalar && n.scalar == unstable.String }
+
 // At is where problems about the value should point: the value when the
 // parser located it, otherwise its key.
 func (n *Node) At() Pos {
