@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -139,5 +140,19 @@ func TestDefaultUser(t *testing.T) {
 		if u != wantUID {
 			t.Errorf("agent pid %d runs with uids %v, want all %s (%s)", pid, uid, wantUID, user)
 		}
+	}
+	// Its release is closed to others (0750) and open to its group, and
+	// the agent, not root, works inside it.
+	cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(cwd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid, _ := exec.Command("id", "-g", user).Output()
+	if got := fi.Sys().(*syscall.Stat_t).Gid; fi.Mode().Perm() != 0o750 || fmt.Sprint(got) != strings.TrimSpace(string(gid)) {
+		t.Errorf("release %s: mode %04o group %d, want 0750 and %s's group %s", cwd, fi.Mode().Perm(), got, user, gid)
 	}
 }

@@ -135,8 +135,8 @@ func (e *Engine) prepareDirs(app string, acct sysuser.Account) error {
 			return fmt.Errorf("giving %s to %s: %w", shared, acct.Name, err)
 		}
 		// Releases are read-only for the agent, but it must reach them.
-		if err := os.Chmod(filepath.Dir(shared), 0o755); err != nil {
-			return fmt.Errorf("opening app dir: %w", err)
+		if err := release.Share(filepath.Dir(shared), int(acct.GID)); err != nil {
+			return fmt.Errorf("opening releases to %s: %w", acct.Name, err)
 		}
 	}
 	return os.MkdirAll(e.home.LogDir(app), 0o750)

@@ -20,7 +20,26 @@ import (
 type dirSpec struct {
 	path  string
 	mode  fs.FileMode
-	owner string // user name; its primary group owns it too
+	owner string // user name
+	group string // user name whose primary group owns it; "" is owner's
+}
+
+// ids resolves the directory's owner and group.
+func (d dirSpec) ids() (int, int, error) {
+	uid, gid, err := lookupIDs(d.owner)
+	if err != nil || d.group == "" {
+		return uid, gid, err
+	}
+	_, gid, err = lookupIDs(d.group)
+	return uid, gid, err
+}
+
+// who says owner and group for a plan line.
+func (d dirSpec) who() string {
+	if d.group == "" || d.group == d.owner {
+		return d.owner
+	}
+	return d.owner + ":" + d.group
 }
 
 // dirs lists the app's directories, parents first. The home's own modes
@@ -29,18 +48,20 @@ func (p *Provisioner) dirs(app, owner string) []dirSpec {
 	h := p.cfg.Home
 	ap := systemd.AppPaths{Home: h, App: app}
 	return []dirSpec{
-		{h.Root, 0o711, "root"},
-		{filepath.Join(h.Root, "apps"), 0o711, "root"},
-		{filepath.Join(h.Root, "logs"), 0o750, "root"},
-		{h.RunDir(), 0o750, "root"},
-		{ap.Dir(), 0o755, "root"},
-		{ap.Releases(), 0o755, "root"},
-		{ap.Shared(), 0o750, owner},
-		{ap.Run(), 0o750, owner},
+		{h.Root, 0o711, "root", ""},
+		{filepath.Join(h.Root, "apps"), 0o711, "root", ""},
+		{filepath.Join(h.Root, "logs"), 0o750, "root", ""},
+		{h.RunDir(), 0o750, "root", ""},
+		// Releases may hold config: the app's group reads them, others
+		// cannot (the modes release.Share sets at each deploy).
+		{ap.Dir(), 0o750, "root", owner},
+		{ap.Releases(), 0o750, "root", owner},
+		{ap.Shared(), 0o750, owner, ""},
+		{ap.Run(), 0o750, owner, ""},
 		// Traversable, not listable: the agent reaches its release through
 		// its color's link; the env files inside are 0600 root.
-		{ap.Colors(), 0o711, "root"},
-		{ap.Logs(), 0o750, "root"},
+		{ap.Colors(), 0o711, "root", ""},
+		{ap.Logs(), 0o750, "root", ""},
 	}
 }
 
@@ -86,7 +107,7 @@ func planDir(d dirSpec) (*Step, error) {
 	what := ""
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		what = fmt.Sprintf("create (%04o %s)", d.mode, d.owner)
+		what = fmt.Sprintf("create (%04o %s)", d.mode, d.who())
 	case err != nil:
 		return nil, fmt.Errorf("checking %s: %w", d.path, err)
 	case !fi.IsDir():
@@ -95,13 +116,13 @@ func planDir(d dirSpec) (*Step, error) {
 		if fi.Mode().Perm() != d.mode {
 			what = fmt.Sprintf("mode %04o → %04o", fi.Mode().Perm(), d.mode)
 		}
-		uid, gid, lerr := lookupIDs(d.owner)
+		uid, gid, lerr := d.ids()
 		st := fi.Sys().(*syscall.Stat_t)
 		if lerr != nil || int(st.Uid) != uid || int(st.Gid) != gid {
 			if what != "" {
 				what += ", "
 			}
-			what += fmt.Sprintf("owner %d:%d → %s", st.Uid, st.Gid, d.owner)
+			what += fmt.Sprintf("owner %d:%d → %s", st.Uid, st.Gid, d.who())
 		}
 	}
 	if what == "" {
@@ -111,7 +132,7 @@ func planDir(d dirSpec) (*Step, error) {
 }
 
 func ensureDir(d dirSpec) error {
-	uid, gid, err := lookupIDs(d.owner)
+	uid, gid, err := d.ids()
 	if err != nil {
 		return fmt.Errorf("owner of %s: %w", d.path, err)
 	}

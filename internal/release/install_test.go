@@ -120,7 +120,7 @@ func TestInstallArchive(t *testing.T) {
 		{hdr: tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header", PAXRecords: map[string]string{"comment": "x"}}},
 	}
 	want := map[string]string{
-		".":                 "drwxr-xr-x",
+		".":                 "drwxr-x---", // not world-readable: a release may hold config
 		"app.sh":            "-rwxr-xr-x \"#!/bin/sh\\necho hi\\n\"",
 		"app-copy.sh":       "-rwxr-xr-x \"#!/bin/sh\\necho hi\\n\"",
 		"bin":               "drwxr-x---",
@@ -181,7 +181,7 @@ func TestInstallDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		".":       "drwxr-xr-x",
+		".":       "drwxr-x---", // not world-readable: a release may hold config
 		"empty":   "drwxr-xr-x",
 		"lib":     "drwxr-xr-x",
 		"lib/run": "-rwxr-x--- \"#!/bin/sh\"",

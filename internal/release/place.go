@@ -18,7 +18,7 @@ const maxIDTries = 100
 // the clock has not (two installs in one second, or a clock set back); a
 // no-replace rename settles races between concurrent installs.
 func place(tmp, releases, sum string) (Release, error) {
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	if err := os.Chmod(tmp, 0o750); err != nil {
 		return Release{}, fmt.Errorf("setting release directory mode: %w", err)
 	}
 	t := time.Now().UTC().Truncate(time.Second)

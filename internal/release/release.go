@@ -85,7 +85,7 @@ type Release struct {
 func Install(ctx context.Context, src, appDir string, lim Limits) (Release, error) {
 	lim = lim.withDefaults()
 	releases := filepath.Join(appDir, "releases")
-	if err := os.MkdirAll(releases, 0o755); err != nil {
+	if err := os.MkdirAll(releases, 0o750); err != nil {
 		return Release{}, fmt.Errorf("creating releases directory: %w", err)
 	}
 	info, err := os.Stat(src)
