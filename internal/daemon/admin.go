@@ -11,7 +11,6 @@ import (
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/metrics"
 	"github.com/berth-dev/berth/internal/monitor"
-	"github.com/berth-dev/berth/internal/proxy"
 )
 
 // proxySource reads every app's proxy numbers at scrape time.
@@ -27,7 +26,7 @@ func (s *healthSource) Latest(app, color, release string) (string, bool) {
 
 func (s *proxySource) ProxyStats() []metrics.ProxySample {
 	var out []metrics.ProxySample
-	s.eng.EachProxy(func(app string, p *proxy.Proxy) {
+	s.eng.EachProxy(func(app string, p deploy.Proxy) {
 		for _, c := range []string{deploy.Blue, deploy.Green} {
 			out = append(out, metrics.ProxySample{App: app, Color: c, Stats: p.Stats(c)})
 		}

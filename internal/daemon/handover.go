@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/deploy"
-	"github.com/berth-dev/berth/internal/proxy"
 	"github.com/berth-dev/berth/internal/systemd"
 )
 
@@ -87,7 +86,7 @@ func (h *handover) finish(ctx context.Context, eng *deploy.Engine) {
 
 func (h *handover) anyInFlight(eng *deploy.Engine) bool {
 	busy := false
-	eng.EachProxy(func(_ string, p *proxy.Proxy) {
+	eng.EachProxy(func(_ string, p deploy.Proxy) {
 		if t := p.Live(); t.Name != "" && p.Stats(t.Name).InFlight > 0 {
 			busy = true
 		}

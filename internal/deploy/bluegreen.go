@@ -17,7 +17,7 @@ import (
 // one; a breach in the verify window switches back at once.
 func (p *plan) blueGreen(ctx context.Context) (string, error) {
 	live, idle := p.st.Live, other(p.st.Live)
-	var px *proxy.Proxy
+	var px Proxy
 	if err := p.j.step("bind "+p.app.Service.Listen, func() (string, error) {
 		var err error
 		px, err = p.e.ensureProxy(p.app.Name, p.app.Service)
@@ -68,7 +68,7 @@ func (p *plan) blueGreen(ctx context.Context) (string, error) {
 
 // switchBack is the automatic rollback: traffic returns to the old color
 // first, then the failed candidate is stopped.
-func (p *plan) switchBack(ctx context.Context, px *proxy.Proxy, prev proxy.Target, c candidate, v *verdict) {
+func (p *plan) switchBack(ctx context.Context, px Proxy, prev proxy.Target, c candidate, v *verdict) {
 	p.tr.undo()
 	_ = p.j.step("rollback to "+prev.Name, func() (string, error) {
 		start := time.Now()
@@ -83,7 +83,7 @@ func (p *plan) switchBack(ctx context.Context, px *proxy.Proxy, prev proxy.Targe
 }
 
 // drain waits for the old color's in-flight requests and streams.
-func (p *plan) drain(ctx context.Context, px *proxy.Proxy, color string) {
+func (p *plan) drain(ctx context.Context, px Proxy, color string) {
 	_ = p.j.step("drain "+color, func() (string, error) {
 		dctx, cancel := context.WithTimeout(ctx, p.app.Deploy.DrainTimeout.Duration)
 		defer cancel()

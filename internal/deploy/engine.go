@@ -8,7 +8,6 @@
 package deploy
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/berth-dev/berth/internal/health"
 	"github.com/berth-dev/berth/internal/home"
-	"github.com/berth-dev/berth/internal/proxy"
 	"github.com/berth-dev/berth/internal/runtime"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
@@ -49,25 +47,16 @@ type Engine struct {
 	home  home.Layout
 	log   *slog.Logger
 	rec   Recorder
-	inh   func(app, addr string) net.Listener
 	hs    HealthSource
 	seen  *gateSeen  // what deploys see of their candidates
 	specs *specCache // deployed specs, parsed once per change
+	px    *registry
 
-	mu      sync.Mutex
-	busy    map[string]string // app -> what holds its lock ("deployment 17", "stop")
-	runs    map[string]*run   // app -> its deploy in progress, for Abort and Attach
-	proxies map[string]*served
-	timers  map[string]*time.Timer // keep_warm expiries
-	wg      sync.WaitGroup
-}
-
-// served is one app's proxy and the goroutine serving it.
-type served struct {
-	p      *proxy.Proxy
-	svc    spec.Service
-	cancel context.CancelFunc
-	done   chan struct{}
+	mu     sync.Mutex
+	busy   map[string]string      // app -> what holds its lock ("deployment 17", "stop")
+	runs   map[string]*run        // app -> its deploy in progress, for Abort and Attach
+	timers map[string]*time.Timer // keep_warm expiries
+	wg     sync.WaitGroup
 }
 
 // Recorder counts deploys and check results (metrics); it must not block.
@@ -88,8 +77,12 @@ type Config struct {
 	Home    home.Layout
 	Logger  *slog.Logger
 	Metrics Recorder // may be nil
+	// Front serves the apps' proxies; nil means an in-process LocalFront
+	// with Inherited.
+	Front Front
 	// Inherited returns a listener the daemon was handed for app's proxy
-	// on addr (systemd socket activation), or nil to bind addr. May be nil.
+	// on addr (systemd socket activation), or nil to bind addr. May be
+	// nil; used only when Front is nil.
 	Inherited func(app, addr string) net.Listener
 	// Health knows the latest check results of watched instances; Status
 	// probes only the ones it does not know. May be nil.
@@ -107,38 +100,38 @@ func New(cfg Config) *Engine {
 	if cfg.Metrics == nil {
 		cfg.Metrics = noRecorder{}
 	}
+	if cfg.Front == nil {
+		cfg.Front = NewLocalFront(cfg.Logger, cfg.Inherited)
+	}
 	return &Engine{
-		rec:     cfg.Metrics,
-		inh:     cfg.Inherited,
-		hs:      cfg.Health,
-		seen:    newGateSeen(),
-		specs:   newSpecCache(),
-		store:   cfg.Store,
-		rt:      cfg.Runtime,
-		home:    cfg.Home,
-		log:     cfg.Logger,
-		busy:    map[string]string{},
-		runs:    map[string]*run{},
-		proxies: map[string]*served{},
-		timers:  map[string]*time.Timer{},
+		rec:    cfg.Metrics,
+		px:     newRegistry(cfg.Front),
+		hs:     cfg.Health,
+		seen:   newGateSeen(),
+		specs:  newSpecCache(),
+		store:  cfg.Store,
+		rt:     cfg.Runtime,
+		home:   cfg.Home,
+		log:    cfg.Logger,
+		busy:   map[string]string{},
+		runs:   map[string]*run{},
+		timers: map[string]*time.Timer{},
 	}
 }
 
-// Close stops every proxy and waits for them. Agents keep running: they
-// belong to the keeper, and the next daemon re-adopts them.
+// Close releases the front (an in-process one stops its proxies; a front
+// process keeps serving) and waits for the engine's goroutines. Agents
+// keep running: they belong to the keeper, and the next daemon re-adopts
+// them.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	for _, t := range e.timers {
 		t.Stop()
 	}
-	ps := e.proxies
-	e.proxies = map[string]*served{}
 	e.mu.Unlock()
-	for _, s := range ps {
-		s.close()
-	}
+	err := e.px.close()
 	e.wg.Wait()
-	return nil
+	return err
 }
 
 // lock takes the app's deploy lock for what (shown to whoever is refused);
@@ -178,17 +171,7 @@ func (e *Engine) begin(d state.Deployment) (state.Deployment, func(), error) {
 }
 
 // EachProxy calls fn for every app's proxy, outside the engine's lock.
-func (e *Engine) EachProxy(fn func(app string, p *proxy.Proxy)) {
-	e.mu.Lock()
-	ps := make(map[string]*proxy.Proxy, len(e.proxies))
-	for app, s := range e.proxies {
-		ps[app] = s.p
-	}
-	e.mu.Unlock()
-	for app, p := range ps {
-		fn(app, p)
-	}
-}
+func (e *Engine) EachProxy(fn func(app string, p Proxy)) { e.px.each(fn) }
 
 // checkRecorder returns an onResult that records app's check results.
 func (e *Engine) checkRecorder(app *spec.App, color string) func(health.Result) {
@@ -202,81 +185,17 @@ func (e *Engine) checkRecorder(app *spec.App, color string) func(health.Result) 
 }
 
 // Proxy returns the app's proxy, if it has one.
-func (e *Engine) Proxy(app string) (*proxy.Proxy, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s, ok := e.proxies[app]
-	if !ok {
-		return nil, false
-	}
-	return s.p, true
+func (e *Engine) Proxy(app string) (Proxy, bool) { return e.px.get(app) }
+
+// ensureProxy returns the app's proxy, routing a new one when there is
+// none or when the spec moved it to another address or protocol. A port
+// conflict is an error here, before anything live is touched.
+func (e *Engine) ensureProxy(app string, svc *spec.Service) (Proxy, error) {
+	return e.px.ensure(app, svc)
 }
 
-// ensureProxy returns the app's proxy, binding a new one when there is none
-// or when the spec moved it to another address or protocol. A port conflict
-// is an error here, before anything live is touched.
-func (e *Engine) ensureProxy(app string, svc *spec.Service) (*proxy.Proxy, error) {
-	e.mu.Lock()
-	cur, ok := e.proxies[app]
-	e.mu.Unlock()
-	if ok && cur.svc == *svc {
-		return cur.p, nil
-	}
-	var ln net.Listener
-	if e.inh != nil {
-		ln = e.inh(app, svc.Listen)
-	}
-	p, err := proxy.New(proxy.Config{
-		Listen:         svc.Listen,
-		Listener:       ln,
-		Protocol:       svc.Protocol,
-		RequestTimeout: svc.RequestTimeout.Duration,
-		Logger:         e.log.With("app", app),
-	})
-	if err != nil {
-		if ln != nil {
-			ln.Close()
-		}
-		return nil, fmt.Errorf("listening on %s for %s: %w", svc.Listen, app, err)
-	}
-	if ok {
-		p.Switch(cur.p.Live())
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &served{p: p, svc: *svc, cancel: cancel, done: make(chan struct{})}
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		defer close(s.done)
-		if err := p.Serve(ctx); err != nil && ctx.Err() == nil {
-			e.log.Error("proxy stopped", "app", app, "err", err)
-		}
-	}()
-	e.mu.Lock()
-	e.proxies[app] = s
-	e.mu.Unlock()
-	if ok {
-		cur.close()
-	}
-	return p, nil
-}
-
-func (s *served) close() {
-	s.cancel()
-	s.p.Close()
-	<-s.done
-}
-
-// dropProxy closes an app's proxy (the app lost its [service]).
-func (e *Engine) dropProxy(app string) {
-	e.mu.Lock()
-	s, ok := e.proxies[app]
-	delete(e.proxies, app)
-	e.mu.Unlock()
-	if ok {
-		s.close()
-	}
-}
+// dropProxy removes an app's proxy (the app lost its [service]).
+func (e *Engine) dropProxy(app string) { e.px.drop(app) }
 
 func other(color string) string {
 	if color == Blue {

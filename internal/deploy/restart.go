@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/berth-dev/berth/internal/proxy"
 	"github.com/berth-dev/berth/internal/runtime"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
@@ -88,7 +87,7 @@ func (p *plan) restorePrevious(ctx context.Context, color string) {
 }
 
 // proxyOrNil lets the restart plan treat apps with and without a service alike.
-type proxyOrNil struct{ p *proxy.Proxy }
+type proxyOrNil struct{ p Proxy }
 
 func (x proxyOrNil) switchTo(p *plan, c candidate) {
 	if x.p == nil {

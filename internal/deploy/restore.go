@@ -38,7 +38,7 @@ func (e *Engine) restoreApp(ctx context.Context, st state.App) error {
 	if err != nil {
 		return err
 	}
-	var px *proxy.Proxy
+	var px Proxy
 	if a.Service != nil {
 		if px, err = e.ensureProxy(st.Name, a.Service); err != nil {
 			return err

@@ -34,7 +34,7 @@ type verdict struct {
 // must stay up, and (with a proxy) its error ratio and p99 latency must stay
 // within the spec's bounds against the old color's baseline. It returns nil
 // when the window passes.
-func (p *plan) verify(ctx context.Context, px *proxy.Proxy, c candidate, baseline, start proxy.Stats) *verdict {
+func (p *plan) verify(ctx context.Context, px Proxy, c candidate, baseline, start proxy.Stats) *verdict {
 	var v *verdict
 	_ = p.j.step("verify "+c.color, func() (string, error) {
 		v = p.watch(ctx, px, c, baseline, start)
@@ -46,7 +46,7 @@ func (p *plan) verify(ctx context.Context, px *proxy.Proxy, c candidate, baselin
 	return v
 }
 
-func (p *plan) watch(ctx context.Context, px *proxy.Proxy, c candidate, baseline, start proxy.Stats) *verdict {
+func (p *plan) watch(ctx context.Context, px Proxy, c candidate, baseline, start proxy.Stats) *verdict {
 	stop := p.stop
 	if stop == nil {
 		stop = ctx
