@@ -18,10 +18,10 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 // Scrape-time descriptions. They are built per scrape (a few dozen small
 // allocations every few seconds) so that Metrics holds no shared tables.
 type descs struct {
-	requests, connErrors, forwarded, inFlight, latency *prometheus.Desc
-	up, restarts, logLines, logBytes, logDropped       *prometheus.Desc
-	diskUsed, diskFree, inodesUsed, timeToFull         *prometheus.Desc
-	sourceUp                                           *prometheus.Desc
+	requests, connErrors, refused, forwarded, inFlight, latency *prometheus.Desc
+	up, restarts, logLines, logBytes, logDropped                *prometheus.Desc
+	diskUsed, diskFree, inodesUsed, timeToFull                  *prometheus.Desc
+	sourceUp                                                    *prometheus.Desc
 }
 
 func newDescs() descs {
@@ -29,6 +29,7 @@ func newDescs() descs {
 	return descs{
 		requests:   desc("berth_proxy_requests_total", "HTTP responses the proxy sent for a color, by status class (2xx, 3xx, 4xx, 5xx); the proxy's own 502 and 504 answers included.", "app", "color", "class"),
 		connErrors: desc("berth_proxy_connection_errors_total", "Failures to dial or talk to a color's backend, retried ones included.", ac...),
+		refused:    desc("berth_proxy_refused_total", "Requests (HTTP) or connections (TCP) whose dial to a color failed and which the previous color answered instead (the proxy's fallback); they are in this color's connection errors and forwarded count, and in the other color's answers.", ac...),
 		forwarded:  desc("berth_proxy_forwarded_total", "Requests (HTTP) or connections (TCP) the proxy sent to a color, counted when they start.", ac...),
 		inFlight:   desc("berth_proxy_in_flight", "Requests, streams and connections open to a color now.", ac...),
 		latency:    desc("berth_proxy_request_duration_seconds", "Time to the response header (HTTP) or to connect to the backend (TCP). Bounds are the proxy's own bucket bounds nearest to the usual ones; the sum is estimated from bucket midpoints.", ac...),
@@ -91,6 +92,7 @@ func (s *snapshot) collectProxies(ch chan<- prometheus.Metric, d descs, samples 
 			ch <- counter(d.requests, float64(c.n), app, color, c.class)
 		}
 		ch <- counter(d.connErrors, float64(st.ConnErrors), app, color)
+		ch <- counter(d.refused, float64(st.Refused), app, color)
 		ch <- counter(d.forwarded, float64(st.Requests), app, color)
 		ch <- gauge(d.inFlight, float64(st.InFlight), app, color)
 		buckets, count, sum := latencyHistogram(st.Latency, s.m.latency)

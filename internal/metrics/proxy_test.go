@@ -111,7 +111,8 @@ func TestScrapeProxyNumbers(t *testing.T) {
 			get(t, c, base+"/?status="+strconv.Itoa(code))
 		}
 	}
-	// One request stays open on blue while green's backend is down.
+	// One request stays open on blue while green's backend is down: the
+	// request green refuses goes to blue, the proxy's fallback.
 	resp, err := c.Get(base + "/hold")
 	if err != nil {
 		t.Fatalf("GET /hold: %v", err)
@@ -127,23 +128,26 @@ func TestScrapeProxyNumbers(t *testing.T) {
 	}
 	delete(got, `berth_proxy_connection_errors_total{app="web",color="green"}`)
 	want := samples{
-		`berth_proxy_requests_total{app="web",class="2xx",color="blue"}`:  6, // the held one has its header
+		`berth_proxy_requests_total{app="web",class="2xx",color="blue"}`:  7, // the held one has its header; one green refused
 		`berth_proxy_requests_total{app="web",class="3xx",color="blue"}`:  2,
 		`berth_proxy_requests_total{app="web",class="4xx",color="blue"}`:  3,
 		`berth_proxy_requests_total{app="web",class="5xx",color="blue"}`:  1,
 		`berth_proxy_requests_total{app="web",class="2xx",color="green"}`: 0,
 		`berth_proxy_requests_total{app="web",class="3xx",color="green"}`: 0,
 		`berth_proxy_requests_total{app="web",class="4xx",color="green"}`: 0,
-		`berth_proxy_requests_total{app="web",class="5xx",color="green"}`: 1, // the proxy's own 502
+		`berth_proxy_requests_total{app="web",class="5xx",color="green"}`: 0, // no 502: blue answered
 		`berth_proxy_connection_errors_total{app="web",color="blue"}`:     0,
-		`berth_proxy_forwarded_total{app="web",color="blue"}`:             12,
+		`berth_proxy_refused_total{app="web",color="blue"}`:               0,
+		`berth_proxy_refused_total{app="web",color="green"}`:              1,
+		`berth_proxy_forwarded_total{app="web",color="blue"}`:             13,
 		`berth_proxy_forwarded_total{app="web",color="green"}`:            1,
 		`berth_proxy_in_flight{app="web",color="blue"}`:                   1,
 		`berth_proxy_in_flight{app="web",color="green"}`:                  0,
 		`berth_scrape_source_up{source="proxy"}`:                          1,
 	}
 	for _, color := range []string{"blue", "green"} {
-		n := want[`berth_proxy_forwarded_total{app="web",color="`+color+`"}`]
+		n := want[`berth_proxy_forwarded_total{app="web",color="`+color+`"}`] -
+			want[`berth_proxy_refused_total{app="web",color="`+color+`"}`]
 		checkLatency(t, got, color, n)
 	}
 	if diff := cmp.Diff(want.only("berth_proxy_"), got.only("berth_proxy_").drop("berth_proxy_request_duration_seconds")); diff != "" {
@@ -163,7 +167,9 @@ func checkLatency(t *testing.T, got samples, color string, n float64) {
 	if c := got[name+`_count{`+lbl+`}`]; c != n {
 		t.Errorf("%s latency count = %v, want %v", color, c, n)
 	}
-	if s := got[name+`_sum{`+lbl+`}`]; s <= 0 || s > n*10 {
+	if s := got[name+`_sum{`+lbl+`}`]; n == 0 && s != 0 {
+		t.Errorf("%s latency sum = %v with no observations, want 0", color, s)
+	} else if n > 0 && (s <= 0 || s > n*10) {
 		t.Errorf("%s latency sum = %v, want a positive number of seconds", color, s)
 	}
 	prev := 0.0
