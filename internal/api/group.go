@@ -1,17 +1,16 @@
 package api
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
+
+	"github.com/berth-dev/berth/internal/sysuser"
 )
 
 // SocketGroup owns the control socket when the daemon runs as root.
-const SocketGroup = "berth"
+const SocketGroup = sysuser.ControlGroup
 
 // giveToGroup makes path, and the directory holding it, group SocketGroup:
 // the socket 0660, the directory 0750 so members can reach the socket.
@@ -36,20 +35,5 @@ func giveToGroup(path string) error {
 // socketGroup returns SocketGroup's gid, creating the system group if the
 // host has none yet.
 func socketGroup() (int, error) {
-	g, err := user.LookupGroup(SocketGroup)
-	var unknown user.UnknownGroupError
-	if errors.As(err, &unknown) {
-		if out, err := exec.Command("groupadd", "--system", SocketGroup).CombinedOutput(); err != nil {
-			return 0, fmt.Errorf("creating group %s: %v: %s", SocketGroup, err, out)
-		}
-		g, err = user.LookupGroup(SocketGroup)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("looking up group %s: %w", SocketGroup, err)
-	}
-	gid, err := strconv.Atoi(g.Gid)
-	if err != nil {
-		return 0, fmt.Errorf("group %s has gid %q: %w", SocketGroup, g.Gid, err)
-	}
-	return gid, nil
+	return sysuser.EnsureGroup(context.Background(), SocketGroup)
 }

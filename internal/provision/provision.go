@@ -22,6 +22,7 @@ import (
 	"github.com/berth-dev/berth/internal/home"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/systemd"
+	"github.com/berth-dev/berth/internal/sysuser"
 )
 
 // ErrNotRoot is returned when provisioning runs without root.
@@ -54,6 +55,7 @@ func New(cfg Config) *Provisioner {
 
 // Kinds of step, as printed.
 const (
+	KindGroup   = "group"
 	KindUser    = "user"
 	KindDir     = "dir"
 	KindFile    = "file"
@@ -114,6 +116,7 @@ func (p *Provisioner) Plan(ctx context.Context, app *spec.App) (*Plan, error) {
 	}
 	owner, create := appUser(app)
 	plan := &Plan{App: app.Name}
+	plan.add(planGroup(sysuser.ControlGroup))
 	if create {
 		plan.add(planUser(owner))
 	} else if owner != "root" {

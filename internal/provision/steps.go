@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/berth-dev/berth/internal/systemd"
+	"github.com/berth-dev/berth/internal/sysuser"
 )
 
 // dirSpec is a directory the app needs.
@@ -21,7 +22,7 @@ type dirSpec struct {
 	path  string
 	mode  fs.FileMode
 	owner string // user name
-	group string // user name whose primary group owns it; "" is owner's
+	group string // group name; "" is the owner's primary group
 }
 
 // ids resolves the directory's owner and group.
@@ -30,8 +31,29 @@ func (d dirSpec) ids() (int, int, error) {
 	if err != nil || d.group == "" {
 		return uid, gid, err
 	}
-	_, gid, err = lookupIDs(d.group)
-	return uid, gid, err
+	g, err := user.LookupGroup(d.group)
+	if err != nil {
+		return 0, 0, err
+	}
+	gid, err = strconv.Atoi(g.Gid)
+	if err != nil {
+		return 0, 0, fmt.Errorf("gid of group %s: %w", d.group, err)
+	}
+	return uid, gid, nil
+}
+
+// primaryGroup names the primary group of user name; a user provision is
+// about to create gets a group of its own name (useradd --user-group).
+func primaryGroup(name string) string {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return name
+	}
+	g, err := user.LookupGroupId(u.Gid)
+	if err != nil {
+		return name
+	}
+	return g.Name
 }
 
 // who says owner and group for a plan line.
@@ -51,17 +73,33 @@ func (p *Provisioner) dirs(app, owner string) []dirSpec {
 		{h.Root, 0o711, "root", ""},
 		{filepath.Join(h.Root, "apps"), 0o711, "root", ""},
 		{filepath.Join(h.Root, "logs"), 0o750, "root", ""},
-		{h.RunDir(), 0o750, "root", ""},
+		// The control socket's directory: group berth may reach the
+		// socket (the modes and group a root daemon sets).
+		{h.RunDir(), 0o750, "root", sysuser.ControlGroup},
 		// Releases may hold config: the app's group reads them, others
 		// cannot (the modes release.Share sets at each deploy).
-		{ap.Dir(), 0o750, "root", owner},
-		{ap.Releases(), 0o750, "root", owner},
+		{ap.Dir(), 0o750, "root", primaryGroup(owner)},
+		{ap.Releases(), 0o750, "root", primaryGroup(owner)},
 		{ap.Shared(), 0o750, owner, ""},
 		{ap.Run(), 0o750, owner, ""},
 		// Traversable, not listable: the agent reaches its release through
 		// its color's link; the env files inside are 0600 root.
 		{ap.Colors(), 0o711, "root", ""},
 		{ap.Logs(), 0o750, "root", ""},
+	}
+}
+
+// planGroup creates the system group name when the host has none.
+func planGroup(name string) *Step {
+	if _, err := sysuser.LookupGroup(name); err == nil {
+		return nil
+	}
+	return &Step{
+		Kind: KindGroup, Target: name, What: "create (system group: its members may use berth's control socket)",
+		apply: func(ctx context.Context) error {
+			_, err := sysuser.EnsureGroup(ctx, name)
+			return err
+		},
 	}
 }
 

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -12,7 +13,9 @@ const Shell = "/bin/sh"
 // Command is the agent's argv. Written as an array it is exec form: no shell
 // runs, and berth itself expands ${NAME} and $NAME from the instance's
 // environment ($$ is a literal $). Written as a string it is shell form: the
-// argv is [Shell, "-c", line] and the shell does all expansion.
+// argv is [Shell, "-c", line] and the shell does all expansion. An array
+// whose program is a shell (["sh", "-c", "..."]) is left to that shell as
+// well: berth expanding it would change what $$, $0 or quotes mean there.
 // A Command is a plain value and safe for concurrent reads.
 type Command []string
 
@@ -25,11 +28,30 @@ func (c *Command) DecodeString(line string) { *c = Command{Shell, "-c", line} }
 var InstanceVars = []string{"PATH", "LANG", "HOME", "PORT", "BERTH_APP", "BERTH_COLOR",
 	"BERTH_RELEASE", "BERTH_SHARED", "BERTH_INSTANCE"}
 
+// shells are the programs whose scripts berth leaves to them to expand.
+var shells = []string{"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"}
+
+// ShellExpands reports whether a shell, not berth, expands the command's
+// variables: shell form, or an exec form that runs a shell.
+func (r *Run) ShellExpands() bool {
+	if r.Shell {
+		return true
+	}
+	if len(r.Command) == 0 {
+		return false
+	}
+	prog := r.Command[0]
+	if i := strings.LastIndexByte(prog, '/'); i >= 0 {
+		prog = prog[i+1:]
+	}
+	return slices.Contains(shells, prog)
+}
+
 // Argv returns the argv to run with environ (KEY=VALUE entries, the instance's
 // whole environment): shell form as is, exec form with its variables
 // expanded. A variable not in environ is an error.
 func (r *Run) Argv(environ []string) ([]string, error) {
-	if r.Shell {
+	if r.ShellExpands() {
 		return append([]string(nil), r.Command...), nil
 	}
 	env := make(map[string]string, len(environ))

@@ -26,6 +26,11 @@ func TestRunArgv(t *testing.T) {
 		{name: "unclosed", cmd: []string{"${PORT"}, wantErr: "no closing }"},
 		{name: "bad name", cmd: []string{"${1X}"}, wantErr: "not a variable name"},
 		{name: "dollar digit", cmd: []string{"$1"}, wantErr: "$1 is not a variable"},
+		{name: "exec form of a shell left to it", cmd: []string{"sh", "-c", "echo $$ $0 $(date) ${PORT}", "x"},
+			want: []string{"sh", "-c", "echo $$ $0 $(date) ${PORT}", "x"}},
+		{name: "shell by path left to it", cmd: []string{"/usr/bin/bash", "-c", "exec x ${NOPE:-1}"},
+			want: []string{"/usr/bin/bash", "-c", "exec x ${NOPE:-1}"}},
+		{name: "not a shell", cmd: []string{"shasum", "$1"}, wantErr: "$1 is not a variable"},
 		{name: "shell form left to the shell", cmd: []string{Shell, "-c", "exec x ${NOPE} $"}, shell: true,
 			want: []string{Shell, "-c", "exec x ${NOPE} $"}},
 	}

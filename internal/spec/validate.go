@@ -90,6 +90,9 @@ func (v *validator) expansions(r *Run) {
 		_, inEnv := r.Env[name]
 		return "", inEnv || slices.Contains(InstanceVars, name)
 	}
+	if r.ShellExpands() {
+		return
+	}
 	for i, arg := range r.Command {
 		if _, err := Expand(arg, known); err != nil {
 			v.fail(fmt.Sprintf("run.command[%d]", i), "%v", err)
