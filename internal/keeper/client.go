@@ -200,13 +200,24 @@ func (c *Client) send(ctx context.Context, method, path string, b []byte) (*http
 			req.Header.Set("Content-Type", "application/json")
 		}
 		resp, err := c.hc.Do(req)
-		if err == nil || !keeperAbsent(err) || time.Now().After(deadline) || !c.retry {
+		if err == nil || !(keeperAbsent(err) || readGone(method, err)) || time.Now().After(deadline) || !c.retry {
 			return resp, err
 		}
+		c.tr.CloseIdleConnections() // they led to the keeper that died
 		if !sleepCtx(ctx, 50*time.Millisecond) {
 			return nil, err
 		}
 	}
+}
+
+// readGone reports whether a read-only request failed because the keeper
+// it was sent to died (a kept-alive connection to a killed keeper is reset
+// or closed): it changed nothing, so it may go to the next keeper.
+func readGone(method string, err error) bool {
+	if method != http.MethodGet && method != http.MethodHead {
+		return false
+	}
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // keeperAbsent reports whether err says no keeper listens on the socket.

@@ -30,15 +30,20 @@ func Watch(ctx context.Context, cfg EnsureConfig, report func(msg string, loop b
 			}
 			continue
 		}
+		// Not a waiting call: should this keeper die already, the new one
+		// is Watch's to start, so waiting for it here would wait forever.
+		c.retry = false
 		pid, err := c.PID(ctx)
 		c.Close()
-		if err != nil {
-			continue
-		}
 		started := time.Now()
-		if err := waitExit(ctx, pid); err != nil {
+		if err == nil {
+			if err := waitExit(ctx, pid); err != nil {
+				return
+			}
+		} else if ctx.Err() != nil {
 			return
 		}
+		// (err != nil: it died as it started, before it said its pid.)
 		ran := time.Since(started)
 		if ran >= time.Minute {
 			delay = 0
@@ -47,7 +52,11 @@ func Watch(ctx context.Context, cfg EnsureConfig, report func(msg string, loop b
 		if ran < 10*time.Second {
 			delay = nextDelay(delay)
 		}
-		report(fmt.Sprintf("keeper pid %d died after %s; starting a new one in %s", pid, ran.Round(time.Millisecond), wait), wait > 0)
+		who := fmt.Sprintf("keeper pid %d", pid)
+		if err != nil {
+			who = "a keeper that had just started"
+		}
+		report(fmt.Sprintf("%s died after %s; starting a new one in %s", who, ran.Round(time.Millisecond), wait), wait > 0)
 		if !sleepCtx(ctx, wait) {
 			return
 		}
