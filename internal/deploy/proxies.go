@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync"
 
 	"github.com/berth-dev/berth/internal/proxy"
@@ -40,7 +41,8 @@ type Front interface {
 // registry is the engine's bookkeeping of the apps' proxies: which app
 // has one on which service. Safe for concurrent use.
 type registry struct {
-	front Front
+	front   Front
+	routing sync.Mutex // one ensure at a time: a check and its bind are one step
 
 	mu     sync.Mutex
 	routes map[string]routed
@@ -60,12 +62,14 @@ func newRegistry(f Front) *registry {
 // address held by another app is refused naming that app, before anything
 // live is touched.
 func (r *registry) ensure(app string, svc *spec.Service) (Proxy, error) {
+	r.routing.Lock()
+	defer r.routing.Unlock()
 	r.mu.Lock()
 	cur, ok := r.routes[app]
 	for other, o := range r.routes {
-		if other != app && o.svc.Listen == svc.Listen {
+		if other != app && listenOverlap(o.svc.Listen, svc.Listen) {
 			r.mu.Unlock()
-			return nil, fmt.Errorf("listening on %s for %s: the address is app %s's listen address", svc.Listen, app, other)
+			return nil, fmt.Errorf("listening on %s for %s: app %s already listens on %s; give one of them another [service] listen", svc.Listen, app, other, o.svc.Listen)
 		}
 	}
 	r.mu.Unlock()
@@ -80,6 +84,31 @@ func (r *registry) ensure(app string, svc *spec.Service) (Proxy, error) {
 	r.routes[app] = routed{p: p, svc: *svc}
 	r.mu.Unlock()
 	return p, nil
+}
+
+// listenOverlap reports whether two listen addresses would take one port:
+// the same port on the same host, or on a host and a wildcard (":8080",
+// "0.0.0.0:8080", "[::]:8080") that includes it.
+func listenOverlap(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	if pa != pb {
+		return false
+	}
+	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	norm := func(h string) string {
+		if h == "localhost" {
+			return "127.0.0.1"
+		}
+		if ip := net.ParseIP(h); ip != nil {
+			return ip.String()
+		}
+		return h
+	}
+	return wild(ha) || wild(hb) || norm(ha) == norm(hb)
 }
 
 // get returns app's proxy, if it has one.
