@@ -159,7 +159,7 @@ func sorted(m map[string]bool) []string {
 func TestExitCodesAsDocumented(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.mustDeploy(app{name: "codes", version: "v1", mode: "good"})
+	e.mustDeploy(app{name: "codes", version: "v1", mode: "good", listen: freePort(t)})
 	tests := []struct {
 		name string
 		args []string

@@ -11,7 +11,7 @@ import (
 func TestCompletionAsksDaemon(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.mustDeploy(app{name: "compl", version: "v1", mode: "good"})
+	e.mustDeploy(app{name: "compl", version: "v1", mode: "good", listen: freePort(t)})
 	rel := e.latest("compl").Release
 	if r := e.berth("__complete", "status", ""); r.code != 0 || !strings.Contains(r.stdout, "compl\n") {
 		t.Errorf("completing status APP: want compl, got %s", r)

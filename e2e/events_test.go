@@ -16,8 +16,9 @@ import (
 func TestDaemonRestartDoesNotReplayKeeperEvents(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.mustDeploy(app{name: "evonce", version: "v1", mode: "good"})
-	e.mustDeploy(app{name: "evonce", version: "v2", mode: "good"})
+	port := freePort(t) // the sample agent listens, on 8080 without PORT
+	e.mustDeploy(app{name: "evonce", version: "v1", mode: "good", listen: port})
+	e.mustDeploy(app{name: "evonce", version: "v2", mode: "good", listen: port})
 	count := func() map[string]int {
 		r := e.berth("events", "evonce", "--json", "-n", "0")
 		if r.code != 0 {

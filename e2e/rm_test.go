@@ -109,6 +109,17 @@ func TestRemoveNeverLiveApp(t *testing.T) {
 	if out := r.stdout + r.stderr; strings.Contains(out, "spec") || strings.Contains(out, "berth.toml") {
 		t.Errorf("berth why of a never-live app talks of a spec: %s", r)
 	}
+	// Nothing runs, so stop has nothing to do; start and restart say why
+	// they cannot, not that a spec is broken.
+	if r := e.berth("stop", "never"); r.code != 0 {
+		t.Errorf("berth stop of a never-live app: %s", r)
+	}
+	for _, cmd := range []string{"start", "restart"} {
+		r := e.berth(cmd, "never")
+		if out := r.stdout + r.stderr; r.code == 0 || !strings.Contains(out, "never live") || strings.Contains(out, "version: missing") {
+			t.Errorf("berth %s of a never-live app: %s", cmd, r)
+		}
+	}
 	if r := e.berth("rm", "never"); r.code != 0 {
 		t.Fatalf("berth rm of a never-live app: %s", r)
 	}

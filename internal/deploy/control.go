@@ -22,6 +22,9 @@ func (e *Engine) app(name string) (state.App, *spec.App, error) {
 	if err != nil {
 		return st, nil, err
 	}
+	if len(st.Spec) == 0 {
+		return st, nil, fmt.Errorf("%s was never live: its first deploy failed (berth history %s); deploy it again, or remove it with berth rm %s", name, name, name)
+	}
 	a, err := spec.Parse(st.SpecFile, st.Spec)
 	if err != nil {
 		return st, nil, fmt.Errorf("reading the deployed spec of %s: %w", name, err)
@@ -43,7 +46,7 @@ func (e *Engine) appRecord(name string) (state.App, *spec.App, error) {
 // listening and answers 503 until the app is started again.
 func (e *Engine) Stop(ctx context.Context, name, user string) error {
 	ctx = context.WithoutCancel(ctx) // a client going away must not leave it half-done
-	st, _, err := e.app(name)
+	st, _, err := e.appRecord(name) // an app never live has nothing to stop: fine
 	if err != nil {
 		return err
 	}
