@@ -46,7 +46,7 @@ func (e *Engine) appRecord(name string) (state.App, *spec.App, error) {
 // listening and answers 503 until the app is started again.
 func (e *Engine) Stop(ctx context.Context, name, user string) error {
 	ctx = context.WithoutCancel(ctx) // a client going away must not leave it half-done
-	st, _, err := e.appRecord(name) // an app never live has nothing to stop: fine
+	st, _, err := e.appRecord(name)  // an app never live has nothing to stop: fine
 	if err != nil {
 		return err
 	}
