@@ -60,6 +60,8 @@ type Run struct {
 	StopTimeout Duration          `toml:"stop_timeout"` // default 10s
 	Restart     string            `toml:"restart"`      // always | on-failure | never; default always
 	Runtime     string            `toml:"runtime"`      // "embedded" (default) | "systemd" | "auto"
+	Secrets     []string          `toml:"secrets"`      // names of secrets set with `berth secret set`; see docs/secrets.md
+	SecretsEnv  bool              `toml:"secrets_env"`  // systemd: secrets also as environment variables, not only credentials
 
 	// The keys below are applied by the systemd runtime only (validation
 	// refuses them with runtime = "embedded").
