@@ -108,12 +108,12 @@ func run(n int) error {
 		results = append(results, r)
 	}
 	fmt.Printf("lines per run: %d\n\n", n)
-	fmt.Printf("| %-38s | %12s | %10s | %s\n", "case", "lines/s", "vs (a)", "check")
-	fmt.Printf("|%s|%s|%s|---\n", strings.Repeat("-", 40), strings.Repeat("-", 14), strings.Repeat("-", 12))
+	fmt.Printf("| %-42s | %12s | %10s | %s\n", "case", "lines/s", "vs (a)", "check")
+	fmt.Printf("|%s|%s|%s|---\n", strings.Repeat("-", 44), strings.Repeat("-", 14), strings.Repeat("-", 12))
 	base := float64(n) / d.Seconds()
 	for _, r := range results {
 		rate := float64(n) / r.dur.Seconds()
-		fmt.Printf("| %-38s | %12.0f | %9.2fx | %s\n", r.name, rate, rate/base, r.extra)
+		fmt.Printf("| %-42s | %12.0f | %9.2fx | %s\n", r.name, rate, rate/base, r.extra)
 	}
 	last := results[2]
 	if rate := float64(n) / last.dur.Seconds(); rate < target {

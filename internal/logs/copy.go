@@ -88,7 +88,7 @@ type redactCopy struct {
 	tap     func([]byte)
 	pending []byte // raw bytes of the current line not written yet
 	joined  []byte
-	out     []byte
+	buf     RedactBuf
 }
 
 // piece redacts and writes one chunk of a line; more says the line goes on.
@@ -106,8 +106,7 @@ func (c *redactCopy) piece(chunk []byte, more bool) error {
 		c.pending = append(c.pending[:0], data...)
 		return nil
 	}
-	c.out = c.red.Redact(data[:cut], c.out)
-	text := c.out
+	text := c.red.Redact(data[:cut], &c.buf)
 	rest := data[cut:]
 	for {
 		n := splitPoint(text, c.w.opt.MaxLine)

@@ -51,10 +51,14 @@ func NewRedactor(values map[string][]byte) *Redactor {
 	return r
 }
 
-// Redact returns line with every value replaced; line itself when it holds
+// RedactBuf is the scratch space of Redact, reused across calls by one
+// goroutine.
+type RedactBuf struct{ a, b []byte }
+
+// Redact returns line with every value replaced: line itself when it holds
 // none (the common case costs one search per value and no allocation),
-// else a slice of scratch, grown as needed.
-func (r *Redactor) Redact(line, scratch []byte) []byte {
+// else a slice of buf, valid until the next call with buf (nil: allocate).
+func (r *Redactor) Redact(line []byte, buf *RedactBuf) []byte {
 	if r == nil {
 		return line
 	}
@@ -68,14 +72,17 @@ func (r *Redactor) Redact(line, scratch []byte) []byte {
 	if first < 0 {
 		return line
 	}
-	out := append(scratch[:0], line...)
-	var tmp []byte
+	if buf == nil {
+		buf = &RedactBuf{}
+	}
+	out, use, other := line, &buf.a, &buf.b
 	for _, p := range r.pats[first:] {
 		if !bytes.Contains(out, p.value) {
 			continue
 		}
-		tmp = replaceAll(tmp[:0], out, p.value, p.mark)
-		out, tmp = tmp, out
+		// Written into the buffer out does not point into (nor line).
+		*use = replaceAll((*use)[:0], out, p.value, p.mark)
+		out, use, other = *use, other, use
 	}
 	return out
 }

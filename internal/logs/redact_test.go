@@ -71,13 +71,13 @@ func TestCopyRedactsSplitWrites(t *testing.T) {
 	for i := 1; i < len(secret); i++ { // one value split across two writes
 		io.WriteString(pw, "split "+secret[:i])
 		time.Sleep(time.Millisecond)
-		io.WriteString(pw, secret[i:]+" end\n")
-		want = append(want, "split [secret API_KEY] end")
+		io.WriteString(pw, secret[i:]+" end\nplain line\n")
+		want = append(want, "split [secret API_KEY] end", "plain line")
 	}
 	for off := maxLine - len(secret) - 2; off < 3*maxLine; off++ { // long lines
 		pad := strings.Repeat("x", off)
-		io.WriteString(pw, pad+secret+pad+"\n")
-		want = append(want, pad+"[secret API_KEY]"+pad)
+		io.WriteString(pw, pad+secret+pad+"\nplain "+pad+"\n")
+		want = append(want, pad+"[secret API_KEY]"+pad, "plain "+pad)
 	}
 	pw.Close()
 	if err := <-done; err != nil {
