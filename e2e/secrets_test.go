@@ -40,16 +40,22 @@ func (e *env) berthIn(stdin string, args ...string) result {
 // deploySecretApp deploys a's spec with [run] secrets = names.
 func (e *env) deploySecretApp(a app, names ...string) result {
 	e.t.Helper()
-	p := e.write(a)
 	q := make([]string, len(names))
 	for i, n := range names {
 		q[i] = fmt.Sprintf("%q", n)
 	}
+	return e.deployWithRun(a, "secrets = ["+strings.Join(q, ", ")+"]\n")
+}
+
+// deployWithRun deploys a's spec with run added to its [run] table.
+func (e *env) deployWithRun(a app, run string) result {
+	e.t.Helper()
+	p := e.write(a)
 	b, err := os.ReadFile(p)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	s := strings.Replace(string(b), "stop_timeout = \"3s\"\n", "stop_timeout = \"3s\"\nsecrets = ["+strings.Join(q, ", ")+"]\n", 1)
+	s := strings.Replace(string(b), "stop_timeout = \"3s\"\n", "stop_timeout = \"3s\"\n"+run, 1)
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 		e.t.Fatal(err)
 	}
@@ -223,4 +229,53 @@ func noValueInFiles(t *testing.T, root, skip string, values []string) {
 		t.Errorf("read only %d files under %s; the walk is broken", n, root)
 	}
 	t.Logf("%d files under the home hold no secret value", n)
+}
+
+// TestEnvFileEmbedded gives an app under the embedded runtime the env_file
+// berth provision installs (apps/<app>/app.env, 0600): the agent gets its
+// variables, a line printing one is redacted, and a file others may read
+// is refused at the next start while the live version serves on.
+func TestEnvFileEmbedded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	port := freePort(t)
+	const token = "tok-9Xv3Qm2Lp8Zr"
+	a := app{name: "envf", version: "v1", mode: "good", listen: port}
+	installed := filepath.Join(e.home, "apps", "envf", "app.env")
+	if err := os.MkdirAll(filepath.Dir(installed), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(installed, []byte("# installed by berth provision\nAPI_TOKEN='"+token+"'\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.deployWithRun(a, "env_file = \"secrets.env\"\n"); r.code != 0 {
+		t.Fatalf("deploy with env_file under the embedded runtime: %s", r)
+	}
+	e.waitAnswer(port, "hello from v1")
+	c := newClient(5 * time.Second)
+	defer c.CloseIdleConnections()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	if code, body, err := get(c, base+"/secret?name=API_TOKEN"); err != nil || code != 200 || body != "env "+sha(token)+" credential unset" {
+		t.Errorf("GET /secret?name=API_TOKEN = %d %q %v", code, body, err)
+	}
+	resp, err := c.Post(base+"/print-secret?name=API_TOKEN", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	e.eventually(10*time.Second, "the printed line redacted", func() error {
+		r := e.berth("logs", "envf", "-n", "50")
+		if strings.Contains(r.stdout, token) || !strings.Contains(r.stdout, "API_TOKEN=[secret API_TOKEN] (oops)") {
+			return fmt.Errorf("logs:\n%s", r.stdout)
+		}
+		return nil
+	})
+	if err := os.Chmod(installed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := e.berth("restart", "envf")
+	if r.code != 3 || !strings.Contains(r.stdout+r.stderr, "chmod 0600") {
+		t.Errorf("restart with a world-readable env_file: want exit 3 saying chmod 0600, got %s", r)
+	}
+	e.waitAnswer(port, "hello from v1")
 }

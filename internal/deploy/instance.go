@@ -69,6 +69,9 @@ func (e *Engine) instanceFor(ctx context.Context, app *spec.App, color string, r
 		SecretDir:  e.home.SecretsDir(app.Name),
 		SecretsEnv: r.SecretsEnv,
 	}
+	if r.EnvFile != "" {
+		inst.EnvFile = systemd.AppPaths{Home: e.home, App: app.Name}.EnvFile()
+	}
 	return inst, nil
 }
 

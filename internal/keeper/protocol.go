@@ -59,6 +59,7 @@ type wireInstance struct {
 	Log         logs.Options `json:"log"`
 	Secrets     []string     `json:"secrets,omitempty"`    // names only; values are read at each spawn
 	SecretDir   string       `json:"secret_dir,omitempty"` // where they are
+	EnvFile     string       `json:"env_file,omitempty"`   // read at each spawn too
 }
 
 // keeperInfo answers GET /v1/keeper.
@@ -78,7 +79,7 @@ func toWire(in runtime.Instance) wireInstance {
 		ID: in.ID, App: in.App, Argv: in.Argv, Dir: in.Dir, Env: in.Env,
 		User: in.User, UID: in.UID, GID: in.GID, Restart: in.Restart,
 		StopTimeout: in.StopTimeout.String(), LogPath: in.LogPath, Log: in.Log,
-		Secrets: in.Secrets, SecretDir: in.SecretDir,
+		Secrets: in.Secrets, SecretDir: in.SecretDir, EnvFile: in.EnvFile,
 	}
 }
 
@@ -91,7 +92,7 @@ func fromWire(w wireInstance) (runtime.Instance, error) {
 		ID: w.ID, App: w.App, Argv: w.Argv, Dir: w.Dir, Env: w.Env,
 		User: w.User, UID: w.UID, GID: w.GID, Restart: w.Restart,
 		StopTimeout: d, LogPath: w.LogPath, Log: w.Log,
-		Secrets: w.Secrets, SecretDir: w.SecretDir,
+		Secrets: w.Secrets, SecretDir: w.SecretDir, EnvFile: w.EnvFile,
 	}, nil
 }
 

@@ -40,6 +40,11 @@ type Instance struct {
 	Secrets    []string
 	SecretDir  string
 	SecretsEnv bool
+	// EnvFile is the app's installed env_file (berth provision puts it
+	// there, 0600): the embedded runtime reads it at each start, refuses it
+	// when group or others may read it, and redacts its values; systemd
+	// reads it through the unit. "" = none.
+	EnvFile string
 
 	// Applied by the systemd runtime; the embedded runtime ignores them
 	// (the spec refuses them with runtime = "embedded").
