@@ -89,6 +89,7 @@ func TestSecrets(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "berth secret set sec API_KEY") || !strings.Contains(r.stderr, "berth secret set sec DB_URL") {
 		t.Fatalf("deploy with missing secrets: want exit 2 naming both and how to set them, got %s", r)
 	}
+	t.Logf("refused deploy: %s", r)
 	if h := keep(e.berth("history", "sec", "--json")); strings.Contains(h.stdout, `"id"`) {
 		t.Errorf("a refused deploy left a deployment: %s", h.stdout)
 	}
@@ -110,7 +111,7 @@ func TestSecrets(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list.Secrets) != 2 || list.Secrets[0].Name != "API_KEY" || list.Secrets[0].Size != int64(len(key1)) {
 		t.Fatalf("secret ls --json: %v: %s", err, r)
 	}
-	keep(e.berth("secret", "ls", "sec"))
+	t.Logf("secret ls: %s", keep(e.berth("secret", "ls", "sec")).stdout)
 
 	if r := keep(e.deploySecretApp(a, "API_KEY", "DB_URL")); r.code != 0 {
 		t.Fatalf("deploy with secrets set: %s", r)
