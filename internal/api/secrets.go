@@ -50,7 +50,7 @@ func (s *Server) setSecret(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.secretEvent(r.Context(), app, "secret.set", fmt.Sprintf("secret %s set (%d bytes) by %s; running instances keep the old value until berth restart %s", name, info.Size, peerName(r.Context()), app))
+	s.secretEvent(app, "secret.set", fmt.Sprintf("secret %s set (%d bytes) by %s; running instances keep the old value until berth restart %s", name, info.Size, peerName(r.Context()), app))
 	writeJSON(w, http.StatusOK, info)
 }
 
@@ -60,12 +60,12 @@ func (s *Server) removeSecret(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.secretEvent(r.Context(), app, "secret.removed", fmt.Sprintf("secret %s removed by %s", name, peerName(r.Context())))
+	s.secretEvent(app, "secret.removed", fmt.Sprintf("secret %s removed by %s", name, peerName(r.Context())))
 	writeJSON(w, http.StatusOK, map[string]string{"app": app, "removed": name})
 }
 
 // secretEvent journals who changed which secret (the name, never the value).
-func (s *Server) secretEvent(_ context.Context, app, kind, msg string) {
+func (s *Server) secretEvent(app, kind, msg string) {
 	if _, err := s.store.AddEvent(state.Event{Time: time.Now(), App: app, Kind: kind, Message: msg}); err != nil {
 		s.log.Error("recording event", "app", app, "err", err)
 	}
