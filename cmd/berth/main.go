@@ -17,5 +17,5 @@ func main() {
 	if err != nil {
 		exe = os.Args[0]
 	}
-	os.Exit(cli.Main(cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Args: os.Args[1:], Version: cli.BuildVersion(version), Exe: exe}))
+	os.Exit(cli.Main(cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Args: os.Args[1:], Version: cli.BuildVersion(version), Exe: exe}))
 }

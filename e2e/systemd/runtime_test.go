@@ -146,6 +146,7 @@ func TestRuntimeInBox(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].ID != "echo.green" {
 		t.Errorf("List = %+v, %v; want only echo.green", list, err)
 	}
+	checkSecretsInBox(ctx, t, rt, l, app)
 }
 
 // instance builds what the deploy engine would for app's color.

@@ -87,7 +87,9 @@ func (c *Client) Close() { c.hc.CloseIdleConnections() }
 
 func (c *Client) do(ctx context.Context, method, path string, body any) (*http.Response, error) {
 	var rd io.Reader
-	if body != nil {
+	if raw, ok := body.(rawBody); ok {
+		rd, body = bytes.NewReader(raw), nil // sent as is (a secret's value)
+	} else if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return nil, err

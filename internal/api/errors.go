@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/berth-dev/berth/internal/deploy"
+	"github.com/berth-dev/berth/internal/secrets"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
 )
@@ -17,12 +18,16 @@ func toError(err error) (*Error, int) {
 	switch {
 	case errors.As(err, &se):
 		return &Error{Code: CodeInvalidSpec, Message: err.Error(), Problems: se.Problems}, http.StatusUnprocessableEntity
+	case errors.Is(err, secrets.ErrMissing):
+		return &Error{Code: CodeMissingSecret, Message: err.Error()}, http.StatusPreconditionFailed
+	case errors.Is(err, secrets.ErrInvalid):
+		return &Error{Code: CodeBadRequest, Message: err.Error()}, http.StatusBadRequest
 	case errors.Is(err, deploy.ErrBusy):
 		return &Error{Code: CodeBusy, Message: err.Error()}, http.StatusConflict
 	case errors.Is(err, deploy.ErrCommitted), errors.Is(err, deploy.ErrUndoing):
 		return &Error{Code: CodeConflict, Message: err.Error()}, http.StatusConflict
 	case errors.Is(err, deploy.ErrUnknownApp), errors.Is(err, state.ErrNotFound), errors.Is(err, deploy.ErrNoPrevious),
-		errors.Is(err, deploy.ErrNotRunning), errors.Is(err, deploy.ErrUnknownRelease):
+		errors.Is(err, deploy.ErrNotRunning), errors.Is(err, deploy.ErrUnknownRelease), errors.Is(err, secrets.ErrNotFound):
 		return &Error{Code: CodeNotFound, Message: err.Error()}, http.StatusNotFound
 	case errors.Is(err, deploy.ErrFailed):
 		return &Error{Code: CodeFailed, Message: err.Error()}, http.StatusOK

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/deploy"
+	"github.com/berth-dev/berth/internal/secrets"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
 )
@@ -22,6 +23,7 @@ type Server struct {
 	engine  *deploy.Engine
 	store   *state.Store
 	logs    LogReader
+	secrets secrets.Store
 	version Version
 	log     *slog.Logger
 	srv     *http.Server
@@ -32,13 +34,14 @@ type Config struct {
 	Engine  *deploy.Engine
 	Store   *state.Store
 	Logs    LogReader
+	Secrets secrets.Store // the home's secrets
 	Version Version
 	Logger  *slog.Logger
 }
 
 // NewServer returns a Server; Serve runs it.
 func NewServer(cfg Config) *Server {
-	s := &Server{engine: cfg.Engine, store: cfg.Store, logs: cfg.Logs, version: cfg.Version, log: cfg.Logger}
+	s := &Server{engine: cfg.Engine, store: cfg.Store, logs: cfg.Logs, secrets: cfg.Secrets, version: cfg.Version, log: cfg.Logger}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -68,6 +71,7 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("POST /v1/apps/{app}/pause", s.control)
 	m.HandleFunc("POST /v1/apps/{app}/resume", s.control)
 	m.HandleFunc("GET /v1/events", s.events)
+	s.secretRoutes(m)
 	return m
 }
 

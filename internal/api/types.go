@@ -49,7 +49,7 @@ type StreamLine struct {
 
 // Error is the body of every failed request, and the error a stream ends with.
 type Error struct {
-	Code     string         `json:"code"` // not_found | busy | invalid_spec | failed | bad_request | conflict | internal
+	Code     string         `json:"code"` // not_found | busy | invalid_spec | failed | bad_request | conflict | missing_secret | internal
 	Message  string         `json:"message"`
 	Problems []spec.Problem `json:"problems,omitempty"`
 }
@@ -63,6 +63,8 @@ const (
 	CodeBadRequest  = "bad_request"
 	CodeConflict    = "conflict" // the request came too late for the app's state
 	CodeInternal    = "internal"
+	// CodeMissingSecret refuses a deploy whose spec names secrets not set.
+	CodeMissingSecret = "missing_secret"
 )
 
 func (e *Error) Error() string { return e.Message }

@@ -32,6 +32,7 @@ const (
 
 // Env is what commands get from main: streams, args and the version.
 type Env struct {
+	Stdin          io.Reader // berth secret set reads the value here
 	Stdout, Stderr io.Writer
 	Args           []string
 	Version        string
@@ -98,7 +99,7 @@ func exitCode(err error) int {
 			return ExitBusy
 		case api.CodeNotFound:
 			return ExitNotFound
-		case api.CodeInvalidSpec, api.CodeBadRequest:
+		case api.CodeInvalidSpec, api.CodeBadRequest, api.CodeMissingSecret:
 			return ExitUsage
 		}
 	}
@@ -122,7 +123,7 @@ func (a *app) root() *cobra.Command {
 		a.statusCmd(), a.historyCmd(), a.logsCmd(), a.eventsCmd(), a.rollbackCmd(),
 		a.startCmd(), a.stopCmd(), a.restartCmd(), a.pauseCmd(), a.resumeCmd(),
 		a.whyCmd(), a.logrotateCmd(), a.checkCmd(), a.demoCmd(), a.sampleAgentCmd(), a.provisionCmd(), a.unprovisionCmd(),
-		a.abortCmd(), a.rmCmd(),
+		a.abortCmd(), a.rmCmd(), a.secretCmd(),
 	)
 	root.AddCommand(a.versionCmd())
 	usageArgs(root)

@@ -25,6 +25,7 @@ import (
 	"github.com/berth-dev/berth/internal/metrics"
 	"github.com/berth-dev/berth/internal/monitor"
 	"github.com/berth-dev/berth/internal/runtime"
+	"github.com/berth-dev/berth/internal/secrets"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
 	"github.com/berth-dev/berth/internal/systemd"
@@ -128,6 +129,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Engine:  eng,
 		Store:   store,
 		Logs:    logReader{home: cfg.Home, store: store, journal: rt.Backends[spec.RuntimeSystemd]},
+		Secrets: secrets.New(cfg.Home),
 		Version: api.Version{Version: cfg.Version, PID: os.Getpid(), Home: cfg.Home.Root},
 		Logger:  log,
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/release"
+	"github.com/berth-dev/berth/internal/secrets"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
 )
@@ -37,6 +38,10 @@ type Request struct {
 func (e *Engine) Deploy(ctx context.Context, req Request, out ProgressFunc) (dep state.Deployment, err error) {
 	app, err := spec.Parse(req.SpecFile, req.Spec)
 	if err != nil {
+		return state.Deployment{}, err
+	}
+	// Refused before anything is recorded or started.
+	if err := secrets.New(e.home).Missing(app.Name, app.Run.Secrets); err != nil {
 		return state.Deployment{}, err
 	}
 	ctx = context.WithoutCancel(ctx)

@@ -64,6 +64,13 @@ func (e *Engine) instanceFor(ctx context.Context, app *spec.App, color string, r
 		Watchdog:     r.Watchdog.Duration,
 		Capabilities: r.Capabilities,
 		Relax:        r.Systemd.Relax,
+		// Names only: the runtime reads the values at each start.
+		Secrets:    r.Secrets,
+		SecretDir:  e.home.SecretsDir(app.Name),
+		SecretsEnv: r.SecretsEnv,
+	}
+	if r.EnvFile != "" {
+		inst.EnvFile = systemd.AppPaths{Home: e.home, App: app.Name}.EnvFile()
 	}
 	return inst, nil
 }

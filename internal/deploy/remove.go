@@ -89,12 +89,12 @@ func (e *Engine) forgetTimers(app string) {
 	}
 }
 
-// purge deletes the app's releases, shared data and logs.
+// purge deletes the app's releases, shared data, logs and secrets.
 func (e *Engine) purge(app string) error {
 	if app == "" || app == "." || app == ".." || strings.ContainsAny(app, `/\`) {
 		return fmt.Errorf("purging %q: not an app name", app)
 	}
-	for _, dir := range []string{e.home.AppDir(app), e.home.LogDir(app)} {
+	for _, dir := range []string{e.home.AppDir(app), e.home.LogDir(app), e.home.SecretsDir(app)} {
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("purging %s: %w", dir, err)
 		}

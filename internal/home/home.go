@@ -69,6 +69,12 @@ func (l Layout) AppDir(app string) string { return filepath.Join(l.Root, "apps",
 // SharedDir survives releases; the agent may write there.
 func (l Layout) SharedDir(app string) string { return filepath.Join(l.AppDir(app), "shared") }
 
+// SecretsRoot holds every app's secrets (0700, the daemon's user only).
+func (l Layout) SecretsRoot() string { return filepath.Join(l.Root, "secrets") }
+
+// SecretsDir holds one app's secrets, a 0600 file per secret.
+func (l Layout) SecretsDir(app string) string { return filepath.Join(l.SecretsRoot(), app) }
+
 // LogDir holds an app's log files.
 func (l Layout) LogDir(app string) string { return filepath.Join(l.Root, "logs", app) }
 

@@ -3,6 +3,7 @@ package keeper
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"time"
 
@@ -56,6 +57,9 @@ type wireInstance struct {
 	StopTimeout string       `json:"stop_timeout"` // Go duration, "10s"
 	LogPath     string       `json:"log_path"`
 	Log         logs.Options `json:"log"`
+	Secrets     []string     `json:"secrets,omitempty"`    // names only; values are read at each spawn
+	SecretDir   string       `json:"secret_dir,omitempty"` // where they are
+	EnvFile     string       `json:"env_file,omitempty"`   // read at each spawn too
 }
 
 // keeperInfo answers GET /v1/keeper.
@@ -75,6 +79,7 @@ func toWire(in runtime.Instance) wireInstance {
 		ID: in.ID, App: in.App, Argv: in.Argv, Dir: in.Dir, Env: in.Env,
 		User: in.User, UID: in.UID, GID: in.GID, Restart: in.Restart,
 		StopTimeout: in.StopTimeout.String(), LogPath: in.LogPath, Log: in.Log,
+		Secrets: in.Secrets, SecretDir: in.SecretDir, EnvFile: in.EnvFile,
 	}
 }
 
@@ -87,6 +92,7 @@ func fromWire(w wireInstance) (runtime.Instance, error) {
 		ID: w.ID, App: w.App, Argv: w.Argv, Dir: w.Dir, Env: w.Env,
 		User: w.User, UID: w.UID, GID: w.GID, Restart: w.Restart,
 		StopTimeout: d, LogPath: w.LogPath, Log: w.Log,
+		Secrets: w.Secrets, SecretDir: w.SecretDir, EnvFile: w.EnvFile,
 	}, nil
 }
 
@@ -102,6 +108,8 @@ func validate(in runtime.Instance) error {
 		return fmt.Errorf("%w: instance %s: empty argv", ErrBadRequest, in.ID)
 	case in.LogPath == "":
 		return fmt.Errorf("%w: instance %s: no log_path", ErrBadRequest, in.ID)
+	case len(in.Secrets) > 0 && !filepath.IsAbs(in.SecretDir):
+		return fmt.Errorf("%w: instance %s: secrets without an absolute secret_dir", ErrBadRequest, in.ID)
 	case in.StopTimeout < 0:
 		return fmt.Errorf("%w: instance %s: negative stop_timeout", ErrBadRequest, in.ID)
 	}

@@ -27,6 +27,10 @@ func (in *instance) spawn() error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrSpawn, err)
 	}
+	spec, red, err := withSecrets(spec)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrSpawn, err)
+	}
 	w, err := logs.Open(spec.LogPath, spec.Log)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrSpawn, err)
@@ -36,7 +40,7 @@ func (in *instance) spawn() error {
 		w.Close()
 		return fmt.Errorf("%w: %w", ErrSpawn, err)
 	}
-	in.copyOutput(spec.ID, w, p.stdout, p.stderr)
+	in.copyOutput(spec.ID, w, red, p.stdout, p.stderr)
 
 	now := time.Now()
 	in.mu.Lock()
@@ -159,12 +163,12 @@ func (k *keeper) openCgroup(id string) (string, *os.File) {
 // copyOutput copies both pipes into w, one goroutine each; the last one to
 // finish closes w. A pipe stays open as long as any process holding it
 // lives, so copying can outlast the main process.
-func (in *instance) copyOutput(id string, w *logs.Writer, stdout, stderr *os.File) {
+func (in *instance) copyOutput(id string, w *logs.Writer, red *logs.Redactor, stdout, stderr *os.File) {
 	var left atomic.Int32
 	left.Store(2)
 	in.writer.Store(w)
 	pump := func(stream logs.Stream, r *os.File, tap func([]byte)) {
-		if err := logs.Copy(w, stream, r, tap); err != nil {
+		if err := logs.CopyRedacted(w, stream, r, red, tap); err != nil {
 			in.k.log.Error("writing agent log; discarding output", "id", id, "err", err)
 			// Keep reading so the agent never blocks on a full pipe.
 			in.logDropped.Add(countLines(r))

@@ -18,12 +18,22 @@ import (
 // makes the agent block on its next write. Copy returns nil at EOF, or the
 // read error, or ErrClosed once w is closed. Use one Copy per stream.
 func Copy(w *Writer, stream Stream, r io.Reader, tap func(line []byte)) error {
+	return CopyRedacted(w, stream, r, nil, tap)
+}
+
+// CopyRedacted is Copy with every secret value red knows replaced before a
+// line reaches w or tap; red may be nil. Redaction sees whole lines, however
+// the agent's writes split them; a line longer than MaxLine is redacted
+// across its pieces (the end of each piece that could begin a value waits
+// for the next).
+func CopyRedacted(w *Writer, stream Stream, r io.Reader, red *Redactor, tap func(line []byte)) error {
 	if err := checkStream(stream); err != nil {
 		return err
 	}
 	br := bufio.NewReaderSize(r, w.opt.MaxLine)
 	open := false // the last piece written was not the end of its line
 	var scratch []byte
+	rc := redactCopy{red: red, w: w, stream: stream, tap: tap}
 	for {
 		chunk, err := br.ReadSlice('\n')
 		more := errors.Is(err, bufio.ErrBufferFull)
@@ -44,13 +54,19 @@ func Copy(w *Writer, stream Stream, r io.Reader, tap func(line []byte)) error {
 		default: // the last line, without a newline
 			chunk = bytes.TrimSuffix(chunk, []byte{'\r'})
 		}
-		if werr := w.write(stream, time.Now(), chunk, more); werr != nil && !errors.Is(werr, ErrDropped) {
-			return werr
+		if red != nil {
+			if werr := rc.piece(chunk, more); werr != nil {
+				return werr
+			}
+		} else {
+			if werr := w.write(stream, time.Now(), chunk, more); werr != nil && !errors.Is(werr, ErrDropped) {
+				return werr
+			}
+			if tap != nil {
+				tap(chunk)
+			}
 		}
 		open = more
-		if tap != nil {
-			tap(chunk)
-		}
 		if err != nil && !more {
 			return readErr(err)
 		}
@@ -62,4 +78,57 @@ func readErr(err error) error {
 		return nil
 	}
 	return fmt.Errorf("reading agent output: %w", err)
+}
+
+// redactCopy carries what CopyRedacted holds back of a long line's piece.
+type redactCopy struct {
+	red     *Redactor
+	w       *Writer
+	stream  Stream
+	tap     func([]byte)
+	pending []byte // raw bytes of the current line not written yet
+	joined  []byte
+	buf     RedactBuf
+}
+
+// piece redacts and writes one chunk of a line; more says the line goes on.
+func (c *redactCopy) piece(chunk []byte, more bool) error {
+	data := chunk
+	if len(c.pending) > 0 {
+		c.joined = append(append(c.joined[:0], c.pending...), chunk...)
+		data = c.joined
+	}
+	cut := len(data)
+	if more {
+		cut = c.red.safeCut(data, max(0, len(data)-(c.red.maxLen-1)))
+	}
+	if cut == 0 && more {
+		c.pending = append(c.pending[:0], data...)
+		return nil
+	}
+	text := c.red.Redact(data[:cut], &c.buf)
+	rest := data[cut:]
+	for {
+		n := splitPoint(text, c.w.opt.MaxLine)
+		last := n == len(text)
+		if err := c.emit(text[:n], more || !last); err != nil {
+			return err
+		}
+		if last {
+			break
+		}
+		text = text[n:]
+	}
+	c.pending = append(c.pending[:0], rest...)
+	return nil
+}
+
+func (c *redactCopy) emit(text []byte, more bool) error {
+	if err := c.w.write(c.stream, time.Now(), text, more); err != nil && !errors.Is(err, ErrDropped) {
+		return err
+	}
+	if c.tap != nil {
+		c.tap(text)
+	}
+	return nil
 }

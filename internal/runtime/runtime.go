@@ -32,6 +32,20 @@ type Instance struct {
 	LogPath     string        // the instance's log file
 	Log         logs.Options  // rotation policy for LogPath
 
+	// Secrets names the files of SecretDir the agent gets (never their
+	// values: those are read by the runtime at each start, so they stay out
+	// of every record of the instance). The embedded runtime sets each as
+	// an environment variable and redacts its value from the log; systemd
+	// loads each as a credential, and as a variable when SecretsEnv.
+	Secrets    []string
+	SecretDir  string
+	SecretsEnv bool
+	// EnvFile is the app's installed env_file (berth provision puts it
+	// there, 0600): the embedded runtime reads it at each start, refuses it
+	// when group or others may read it, and redacts its values; systemd
+	// reads it through the unit. "" = none.
+	EnvFile string
+
 	// Applied by the systemd runtime; the embedded runtime ignores them
 	// (the spec refuses them with runtime = "embedded").
 	MemoryMax    int64         // bytes; 0 = no limit

@@ -53,7 +53,10 @@ func Run(ctx context.Context, stdout, stderr io.Writer) error {
 			os.Exit(1)
 		})
 	}
-	srv := &http.Server{Handler: handler(version, mode), ReadHeaderTimeout: 10 * time.Second}
+	m := handler(version, mode)
+	m.HandleFunc("/secret", secretInfo)
+	m.HandleFunc("POST /print-secret", printSecret(stdout, stderr))
+	srv := &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}
 	shut := make(chan error, 1)
 	go func() {
 		<-ctx.Done()
@@ -72,7 +75,7 @@ func Run(ctx context.Context, stdout, stderr io.Writer) error {
 	return err
 }
 
-func handler(version, mode string) http.Handler {
+func handler(version, mode string) *http.ServeMux {
 	var broken atomic.Bool
 	m := http.NewServeMux()
 	// POST /break makes /up fail from then on: an agent that goes bad while

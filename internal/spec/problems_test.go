@@ -34,6 +34,20 @@ var badCases = []struct {
 		{4, 48, "run.command[3]", "lone $"},
 	},
 }, {
+	name: "bad secret names",
+	toml: minimal + "env = { DB_URL = \"x\" }\nsecrets = [\"API_KEY\", \"9X\", \"PORT\", \"API_KEY\", \"DB_URL\", \"BERTH_X\"]\n",
+	want: []prob{
+		{6, 23, "run.secrets[1]", "not a valid secret name"},
+		{6, 29, "run.secrets[2]", "set by berth"},
+		{6, 37, "run.secrets[3]", "listed twice"},
+		{6, 48, "run.secrets[4]", "also in [run] env"},
+		{6, 58, "run.secrets[5]", "set by berth"},
+	},
+}, {
+	name: "a secret in argv",
+	toml: "version = 1\nname = \"w\"\n[run]\ncommand = [\"./w\", \"--key=${API_KEY}\"]\nsecrets = [\"API_KEY\"]\n",
+	want: []prob{{4, 19, "run.command[1]", "secrets never go into argv"}},
+}, {
 	name: "empty shell command",
 	toml: "version = 1\nname = \"w\"\n[run]\ncommand = \" \"\n",
 	want: []prob{{4, 11, "run.command", "is empty"}},

@@ -60,13 +60,16 @@ type Run struct {
 	StopTimeout Duration          `toml:"stop_timeout"` // default 10s
 	Restart     string            `toml:"restart"`      // always | on-failure | never; default always
 	Runtime     string            `toml:"runtime"`      // "embedded" (default) | "systemd" | "auto"
+	Secrets     []string          `toml:"secrets"`      // names of secrets set with `berth secret set`; see docs/secrets.md
+	SecretsEnv  bool              `toml:"secrets_env"`  // systemd: secrets also as environment variables, not only credentials
+
+	EnvFile string `toml:"env_file"` // KEY=VALUE secrets file, installed 0600 by berth provision; read by either runtime
 
 	// The keys below are applied by the systemd runtime only (validation
 	// refuses them with runtime = "embedded").
 	MemoryMax    ByteSize   `toml:"memory_max"`   // MemoryMax=; 0 = no limit
 	CPUQuota     string     `toml:"cpu_quota"`    // CPUQuota=, like "50%" or "200%"; "" = no limit
 	TasksMax     int        `toml:"tasks_max"`    // TasksMax=; 0 = systemd's default
-	EnvFile      string     `toml:"env_file"`     // KEY=VALUE secrets file, installed 0600 by berth provision
 	Notify       bool       `toml:"notify"`       // the agent speaks sd_notify: Type=notify
 	Watchdog     Duration   `toml:"watchdog"`     // WatchdogSec=; needs notify; 0 = none
 	Capabilities []string   `toml:"capabilities"` // kept in CapabilityBoundingSet= and made ambient

@@ -94,6 +94,10 @@ func (v *validator) expansions(r *Run) {
 		return
 	}
 	for i, arg := range r.Command {
+		if name := secretIn(arg, r.Secrets); name != "" {
+			v.fail(fmt.Sprintf("run.command[%d]", i), "${%s} is a secret, and secrets never go into argv (ps and the keeper's state show argv); let the agent read $%s from its environment", name, name)
+			continue
+		}
 		if _, err := Expand(arg, known); err != nil {
 			v.fail(fmt.Sprintf("run.command[%d]", i), "%v", err)
 		}
@@ -127,6 +131,7 @@ func (v *validator) runRest(r *Run) {
 		v.oneOf("run.runtime", "a runtime", r.Runtime, RuntimeEmbedded, RuntimeSystemd, RuntimeAuto)
 	}
 	v.systemdRun(r)
+	v.secrets(r)
 }
 
 func argvHint(line string) string {

@@ -65,6 +65,13 @@ func (p AppPaths) ColorEnv(color string) string { return filepath.Join(p.Colors(
 // EnvFile is where provisioning installs the spec's env_file (secrets).
 func (p AppPaths) EnvFile() string { return filepath.Join(p.Dir(), "app.env") }
 
+// Secret is the file of one of the app's secrets (internal/secrets).
+func (p AppPaths) Secret(name string) string { return filepath.Join(p.Home.SecretsDir(p.App), name) }
+
+// SecretsEnv is the app's secrets as KEY=VALUE lines, for secrets_env; its
+// name is no valid secret name, so it never shows as a secret.
+func (p AppPaths) SecretsEnv() string { return filepath.Join(p.Home.SecretsDir(p.App), ".env") }
+
 // Writable lists what ProtectSystem=strict leaves writable for the agent.
 // Its logs go to journald (or through the keeper's pipes), so logs/ is not
 // among them.

@@ -68,6 +68,9 @@ func (r *Runtime) Start(ctx context.Context, inst runtime.Instance) (runtime.Sta
 	if err := r.writeColor(inst, app, color); err != nil {
 		return runtime.Status{}, err
 	}
+	if err := writeSecretsEnv(inst); err != nil {
+		return runtime.Status{}, err
+	}
 	_ = r.sc.ResetFailed(ctx, unit) // a failed earlier run must not count against this one
 	if err := r.sc.Start(ctx, unit); err != nil {
 		st, _ := r.status(ctx, inst.ID)

@@ -32,6 +32,8 @@ type Service struct {
 	Watchdog     time.Duration
 	Capabilities []string
 	Relax        []string
+	Secrets      []string // [run] secrets: LoadCredential= each
+	SecretsEnv   bool     // and as environment variables
 }
 
 // FromSpec is the Service of app under the home l, run as berth-<app> unless
@@ -47,6 +49,7 @@ func FromSpec(app *spec.App, l home.Layout) Service {
 		StopTimeout: r.StopTimeout.Duration, MemoryMax: int64(r.MemoryMax), CPUQuota: r.CPUQuota,
 		TasksMax: r.TasksMax, Notify: r.Notify, Watchdog: r.Watchdog.Duration,
 		Capabilities: r.Capabilities, Relax: r.Systemd.Relax,
+		Secrets: r.Secrets, SecretsEnv: r.SecretsEnv,
 	}
 }
 
@@ -57,6 +60,7 @@ func FromInstance(inst runtime.Instance, l home.Layout) Service {
 		StopTimeout: inst.StopTimeout, MemoryMax: inst.MemoryMax, CPUQuota: inst.CPUQuota,
 		TasksMax: inst.TasksMax, Notify: inst.Notify, Watchdog: inst.Watchdog,
 		Capabilities: inst.Capabilities, Relax: inst.Relax,
+		Secrets: inst.Secrets, SecretsEnv: inst.SecretsEnv,
 	}
 }
 
@@ -140,6 +144,7 @@ func (s Service) basics(svc *section, p AppPaths, exec string) {
 	svc.addNote("EnvironmentFile", escapeSpecifiers(p.Colors())+"/%i.env",
 		"PORT, BERTH_* and [run] env of this color, written by berth before each start")
 	svc.addNote("EnvironmentFile", "-"+escapeSpecifiers(p.EnvFile()), "[run] env_file (secrets), installed by berth provision")
+	s.credentials(svc, p)
 	svc.add("ExecStart", exec)
 	svc.add("Restart", restartPolicy(s.Restart))
 	svc.add("RestartSec", "1s")
@@ -150,6 +155,24 @@ func (s Service) basics(svc *section, p AppPaths, exec string) {
 	svc.add("KillMode", "mixed")
 	if s.Notify && s.Watchdog > 0 {
 		svc.add("WatchdogSec", timespan(s.Watchdog))
+	}
+}
+
+// credentials loads each of [run] secrets from berth's secrets directory
+// (root only) into $CREDENTIALS_DIRECTORY/NAME, readable by the agent
+// alone; with secrets_env the runtime also writes them as variables into
+// a file of that directory before each start.
+func (s Service) credentials(svc *section, p AppPaths) {
+	for i, name := range s.Secrets {
+		line := name + ":" + escapeSpecifiers(p.Secret(name))
+		if i == 0 {
+			svc.addNote("LoadCredential", line, "[run] secrets, from `berth secret set`; the agent reads $CREDENTIALS_DIRECTORY/NAME")
+			continue
+		}
+		svc.add("LoadCredential", line)
+	}
+	if s.SecretsEnv && len(s.Secrets) > 0 {
+		svc.addNote("EnvironmentFile", escapeSpecifiers(p.SecretsEnv()), "[run] secrets_env: the same secrets as variables, written by berth before each start")
 	}
 }
 

@@ -64,6 +64,10 @@ func TestServiceUnitGolden(t *testing.T) {
 		svc: Service{App: "esc", Home: home.Layout{Root: "/srv/100%berth"}, User: "berth-esc",
 			Argv: []string{"./bin/my agent", "50%", "$HOME", "${X}", `say "hi"`, `back\slash`, "it's", "", ";", "tab\there", "%i", "naïve"}},
 	}, {
+		name: "secrets.service",
+		svc: Service{App: "echo", Home: varLib, Argv: []string{"./agent"}, User: "berth-echo",
+			Restart: spec.RestartAlways, Secrets: []string{"API_KEY", "DB_URL"}, SecretsEnv: true},
+	}, {
 		name: "home-under-root.service",
 		svc:  Service{App: "dev", Home: home.Layout{Root: "/root/.local/state/berth"}, Argv: []string{"./a"}, User: "root"},
 	}}
