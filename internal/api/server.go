@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/deploy"
-	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
 )
 
@@ -88,7 +87,7 @@ func (s *Server) deploy(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "decoding deploy request: "+err.Error())
 		return
 	}
-	if _, err := spec.Parse(req.SpecFile, req.Spec); err != nil {
+	if _, err := deploy.ParseSpec(req.SpecFile, req.Spec); err != nil {
 		writeError(w, err)
 		return
 	}

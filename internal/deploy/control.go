@@ -22,7 +22,7 @@ func (e *Engine) app(name string) (state.App, *spec.App, error) {
 	if err != nil {
 		return st, nil, err
 	}
-	a, err := spec.Parse(st.SpecFile, st.Spec)
+	a, err := ParseSpec(st.SpecFile, st.Spec)
 	if err != nil {
 		return st, nil, fmt.Errorf("reading the deployed spec of %s: %w", name, err)
 	}
