@@ -42,9 +42,9 @@ func Write(w io.Writer, app *spec.App, p Plan) error {
 	case p.Strategy == "":
 		fmt.Fprintf(w, "chosen: none: %s\n", p.Reason)
 	case p.Auto:
-		fmt.Fprintf(w, "chosen: %s%s (strategy = \"auto\")\n  why: %s\n", p.Strategy, settings(p.Settings), p.Reason)
+		fmt.Fprintf(w, "chosen: %s%s (strategy = \"auto\")\n  why: %s\n", p.Strategy, FormatSettings(p.Settings), p.Reason)
 	default:
-		fmt.Fprintf(w, "chosen: %s%s\n  why: %s\n", p.Strategy, settings(p.Settings), p.Reason)
+		fmt.Fprintf(w, "chosen: %s%s\n  why: %s\n", p.Strategy, FormatSettings(p.Settings), p.Reason)
 		if p.Choice != "" && p.Choice != p.Strategy {
 			fmt.Fprintf(w, "  strategy = \"auto\" would choose %s\n", p.Choice)
 		}
@@ -53,8 +53,8 @@ func Write(w io.Writer, app *spec.App, p Plan) error {
 	return err
 }
 
-// settings prints "key=value" pairs in key order, after a space.
-func settings(s map[string]any) string {
+// FormatSettings prints settings as " key=value" pairs in key order.
+func FormatSettings(s map[string]any) string {
 	var b strings.Builder
 	for _, k := range slices.Sorted(maps.Keys(s)) {
 		fmt.Fprintf(&b, " %s=%v", k, s[k])
