@@ -163,3 +163,38 @@ func TestAutoDeployUnderLoad(t *testing.T) {
 	}
 	e.waitAnswer(port, "hello from v3")
 }
+
+// TestAutoSingletonWorkerStopsFirst: a singleton worker under auto is
+// deployed with restart, the old instance stopped before the new one starts.
+func TestAutoSingletonWorkerStopsFirst(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := app{name: "bot", version: "v1", mode: "good", strategy: "auto", extra: "\n[constraints]\nsingleton = true\n"}
+	e.mustDeploy(a)
+	a.version = "v2"
+	r := e.mustDeploy(a)
+	if !strings.HasPrefix(r.stdout, "strategy auto: restart stop_first=true: singleton = true") {
+		t.Errorf("deploy output starts %q, want the auto choice of restart", firstLine(r.stdout))
+	}
+	d := e.latest("bot")
+	if d.Strategy != "restart" {
+		t.Errorf("history strategy = %q, want restart", d.Strategy)
+	}
+	stop, start := -1, -1
+	for i, s := range d.Steps {
+		switch {
+		case strings.HasPrefix(s.Name, "stop ") && stop < 0:
+			stop = i
+		case strings.HasPrefix(s.Name, "start ") && start < 0:
+			start = i
+		}
+	}
+	if stop < 0 || start < 0 || stop > start {
+		t.Errorf("steps %v: want a stop before the start", d.Steps)
+	}
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
+}
