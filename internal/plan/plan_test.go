@@ -111,50 +111,76 @@ func TestChoose(t *testing.T) {
 }
 
 // TestChooseSpace walks the whole constraint space and checks the rules'
-// invariants: auto never picks an option that does not fit, never runs two
-// copies of a singleton, never exceeds the room, and fails only when no
-// option fits (or a singleton may not have its gap).
+// invariants (see checkInvariants).
 func TestChooseSpace(t *testing.T) {
 	t.Parallel()
 	for _, worker := range []bool{false, true} {
 		for _, singleton := range []bool{false, true} {
-			for _, downtime := range []string{"none", "seconds"} {
+			for _, seconds := range []bool{false, true} {
 				for n := 1; n <= 4; n++ {
 					for extra := 0; extra <= 5; extra++ {
 						if singleton && n > 1 {
 							continue // refused by the spec
 						}
-						name := fmt.Sprintf("worker=%t/singleton=%t/downtime=%s/n=%d/extra=%d", worker, singleton, downtime, n, extra)
-						a := app(t, worker, fmt.Sprintf("strategy = \"auto\"\ninstances = %d", n),
-							fmt.Sprintf("singleton = %t\ndowntime = %q\nmax_extra_instances = %d", singleton, downtime, extra))
-						p, err := Make(a, Timings{})
-						anyFits := false
-						for _, o := range p.Options {
-							anyFits = anyFits || (o.Fits && o.Strategy != "canary")
-						}
-						if err != nil {
-							if anyFits {
-								t.Errorf("%s: %v, but an option fits", name, err)
-							}
-							continue
-						}
-						o := p.option(p.Strategy)
-						switch {
-						case !o.Fits:
-							t.Errorf("%s: chose %s, which does not fit: %s", name, p.Strategy, o.Why)
-						case o.ExtraInstances > extra && p.Strategy != "restart":
-							t.Errorf("%s: chose %s with %d extra instances", name, p.Strategy, o.ExtraInstances)
-						case singleton && p.Strategy != "restart":
-							t.Errorf("%s: a singleton got %s", name, p.Strategy)
-						case p.Strategy == "canary":
-							t.Errorf("%s: canary chosen without being asked", name)
-						case downtime == "none" && o.Downtime != "none":
-							t.Errorf("%s: chose %s with downtime %s", name, p.Strategy, o.Downtime)
-						}
+						checkInvariants(t, worker, singleton, seconds, n, extra)
 					}
 				}
 			}
 		}
+	}
+}
+
+// FuzzChoose checks the same invariants over any instances and room.
+func FuzzChoose(f *testing.F) {
+	f.Add(false, false, false, uint8(1), uint8(1))
+	f.Add(true, true, true, uint8(1), uint8(3))
+	f.Add(false, false, false, uint8(4), uint8(2))
+	f.Add(false, false, true, uint8(2), uint8(0))
+	f.Add(false, false, false, uint8(1), uint8(0))
+	f.Fuzz(func(t *testing.T, worker, singleton, seconds bool, n, extra uint8) {
+		if n == 0 || (singleton && n > 1) {
+			return // refused by the spec
+		}
+		checkInvariants(t, worker, singleton, seconds, int(n), int(extra))
+	})
+}
+
+// checkInvariants: auto never picks an option that does not fit, never
+// runs two copies of a singleton, never exceeds the room, never gives a gap
+// under downtime = "none", never picks canary unasked, and fails only when
+// no option fits.
+func checkInvariants(t *testing.T, worker, singleton, seconds bool, n, extra int) {
+	t.Helper()
+	downtime := "none"
+	if seconds {
+		downtime = "seconds"
+	}
+	name := fmt.Sprintf("worker=%t/singleton=%t/downtime=%s/n=%d/extra=%d", worker, singleton, downtime, n, extra)
+	a := app(t, worker, fmt.Sprintf("strategy = \"auto\"\ninstances = %d", n),
+		fmt.Sprintf("singleton = %t\ndowntime = %q\nmax_extra_instances = %d", singleton, downtime, extra))
+	p, err := Make(a, Timings{})
+	anyFits := false
+	for _, o := range p.Options {
+		anyFits = anyFits || (o.Fits && o.Strategy != "canary")
+	}
+	if err != nil {
+		if anyFits {
+			t.Errorf("%s: %v, but an option fits", name, err)
+		}
+		return
+	}
+	o := p.option(p.Strategy)
+	switch {
+	case !o.Fits:
+		t.Errorf("%s: chose %s, which does not fit: %s", name, p.Strategy, o.Why)
+	case o.ExtraInstances > extra:
+		t.Errorf("%s: chose %s with %d extra instances", name, p.Strategy, o.ExtraInstances)
+	case singleton && p.Strategy != "restart":
+		t.Errorf("%s: a singleton got %s", name, p.Strategy)
+	case p.Strategy == "canary":
+		t.Errorf("%s: canary chosen without being asked", name)
+	case downtime == "none" && o.Downtime != "none":
+		t.Errorf("%s: chose %s with downtime %s", name, p.Strategy, o.Downtime)
 	}
 }
 
