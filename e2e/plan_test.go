@@ -169,7 +169,7 @@ func TestAutoDeployUnderLoad(t *testing.T) {
 func TestAutoSingletonWorkerStopsFirst(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	a := app{name: "bot", version: "v1", mode: "good", strategy: "auto", extra: "\n[constraints]\nsingleton = true\n"}
+	a := app{name: "bot", version: "v1", mode: "counter", strategy: "auto", extra: "\n[constraints]\nsingleton = true\n"}
 	e.mustDeploy(a)
 	a.version = "v2"
 	r := e.mustDeploy(a)
