@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/berth-dev/berth/internal/deploy"
+	"github.com/berth-dev/berth/internal/plan"
 	"github.com/berth-dev/berth/internal/state"
 )
 
@@ -31,8 +32,8 @@ func TestCLIDocJSONMatchesOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllSubmatch(doc, -1)
-	if len(blocks) != 3 {
-		t.Fatalf("docs/cli.md has %d json examples, want 3 (status, history, events)", len(blocks))
+	if len(blocks) != 4 {
+		t.Fatalf("docs/cli.md has %d json examples, want 4 (status, history, events, plan)", len(blocks))
 	}
 	tests := []struct {
 		name string
@@ -42,6 +43,7 @@ func TestCLIDocJSONMatchesOutput(t *testing.T) {
 		{"status", []string{"status", "--json"}, reflect.TypeFor[[]deploy.AppStatus]()},
 		{"history", []string{"history", "jdoc", "--json"}, reflect.TypeFor[[]state.Deployment]()},
 		{"events", []string{"events", "--json", "-n", "1"}, reflect.TypeFor[state.Event]()},
+		{"plan", []string{"plan", "-f", e.write(a), "--json"}, reflect.TypeFor[plan.Plan]()},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,7 +103,7 @@ func keyPaths(v any, at string, into map[string]bool) {
 		}
 	case map[string]any:
 		for k, x := range v {
-			if strings.HasSuffix(at, ".numbers") || strings.HasSuffix(at, ".fields") || at == "numbers" || at == "fields" {
+			if strings.HasSuffix(at, ".numbers") || strings.HasSuffix(at, ".fields") || at == "numbers" || at == "fields" || at == "settings" {
 				continue // free-form maps: their keys are data, not field names
 			}
 			p := strings.TrimPrefix(at+"."+k, ".")

@@ -14,7 +14,6 @@ import (
 
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/secrets"
-	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
 )
 
@@ -92,7 +91,7 @@ func (s *Server) deploy(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "decoding deploy request: "+err.Error())
 		return
 	}
-	if _, err := spec.Parse(req.SpecFile, req.Spec); err != nil {
+	if _, err := deploy.ParseSpec(req.SpecFile, req.Spec); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/plan"
 	"github.com/berth-dev/berth/internal/release"
-	"github.com/berth-dev/berth/internal/spec"
 )
 
 func (a *app) deployCmd() *cobra.Command {
@@ -30,7 +30,10 @@ func (a *app) deployCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			app, err := spec.Parse(specFile, data)
+			app, choice, err := resolve(specFile, data, func(name string) plan.Timings {
+				h, _ := a.measured(cmd.Context(), name)
+				return h
+			})
 			if err != nil {
 				return a.specError(err)
 			}
@@ -41,6 +44,7 @@ func (a *app) deployCmd() *cobra.Command {
 				}
 			}
 			return a.withClient(func(cl *api.Client) error {
+				printChoice(a.env.Stdout, choice)
 				fmt.Fprintf(a.env.Stdout, "deploying %s with %s\n", app.Name, app.Deploy.Strategy)
 				p := newPrinter(a.env.Stdout)
 				d, err := cl.Deploy(cmd.Context(), req, p.seen)

@@ -126,6 +126,7 @@ func (a *app) root() *cobra.Command {
 		a.abortCmd(), a.rmCmd(), a.secretCmd(),
 	)
 	root.AddCommand(a.versionCmd())
+	root.AddCommand(a.planCmd())
 	usageArgs(root)
 	a.completeApps(root)
 	return root

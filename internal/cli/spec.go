@@ -68,10 +68,18 @@ func (a *app) validateCmd() *cobra.Command {
 		Short: "Check a spec; print every problem with file:line:col",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			app, err := spec.Load(file)
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return usage("reading spec: %v", err)
+			}
+			app, p, err := resolve(file, data, nil)
 			if err != nil {
 				return a.specError(err)
 			}
+			for _, w := range app.Warnings {
+				fmt.Fprintln(a.env.Stderr, "warning: "+w.String())
+			}
+			printChoice(a.env.Stdout, p)
 			fmt.Fprintf(a.env.Stdout, "%s: ok (app %q, strategy %s, %d checks)\n", file, app.Name, app.Deploy.Strategy, len(app.Checks))
 			return nil
 		},

@@ -25,7 +25,7 @@ func (e *Engine) app(name string) (state.App, *spec.App, error) {
 	if len(st.Spec) == 0 {
 		return st, nil, fmt.Errorf("%s was never live: its first deploy failed (berth history %s); deploy it again, or remove it with berth rm %s", name, name, name)
 	}
-	a, err := spec.Parse(st.SpecFile, st.Spec)
+	a, err := ParseSpec(st.SpecFile, st.Spec)
 	if err != nil {
 		return st, nil, fmt.Errorf("reading the deployed spec of %s: %w", name, err)
 	}

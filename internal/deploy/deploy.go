@@ -36,7 +36,7 @@ type Request struct {
 // A deploy, once begun, runs to its end even when ctx is cancelled: leaving
 // it half-done would be worse than finishing or rolling back.
 func (e *Engine) Deploy(ctx context.Context, req Request, out ProgressFunc) (dep state.Deployment, err error) {
-	app, err := spec.Parse(req.SpecFile, req.Spec)
+	app, err := ParseSpec(req.SpecFile, req.Spec)
 	if err != nil {
 		return state.Deployment{}, err
 	}

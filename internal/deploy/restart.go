@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/berth-dev/berth/internal/runtime"
-	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
 )
 
@@ -102,7 +101,7 @@ func (x proxyOrNil) switchTo(p *plan, c candidate) {
 // previousInstance rebuilds the instance of an earlier release from the spec
 // it was deployed with.
 func (e *Engine) previousInstance(ctx context.Context, specBytes []byte, specFile, color, relID string, port int) (runtime.Instance, error) {
-	app, err := spec.Parse(specFile, specBytes)
+	app, err := ParseSpec(specFile, specBytes)
 	if err != nil {
 		return runtime.Instance{}, fmt.Errorf("reading the previous spec: %w", err)
 	}

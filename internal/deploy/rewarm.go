@@ -8,7 +8,6 @@ import (
 
 	"github.com/berth-dev/berth/internal/health"
 	"github.com/berth-dev/berth/internal/runtime"
-	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
 )
 
@@ -28,7 +27,7 @@ func (p *plan) rewarm(ctx context.Context, color string) {
 		}
 		// Its keep_warm expiry may have passed during the deploy (it gives
 		// way to a running deploy): it starts again, as the live spec says.
-		if live, err := spec.Parse(p.st.SpecFile, p.st.Spec); err == nil {
+		if live, err := ParseSpec(p.st.SpecFile, p.st.Spec); err == nil {
 			if d, err := time.ParseDuration(live.Deploy.KeepWarm); err == nil && d > 0 {
 				p.e.stopWarmAfter(p.app.Name, color, d)
 			}
@@ -41,7 +40,7 @@ func (p *plan) rewarm(ctx context.Context, color string) {
 // deployed with, waits until it is healthy and records it as warm.
 func (e *Engine) startWarm(ctx context.Context, st state.App, color string, prev state.Color) (string, error) {
 	file, data := e.releaseSpec(st, prev.Release)
-	a, err := spec.Parse(file, data)
+	a, err := ParseSpec(file, data)
 	if err != nil {
 		return "", fmt.Errorf("reading the spec of %s: %w", prev.Release, err)
 	}

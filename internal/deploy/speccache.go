@@ -25,7 +25,7 @@ type parsedSpec struct {
 
 func newSpecCache() *specCache { return &specCache{by: map[string]parsedSpec{}} }
 
-// parse returns spec.Parse(file, data) for app, from the cache when the
+// parse returns ParseSpec(file, data) for app, from the cache when the
 // stored spec has not changed since the last call.
 func (c *specCache) parse(app, file string, data []byte) (*spec.App, error) {
 	h := sha256.New()
@@ -40,7 +40,7 @@ func (c *specCache) parse(app, file string, data []byte) (*spec.App, error) {
 	if ok && p.sum == sum {
 		return p.app, p.err
 	}
-	a, err := spec.Parse(file, data)
+	a, err := ParseSpec(file, data)
 	c.mu.Lock()
 	c.by[app] = parsedSpec{sum: sum, app: a, err: err}
 	c.mu.Unlock()

@@ -63,6 +63,7 @@ func applyDefaults(app *App, root *tomlconf.Node) {
 		strategy = StrategyBlueGreen
 	}
 	setStr(&app.Deploy.Strategy, dep, "strategy", strategy)
+	setInt(&app.Deploy.Instances, dep, "instances", 1)
 	setInt(&app.Deploy.KeepReleases, dep, "keep_releases", DefaultKeepReleases)
 	setInt(&app.Deploy.HealthyAfter, dep, "healthy_after", DefaultHealthyAfter)
 	setDur(&app.Deploy.VerifyFor, dep, "verify_for", DefaultVerifyFor)
@@ -75,6 +76,8 @@ func applyDefaults(app *App, root *tomlconf.Node) {
 	setFloat(&app.Deploy.MaxErrorRate, dep, "max_error_rate", DefaultMaxErrorRate)
 	setFloat(&app.Deploy.MaxLatencyRise, dep, "max_latency_rise", DefaultMaxLatencyRise)
 	setInt(&app.Deploy.MinRequests, dep, "min_requests", DefaultMinRequests)
+
+	constraintDefaults(&app.Constraints, root.Field("constraints"))
 
 	if checks := root.Field("checks"); checks != nil {
 		for i := range app.Checks {
@@ -92,6 +95,17 @@ func applyDefaults(app *App, root *tomlconf.Node) {
 	}
 	setSize(&app.Logs.MaxTotal, logs, "max_total", DefaultLogMaxTotal)
 	setStr(&app.Logs.OnFull, logs, "on_full", OnFullDrop)
+}
+
+// constraintDefaults: a singleton always has a gap (the old copy stops
+// before the new one starts), so its default downtime is "seconds".
+func constraintDefaults(c *Constraints, t *tomlconf.Node) {
+	downtime := DowntimeNone
+	if c.Singleton {
+		downtime = DowntimeSeconds
+	}
+	setStr(&c.Downtime, t, "downtime", downtime)
+	setInt(&c.MaxExtraInstances, t, "max_extra_instances", 1)
 }
 
 func checkDefaults(c *Check, t *tomlconf.Node) {

@@ -55,12 +55,19 @@ listen = "127.0.0.1:8080"
 # protocol = "http"         # http | tcp
 
 [deploy]
-# strategy = "bluegreen"    # bluegreen (default with [service]) | restart
+# strategy = "bluegreen"    # bluegreen (default with [service]) | restart | auto (see berth plan)
 # keep_releases = 5
 # healthy_after = 2         # readiness passes in a row before traffic moves
 # verify_for = "10s"        # watch window after the switch; a breach rolls back
 # drain_timeout = "30s"
 # keep_warm = "until-next-deploy" # or a duration, or "0s" to stop the old one at once
+
+# What a deploy may cost; strategy = "auto" chooses from it, and berth validate
+# warns when an explicit strategy contradicts it.
+# [constraints]
+# downtime = "none"          # none | seconds: may users see a short gap?
+# singleton = false          # true: two copies must never run at once (one bot token)
+# max_extra_instances = 1    # extra instances the host can afford during a deploy
 
 [[checks]]
 name = "up"

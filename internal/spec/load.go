@@ -37,10 +37,12 @@ func Parse(file string, data []byte) (*App, error) {
 		return nil, &Errors{Problems: []Problem{*p}}
 	}
 	applyDefaults(app, doc.Root())
-	(&validator{doc: doc, root: doc.Root()}).app(app)
+	v := &validator{doc: doc, root: doc.Root()}
+	v.app(app)
 	if probs := doc.Problems(); len(probs) > 0 {
 		return nil, &Errors{Problems: probs}
 	}
+	app.Warnings = v.warnings
 	app.File = file
 	if abs, err := filepath.Abs(file); err == nil {
 		app.File = abs
@@ -64,4 +66,17 @@ func versionProblem(doc *tomlconf.Doc, app *App) *Problem {
 			Msg: fmt.Sprintf("version %s is not supported; this berth reads version = %d", v.Text(), Version)}
 	}
 	return nil
+}
+
+// Locate returns a problem about key (a dotted path such as
+// "constraints.downtime") in the spec data of file, pointing at the key's
+// value when written, else at the nearest table above it, else 1:1. It lets
+// a consumer of a parsed *App (such as the planner) report at file:line:col.
+func Locate(file string, data []byte, key, msg string) Problem {
+	p := Problem{File: file, Line: 1, Col: 1, Key: key, Msg: msg}
+	if doc, probs := tomlconf.Parse(file, data); probs == nil {
+		at := doc.Locate(key)
+		p.Line, p.Col = at.Line, at.Col
+	}
+	return p
 }

@@ -39,6 +39,7 @@ func exampleApp() *App {
 		Service: &Service{Listen: "127.0.0.1:8080", Protocol: ProtocolHTTP},
 		Deploy: Deploy{
 			Strategy:       StrategyRestart,
+			Instances:      1,
 			KeepReleases:   5,
 			HealthyAfter:   3,
 			VerifyFor:      dur(30 * time.Second),
@@ -64,6 +65,7 @@ func exampleApp() *App {
 			MaxSize: 10 * MB, MaxAge: dur(24 * time.Hour), Keep: 10, Compress: true,
 			MaxTotal: 500 * MB, OnFull: OnFullDrop,
 		},
+		Constraints: Constraints{Downtime: DowntimeNone, MaxExtraInstances: 1},
 	}
 }
 
@@ -165,11 +167,12 @@ func minimalApp() *App {
 			Restart: RestartAlways, Runtime: RuntimeEmbedded,
 		},
 		Deploy: Deploy{
-			Strategy: StrategyRestart, KeepReleases: 5, HealthyAfter: 2, VerifyFor: dur(10 * time.Second),
+			Strategy: StrategyRestart, Instances: 1, KeepReleases: 5, HealthyAfter: 2, VerifyFor: dur(10 * time.Second),
 			DrainTimeout: dur(30 * time.Second), KeepWarm: KeepWarmUntilNextDeploy, Overlap: ptr(true),
 			MaxErrorRate: 0.05, MaxLatencyRise: 3, MinRequests: 20,
 		},
-		Logs: Logs{MaxSize: 10 * MB, Keep: 10, Compress: true, MaxTotal: 500 * MB, OnFull: OnFullDrop},
+		Logs:        Logs{MaxSize: 10 * MB, Keep: 10, Compress: true, MaxTotal: 500 * MB, OnFull: OnFullDrop},
+		Constraints: Constraints{Downtime: DowntimeNone, MaxExtraInstances: 1},
 	}
 }
 

@@ -11,6 +11,10 @@ import "github.com/berth-dev/berth/internal/tomlconf"
 const (
 	StrategyRestart   = "restart"
 	StrategyBlueGreen = "bluegreen"
+	StrategyRolling   = "rolling"
+	StrategyCanary    = "canary"
+	// StrategyAuto lets the planner (internal/plan) choose from [constraints].
+	StrategyAuto = "auto"
 
 	ProtocolHTTP = "http"
 	ProtocolTCP  = "tcp"
@@ -45,6 +49,13 @@ type App struct {
 	Deploy  Deploy   `toml:"deploy"`
 	Checks  []Check  `toml:"checks"`
 	Logs    Logs     `toml:"logs"`
+
+	Constraints Constraints `toml:"constraints"`
+
+	// Warnings are things that are allowed but probably wrong, such as an
+	// explicit strategy that contradicts [constraints]; set by Parse, nil
+	// when there are none.
+	Warnings []Problem `toml:"-"`
 
 	// File is the absolute path of the spec file and Dir its directory; set by
 	// Load, not read from TOML.
@@ -96,7 +107,8 @@ type Service struct {
 
 // Deploy selects and tunes the deploy strategy.
 type Deploy struct {
-	Strategy     string   `toml:"strategy"`      // default bluegreen with a [service], restart without
+	Strategy     string   `toml:"strategy"`      // default bluegreen with a [service], restart without; "auto" = the planner chooses
+	Instances    int      `toml:"instances"`     // copies of the agent that serve at once; default 1
 	KeepReleases int      `toml:"keep_releases"` // default 5
 	HealthyAfter int      `toml:"healthy_after"` // readiness passes in a row before the switch; default 2
 	VerifyFor    Duration `toml:"verify_for"`    // watch window after the switch; default 10s
@@ -110,6 +122,21 @@ type Deploy struct {
 	MaxLatencyRise float64 `toml:"max_latency_rise"` // p99 new / p99 old baseline; default 3.0 (0 disables)
 	MinRequests    int     `toml:"min_requests"`     // requests before ratios are judged; default 20
 }
+
+// Constraints declare what a deploy may cost; strategy = "auto" chooses the
+// strategy from them and `berth validate` warns when an explicit strategy
+// contradicts one that is written.
+type Constraints struct {
+	Downtime          string `toml:"downtime"`            // "none" | "seconds"; default "seconds" with singleton, else "none"
+	Singleton         bool   `toml:"singleton"`           // two copies must never run at once
+	MaxExtraInstances int    `toml:"max_extra_instances"` // extra instances the host affords during a deploy; default 1
+}
+
+// Downtimes accepted by [constraints] downtime.
+const (
+	DowntimeNone    = "none"
+	DowntimeSeconds = "seconds"
+)
 
 // Check is one health probe.
 type Check struct {

@@ -14,8 +14,9 @@ import (
 // validator checks meaning after decoding: enums, ranges and how keys fit
 // together. Each message says what is allowed or what to do.
 type validator struct {
-	doc  *tomlconf.Doc
-	root *tomlconf.Node
+	doc      *tomlconf.Doc
+	root     *tomlconf.Node
+	warnings []Problem
 }
 
 var (
@@ -52,6 +53,7 @@ func (v *validator) app(a *App) {
 		v.service(a.Service)
 	}
 	v.deploy(&a.Deploy, a.Service)
+	v.constraints(a)
 	v.checks(a.Checks, a.Service != nil)
 	v.logs(&a.Logs)
 }

@@ -7,10 +7,13 @@ import (
 
 func (v *validator) deploy(d *Deploy, svc *Service) {
 	switch d.Strategy {
-	case "rolling", "canary":
-		v.fail("deploy.strategy", "strategy %q is not available yet; use %q or %q", d.Strategy, StrategyRestart, StrategyBlueGreen)
+	case StrategyRolling, StrategyCanary:
+		v.fail("deploy.strategy", "strategy %q is not available yet; use %q, %q or %q", d.Strategy, StrategyRestart, StrategyBlueGreen, StrategyAuto)
 	default:
-		v.oneOf("deploy.strategy", "a strategy", d.Strategy, StrategyRestart, StrategyBlueGreen)
+		v.oneOf("deploy.strategy", "a strategy", d.Strategy, StrategyRestart, StrategyBlueGreen, StrategyAuto)
+	}
+	if d.Instances < 1 {
+		v.fail("deploy.instances", "%d is too small; run at least 1 instance", d.Instances)
 	}
 	if d.KeepReleases < 1 {
 		v.fail("deploy.keep_releases", "%d is too small; keep at least 1 release (the live one)", d.KeepReleases)
