@@ -84,12 +84,19 @@ func Run(ctx context.Context, cfg Config) error {
 		Exe:     cfg.Exe,
 		Args:    []string{"keeper", "--run-dir", cfg.Home.KeeperDir()},
 		LogFile: cfg.Home.KeeperLog(),
+		Pipes:   keeper.NewPipeStash(),
 	}
 	kc, err := keeper.Ensure(ctx, kcfg)
 	if err != nil {
 		return fmt.Errorf("starting the keeper: %w", err)
 	}
 	defer kc.Close()
+	// From now on the daemon holds the agents' pipes too, so a keeper that
+	// dies leaves them open for the next one (docs/keeper-protocol.md).
+	stashCtx, stopStash := context.WithCancel(ctx)
+	stashed := make(chan struct{})
+	go func() { defer close(stashed); kcfg.Pipes.Run(stashCtx, kcfg.RunDir) }()
+	defer func() { stopStash(); <-stashed }()
 
 	// Agents run under the keeper, or as systemd units where systemd is
 	// PID 1 and berth is root (run.runtime = "systemd" or "auto").

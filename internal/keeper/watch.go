@@ -20,6 +20,7 @@ import (
 // keeper is crash-looping. Watch returns only when ctx ends.
 func Watch(ctx context.Context, cfg EnsureConfig, report func(msg string, loop bool)) {
 	delay := time.Duration(0)
+	replaced, looping := false, false // a keeper died; whether it was quick again
 	for ctx.Err() == nil {
 		c, err := Ensure(ctx, cfg)
 		if err != nil {
@@ -30,10 +31,15 @@ func Watch(ctx context.Context, cfg EnsureConfig, report func(msg string, loop b
 			}
 			continue
 		}
-		pid, err := c.PID(ctx)
+		info, err := c.info(ctx)
 		c.Close()
 		if err != nil {
 			continue
+		}
+		pid := info.PID
+		if replaced {
+			replaced = false
+			report(recoveryLine(info), looping)
 		}
 		started := time.Now()
 		if err := waitExit(ctx, pid); err != nil {
@@ -47,7 +53,8 @@ func Watch(ctx context.Context, cfg EnsureConfig, report func(msg string, loop b
 		if ran < 10*time.Second {
 			delay = nextDelay(delay)
 		}
-		report(fmt.Sprintf("keeper pid %d died after %s; starting a new one in %s", pid, ran.Round(time.Millisecond), wait), wait > 0)
+		replaced, looping = true, wait > 0
+		report(fmt.Sprintf("keeper pid %d died after %s; starting a new one in %s (the daemon holds %d agent pipes for it)", pid, ran.Round(time.Millisecond), wait, cfg.Pipes.Len()), wait > 0)
 		if !sleepCtx(ctx, wait) {
 			return
 		}
@@ -108,4 +115,16 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// recoveryLine says what a keeper that replaced a dead one did with the
+// agents it found.
+func recoveryLine(info keeperInfo) string {
+	r := info.Recovery
+	msg := fmt.Sprintf("new keeper pid %d: %d agents re-adopted with their output, %d re-adopted without it (pipes lost), %d stopped and started again",
+		info.PID, r.Adopted, r.OutputLost, r.Restarted)
+	if r.OutputLost > 0 {
+		msg += "; output of those re-adopted without pipes is lost and cannot be counted"
+	}
+	return msg
 }
