@@ -180,10 +180,9 @@ func testKeeperKillReadopts(t *testing.T, colors int) {
 	}
 }
 
-// TestKeeperKillMidDeploy: kill -9 of the keeper while a deploy starts the
+// TestKeeperKillMidDeploy: kill -9 of the keeper while a deploy gates the
 // new color. The live color keeps serving (0 failed requests), the deploy
-// ends (either way) with one color live, the next deploy succeeds, and a
-// stop leaves no process behind.
+// succeeds, the next deploy too, and a stop leaves no process behind.
 func TestKeeperKillMidDeploy(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -210,7 +209,11 @@ func TestKeeperKillMidDeploy(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatal("the deploy did not end within 2 min of the keeper's death")
 	}
-	t.Logf("deploy across the keeper's death: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	// The calls the deploy makes after its new color started are status
+	// reads, which the client sends again to the next keeper.
+	if r.code != 0 {
+		t.Errorf("deploy across the keeper's death: %s", r)
+	}
 	live := e.liveInstance("md")
 	if live.PID == 0 || !alive(live.PID) {
 		t.Fatalf("after the deploy: live %+v is not running", live)
