@@ -237,3 +237,76 @@ func TestKeeperKillMidDeploy(t *testing.T) {
 		return nil
 	})
 }
+
+// TestKeeperAndDaemonKilled: kill -9 of the daemon, then of the keeper, so
+// nobody holds the agents' pipes. The next daemon's keeper re-adopts the
+// agents without their output (they serve on), says so, and the daemon
+// replaces both colors with the app's strategy (the live one blue-green)
+// with no failed request; a stop then leaves nothing behind.
+func TestKeeperAndDaemonKilled(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	port := freePort(t)
+	tag := fmt.Sprintf("blind-%d", time.Now().UnixNano())
+	a := tickApp("bl", "v1", port, tag)
+	e.mustDeploy(a)
+	a.version = "v2"
+	e.mustDeploy(a)
+	e.waitAnswer(port, "hello from v2")
+	before := e.colorPIDs("bl")
+	if len(before) != 2 {
+		t.Fatalf("running colors %v, want 2", before)
+	}
+	kpid := e.keeperPID()
+	e.stopDaemon(syscall.SIGKILL)
+	syscall.Kill(kpid, syscall.SIGKILL)
+	e.eventually(10*time.Second, "the keeper gone", func() error {
+		if alive(kpid) {
+			return fmt.Errorf("keeper %d alive", kpid)
+		}
+		return nil
+	})
+	for color, pid := range before {
+		if !alive(pid) {
+			t.Fatalf("%s pid %d died with the keeper and the daemon", color, pid)
+		}
+	}
+	e.startDaemon()
+	ld := startLoad(port, 4)
+	e.eventually(90*time.Second, "both colors replaced by captured instances", func() error {
+		for _, in := range e.status("bl").Instances {
+			if in.OutputLost || in.PID == 0 || in.PID == before[in.Color] {
+				return fmt.Errorf("%s: pid %d, output lost %v", in.Color, in.PID, in.OutputLost)
+			}
+		}
+		return nil
+	})
+	e.waitAnswer(port, "hello from v2")
+	ld.stop()
+	if f := ld.failed.Load(); f != 0 {
+		t.Errorf("%d of %d requests failed while berth replaced the blind instances; first: %v", f, ld.sent.Load(), ld.errs())
+	}
+	t.Logf("%d requests, %d failed", ld.sent.Load(), ld.failed.Load())
+	lost, restarts := 0, 0
+	for _, ev := range e.events("bl") {
+		switch ev.Kind {
+		case "instance.output_lost":
+			lost++
+		case "monitor.restart":
+			restarts++
+		}
+	}
+	if lost != 2 || restarts < 2 {
+		t.Errorf("%d instance.output_lost and %d monitor.restart events, want 2 and 2", lost, restarts)
+	}
+	e.notePIDs("bl")
+	if r := e.berth("stop", "bl"); r.code != 0 {
+		t.Fatalf("berth stop: %s", r)
+	}
+	e.eventually(20*time.Second, "no process of the app left after stop", func() error {
+		if pids := taggedPIDs(tag); len(pids) > 0 {
+			return fmt.Errorf("processes %v left", pids)
+		}
+		return nil
+	})
+}

@@ -82,6 +82,7 @@ func (k *keeper) recoverInstance(in *instance, rec stateRecord, inh *inherited) 
 			k.log.Warn("recovery", "id", id, "msg", msg)
 			k.events.add(id, EventRecovered, rec.PID, msg)
 			if pipes == nil {
+				k.events.add(id, EventOutputLost, rec.PID, fmt.Sprintf("pid %d runs without its output pipes: its output is lost until it is replaced", rec.PID))
 				return recoveredBlind
 			}
 			return recoveredAdopted
