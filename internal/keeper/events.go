@@ -27,7 +27,7 @@ const (
 	// EventOutputLost: a new keeper re-adopted a process without its output
 	// pipes (nobody held them); the daemon replaces it with the app's strategy.
 	EventOutputLost = "output_lost"
-	EventRemoved   = "removed"   // the instance was forgotten
+	EventRemoved    = "removed" // the instance was forgotten
 )
 
 // eventLogSize bounds the events a keeper keeps for long-polling clients.
