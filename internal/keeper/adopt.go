@@ -89,13 +89,20 @@ func describeFill(pipes []*os.File) string {
 			continue
 		}
 		waiting += n
-		full = full || (c > 0 && n >= c)
+		full = full || pipeFull(n, c)
 	}
 	s := fmt.Sprintf(" (%d bytes were waiting in them)", waiting)
 	if full {
 		s += "; a pipe was full: the agent was blocked writing until now, no line was lost"
 	}
 	return s
+}
+
+// pipeFull reports whether a pipe holding n bytes of capacity c takes no
+// more: a write needs a free page unless it fits the last one, so a pipe
+// within a page (PIPE_BUF) of its capacity blocks its writers.
+func pipeFull(n, c int) bool {
+	return c > 0 && c-n < 4096
 }
 
 // watchPidfd sends one exitInfo on ch when the process of pidfd exits, and

@@ -177,3 +177,60 @@ func TestAdoptedExitRestarts(t *testing.T) {
 		t.Errorf("after the adopted process died: %+v; want last exit unknown (adopted), a fresh run", st2)
 	}
 }
+
+// TestReadoptFullPipe: an agent printing as fast as it can fills its pipe
+// (1 MiB) while no keeper reads; it blocks, loses nothing, and the new
+// keeper's recovered event says the pipe was full.
+func TestReadoptFullPipe(t *testing.T) {
+	t.Parallel()
+	dir := runDir(t)
+	cleanupKeeper(t, dir)
+	cfg := stashed(t, dir, containment{name: "default"})
+	ctx := t.Context()
+	c, err := Ensure(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id := uniqueID(t, "fullpipe")
+	st, err := c.Start(ctx, agent(dir, id, "always", "sh", "-c", `i=0; while :; do i=$((i+1)); echo "n $i"; done`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(10*time.Second, func() bool { return cfg.Pipes.Len() == 2 })
+	killKeeper(t, c)
+	// Bounded wait until a pipe is full (read through the stash's
+	// duplicates): its writer then blocks.
+	full := waitUntil(20*time.Second, func() bool {
+		for _, f := range cfg.Pipes.Files() {
+			if n, c, err := pipeFill(f); err == nil && pipeFull(n, c) {
+				return true
+			}
+		}
+		return false
+	})
+	if !full {
+		t.Fatal("the agent never blocked on its full pipe")
+	}
+	c2, err := Ensure(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	time.Sleep(500 * time.Millisecond)
+	if _, err := c2.Stop(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := c2.Events(ctx, 0)
+	i := slices.IndexFunc(evs, func(e Event) bool { return e.ID == id && e.Kind == EventRecovered })
+	if i < 0 || !strings.Contains(evs[i].Message, "a pipe was full") {
+		t.Errorf("recovered event %+v, want it to say the pipe was full", evs)
+	} else {
+		t.Log(evs[i].Message)
+	}
+	missing, dups, top := numberGaps(readLog(t, st.LogPath))
+	t.Logf("%d numbers, %d written twice, missing %v", top, dups, missing)
+	if top < 1000 || len(missing) > 0 {
+		t.Errorf("log has numbers up to %d, missing %v", top, missing)
+	}
+}
