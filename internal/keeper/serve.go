@@ -92,8 +92,9 @@ func Serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	go k.pipes.serve(ctx, pl)
 	k.recoverState(s, inh)
+	// Only now: a holder's "synced" must follow every pipe recovery took.
+	go k.pipes.serve(ctx, pl)
 
 	if err := writeFileAtomic(filepath.Join(cfg.RunDir, pidName), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		return fmt.Errorf("writing pid file: %w", err)

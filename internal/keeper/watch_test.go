@@ -97,9 +97,14 @@ func TestWatchKeeperCrashLoop(t *testing.T) {
 	if _, err := c.Start(ctx, counter(dir, id)); err != nil {
 		t.Fatal(err)
 	}
-	for range 3 {
+	for i := range 3 {
 		killKeeper(t, c)
 		waitStatus(t, c, id, "running again", isState(berthrt.StateRunning))
+		// The new keeper re-adopts at once and can answer before Watch
+		// has its pid: kill it only once Watch watches it.
+		if !waitUntil(30*time.Second, func() bool { return countContaining(reports(), "new keeper pid") > i }) {
+			t.Fatalf("Watch did not report keeper %d; reports %q", i+2, reports())
+		}
 	}
 	var r []string
 	for _, m := range reports() {
@@ -113,4 +118,14 @@ func TestWatchKeeperCrashLoop(t *testing.T) {
 	if !strings.HasPrefix(r[2], "LOOP ") || !strings.Contains(r[2], "in 2s") {
 		t.Errorf("third report %q, want a loop with a 2s delay", r[2])
 	}
+}
+
+func countContaining(msgs []string, sub string) int {
+	n := 0
+	for _, m := range msgs {
+		if strings.Contains(m, sub) {
+			n++
+		}
+	}
+	return n
 }
