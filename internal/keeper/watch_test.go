@@ -99,7 +99,12 @@ func TestWatchKeeperCrashLoop(t *testing.T) {
 	}
 	for i := range 3 {
 		killKeeper(t, c)
-		waitStatus(t, c, id, "running again", isState(berthrt.StateRunning))
+		if !waitUntil(30*time.Second, func() bool {
+			st, err := c.Status(ctx, id)
+			return err == nil && st.State == berthrt.StateRunning
+		}) {
+			t.Fatalf("not running again after kill %d; reports %q", i+1, reports())
+		}
 		// The new keeper re-adopts at once and can answer before Watch
 		// has its pid: kill it only once Watch watches it.
 		if !waitUntil(30*time.Second, func() bool { return countContaining(reports(), "new keeper pid") > i }) {
