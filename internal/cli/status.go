@@ -76,6 +76,12 @@ func printStatus(w io.Writer, apps []deploy.AppStatus) {
 			if in.LogDropped > 0 {
 				fmt.Fprintf(tw, "  %s.%s: %d log lines dropped (disk full or log directory unwritable; logs.on_full = \"drop\")\n", ap.Name, in.Color, in.LogDropped)
 			}
+			switch {
+			case in.OutputLost:
+				fmt.Fprintf(tw, "  %s.%s: re-adopted after a keeper crash without its output pipes: its output is not captured; deploy again to capture it\n", ap.Name, in.Color)
+			case in.Adopted:
+				fmt.Fprintf(tw, "  %s.%s: re-adopted after a keeper crash (output kept; its exit status will be unknown)\n", ap.Name, in.Color)
+			}
 		}
 	}
 	tw.Flush()

@@ -85,12 +85,19 @@ func Run(ctx context.Context, cfg Config) error {
 		Exe:     cfg.Exe,
 		Args:    []string{"keeper", "--run-dir", cfg.Home.KeeperDir()},
 		LogFile: cfg.Home.KeeperLog(),
+		Pipes:   keeper.NewPipeStash(),
 	}
 	kc, err := keeper.Ensure(ctx, kcfg)
 	if err != nil {
 		return fmt.Errorf("starting the keeper: %w", err)
 	}
 	defer kc.Close()
+	// From now on the daemon holds the agents' pipes too, so a keeper that
+	// dies leaves them open for the next one (docs/keeper-protocol.md).
+	stashCtx, stopStash := context.WithCancel(ctx)
+	stashed := make(chan struct{})
+	go func() { defer close(stashed); kcfg.Pipes.Run(stashCtx, kcfg.RunDir) }()
+	defer func() { stopStash(); <-stashed }()
 
 	// Agents run under the keeper, or as systemd units where systemd is
 	// PID 1 and berth is root (run.runtime = "systemd" or "auto").
@@ -151,7 +158,8 @@ func Run(ctx context.Context, cfg Config) error {
 	bg.Go(func() { _ = alerts.Run(bctx) })
 	bg.Go(func() { _ = disks.Run(bctx) })
 	bg.Go(func() { _ = mon.Run(bctx) })
-	bg.Go(func() { journalKeeperEvents(bctx, kc, store, alert.Flat{D: alerts}, log) })
+	blind := newBlindReplacer(eng, log)
+	bg.Go(func() { journalKeeperEvents(bctx, kc, store, alert.Flat{D: alerts}, log, blind) })
 	bg.Go(func() { keeper.Watch(bctx, kcfg, keeperReporter(store, alert.Flat{D: alerts}, log)) })
 	bg.Go(func() { capLogs(bctx, cfg.Home, int64(dc.Logs.MaxTotal), log) })
 	adm := startAdmin(dc.Admin.Listen, m, log)
@@ -183,8 +191,11 @@ func Run(ctx context.Context, cfg Config) error {
 
 // journalKeeperEvents copies the keeper's instance transitions (exits,
 // restarts, crash loops) into the event journal. A crash loop raises one
-// alert, resolved when the instance is stopped or starts over cleanly.
-func journalKeeperEvents(ctx context.Context, kc *keeper.Client, store *state.Store, alerts monitor.Alerter, log *slog.Logger) {
+// alert, resolved when the instance is stopped or starts over cleanly. An
+// instance re-adopted without its output is handed to blind for
+// replacement.
+func journalKeeperEvents(ctx context.Context, kc *keeper.Client, store *state.Store, alerts monitor.Alerter, log *slog.Logger, blind *blindReplacer) {
+	defer blind.Wait()
 	// The cursor is in the store so a restarted daemon does not journal the
 	// keeper's old events again under new numbers.
 	after, err := store.KeeperEventSeq()
@@ -220,6 +231,8 @@ func journalKeeperEvents(ctx context.Context, kc *keeper.Client, store *state.St
 				alerts.Fire("crashloop:"+ev.ID, alert.SeverityCritical, app, ev.ID+" is crash-looping: "+ev.Message, nil)
 			case keeper.EventStopped, keeper.EventRemoved:
 				alerts.Resolve("crashloop:" + ev.ID)
+			case keeper.EventOutputLost:
+				blind.replace(ctx, app)
 			}
 		}
 	}

@@ -48,6 +48,12 @@ func (e *Engine) Why(ctx context.Context, name string) ([]string, error) {
 		if s.State == runtime.StateRunning {
 			line += fmt.Sprintf(", pid %d, up %s", s.PID, time.Since(s.StartedAt).Round(time.Second))
 		}
+		switch {
+		case s.OutputLost:
+			line += ", re-adopted after a keeper crash without its output pipes (output not captured: deploy again)"
+		case s.Adopted:
+			line += ", re-adopted after a keeper crash (output kept)"
+		}
 		if n := exits[c.Instance]; n > 0 {
 			line += fmt.Sprintf("; %d exits in the last %s", n, crashWindow)
 		}

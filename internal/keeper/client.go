@@ -184,7 +184,9 @@ const gapWait = 30 * time.Second
 
 // send sends one request. A request that could not even connect reached no
 // keeper, so it is safe to send again, whatever its method: it is retried
-// until a keeper answers, gapWait passes or ctx ends.
+// until a keeper answers, gapWait passes or ctx ends. A GET (it changes
+// nothing) is also sent again when the keeper died under it, its
+// connection reset or closed before an answer.
 func (c *Client) send(ctx context.Context, method, path string, b []byte) (*http.Response, error) {
 	deadline := time.Now().Add(gapWait)
 	for {
@@ -200,7 +202,8 @@ func (c *Client) send(ctx context.Context, method, path string, b []byte) (*http
 			req.Header.Set("Content-Type", "application/json")
 		}
 		resp, err := c.hc.Do(req)
-		if err == nil || !(keeperAbsent(err) || readGone(method, err)) || time.Now().After(deadline) || !c.retry {
+		again := keeperAbsent(err) || method == http.MethodGet && keeperDied(err)
+		if err == nil || !again || time.Now().After(deadline) || !c.retry {
 			return resp, err
 		}
 		c.tr.CloseIdleConnections() // they led to the keeper that died
@@ -210,19 +213,16 @@ func (c *Client) send(ctx context.Context, method, path string, b []byte) (*http
 	}
 }
 
-// readGone reports whether a read-only request failed because the keeper
-// it was sent to died (a kept-alive connection to a killed keeper is reset
-// or closed): it changed nothing, so it may go to the next keeper.
-func readGone(method string, err error) bool {
-	if method != http.MethodGet && method != http.MethodHead {
-		return false
-	}
-	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
-}
-
 // keeperAbsent reports whether err says no keeper listens on the socket.
 func keeperAbsent(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial" &&
 		(errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED))
+}
+
+// keeperDied reports whether err says the connection broke before an
+// answer: the keeper died while it held the request.
+func keeperDied(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }

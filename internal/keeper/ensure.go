@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -27,6 +28,10 @@ type EnsureConfig struct {
 	Exe     string   // the keeper's executable, e.g. /proc/self/exe
 	Args    []string // its arguments, e.g. keeper --run-dir DIR
 	LogFile string   // the keeper's stdout and stderr, appended
+	// Pipes, when set, holds the agents' pipe read ends while no keeper
+	// does; a keeper started by Ensure inherits them. Run it (Pipes.Run)
+	// for as long as the caller lives.
+	Pipes *PipeStash
 }
 
 // Ensure returns a client for the keeper of cfg.RunDir, starting one when
@@ -91,6 +96,15 @@ func startKeeper(cfg EnsureConfig) (<-chan error, error) {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = "/" // hold no directory the caller may want to remove
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if cfg.Pipes != nil {
+		// Descriptors 3, 4, ...: the new keeper re-adopts the runs whose
+		// pipes it recognizes (by inode) and reads on where the dead one
+		// stopped.
+		if files := cfg.Pipes.Files(); len(files) > 0 {
+			cmd.ExtraFiles = files
+			cmd.Env = append(os.Environ(), inheritEnv+"="+strconv.Itoa(len(files)))
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting keeper %s: %w", cfg.Exe, err)
 	}

@@ -23,8 +23,11 @@ const (
 	EventBackoff   = "backoff"   // a restart is scheduled; Message says when
 	EventCrashloop = "crashloop" // restarted repeatedly within seconds; retrying at the max backoff
 	EventStopped   = "stopped"   // stopped on request; no process left
-	EventRecovered = "recovered" // a new keeper cleaned up a process whose pipes were lost
-	EventRemoved   = "removed"   // the instance was forgotten
+	EventRecovered = "recovered" // a new keeper re-adopted or cleaned up a run a dead keeper left
+	// EventOutputLost: a new keeper re-adopted a process without its output
+	// pipes (nobody held them); the daemon replaces it with the app's strategy.
+	EventOutputLost = "output_lost"
+	EventRemoved    = "removed" // the instance was forgotten
 )
 
 // eventLogSize bounds the events a keeper keeps for long-polling clients.

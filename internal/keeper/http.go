@@ -35,7 +35,7 @@ func (k *keeper) routes() http.Handler {
 }
 
 func (k *keeper) handleInfo(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, keeperInfo{PID: os.Getpid(), StartedAt: k.startedAt, Cgroups: k.cg.base != ""})
+	writeJSON(w, http.StatusOK, keeperInfo{PID: os.Getpid(), StartedAt: k.startedAt, Cgroups: k.cg.base != "", Recovery: k.recovery})
 }
 
 func (k *keeper) handleList(w http.ResponseWriter, r *http.Request) {

@@ -25,6 +25,9 @@ type instance struct {
 	startTime   uint64
 	cgroup      string
 	lin         *lineage // the run's descendants, when it has no cgroup
+	pipeInodes  []uint64 // the run's stdout and stderr pipes, as the daemon holds them
+	adopted     bool     // the run was started by a keeper that died
+	outputLost  bool     // adopted without its pipes: output is not captured
 	startedAt   time.Time
 	restarts    int
 	lastExit    string
@@ -102,6 +105,8 @@ func (in *instance) status() runtime.Status {
 		LogLines:   in.logLines.Load(),
 		LogBytes:   in.logBytes.Load(),
 		LogDropped: in.dropped(),
+		Adopted:    in.adopted && in.state == runtime.StateRunning,
+		OutputLost: in.outputLost && in.state == runtime.StateRunning,
 	}
 	if in.state == runtime.StateRunning {
 		s.PID = in.pid
@@ -130,6 +135,7 @@ func (in *instance) record() stateRecord {
 	}
 	if in.pid != 0 {
 		r.PID, r.PGID, r.StartTime, r.Cgroup, r.StartedAt = in.pid, in.pid, in.startTime, in.cgroup, in.startedAt
+		r.Pipes = in.pipeInodes
 	}
 	return r
 }

@@ -23,7 +23,9 @@ type keeper struct {
 	reaper    *reaper
 	cg        cgroups
 	events    *eventLog
+	pipes     *pipeShare // read ends handed to the daemon
 	startedAt time.Time
+	recovery  recoverySummary // what this keeper did with the runs it found
 
 	mu        sync.Mutex
 	instances map[string]*instance

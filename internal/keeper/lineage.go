@@ -25,6 +25,9 @@ import (
 type lineage struct {
 	keeperPID int
 	pipes     map[uint64]bool // inode numbers of the run's stdout and stderr pipes
+	// adopted: the run was started by a keeper that died, so its orphans
+	// went to init, not to this keeper; they are looked for there too.
+	adopted bool
 
 	mu    sync.Mutex
 	known map[int]uint64 // pid -> start time of members seen so far
@@ -38,9 +41,8 @@ const trackEvery = time.Second
 func newLineage(pipes ...*os.File) *lineage {
 	l := &lineage{keeperPID: os.Getpid(), pipes: map[uint64]bool{}, known: map[int]uint64{}}
 	for _, p := range pipes {
-		var st unix.Stat_t
-		if unix.Fstat(int(p.Fd()), &st) == nil {
-			l.pipes[st.Ino] = true
+		if ino := pipeInode(p); ino != 0 {
+			l.pipes[ino] = true // not p.Fd(): it would make the pipe blocking
 		}
 	}
 	return l
@@ -121,7 +123,7 @@ func (l *lineage) seed(p proc, pgid int, minStart uint64) bool {
 		return true
 	case l.known[p.pid] == p.startTime && p.startTime != 0:
 		return true
-	case p.ppid == l.keeperPID && p.pid != pgid:
+	case (p.ppid == l.keeperPID || l.adopted && p.ppid == 1) && p.pid != pgid:
 		return l.holdsPipe(p.pid)
 	}
 	return false

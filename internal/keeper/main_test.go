@@ -151,8 +151,11 @@ func cleanupKeeper(t *testing.T, dir string) {
 				}
 			}
 		}
-		if b, _ := os.ReadFile(filepath.Join(dir, "keeper.log")); strings.Contains(string(b), "DATA RACE") {
+		b, _ := os.ReadFile(filepath.Join(dir, "keeper.log"))
+		if strings.Contains(string(b), "DATA RACE") {
 			t.Errorf("keeper log reports a data race:\n%s", b)
+		} else if t.Failed() {
+			t.Logf("keeper log:\n%s", b)
 		}
 	})
 }

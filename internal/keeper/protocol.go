@@ -67,6 +67,9 @@ type keeperInfo struct {
 	PID       int       `json:"pid"`
 	StartedAt time.Time `json:"started_at"`
 	Cgroups   bool      `json:"cgroups"`
+	// Recovery: what this keeper did at start with the runs a dead keeper
+	// left.
+	Recovery recoverySummary `json:"recovery"`
 }
 
 // eventsReply answers GET /v1/events.

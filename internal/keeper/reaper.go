@@ -18,17 +18,23 @@ type exitInfo struct {
 	status syscall.WaitStatus
 	at     time.Time
 	err    error // set when the process never started
+	// unknown: an adopted process, watched by pidfd; only its parent
+	// could have read its status.
+	unknown bool
 }
 
 // failed reports whether the exit counts as a failure for on-failure.
 func (e exitInfo) failed() bool {
-	return e.err != nil || !e.status.Exited() || e.status.ExitStatus() != 0
+	// An unknown status counts as a failure: on-failure restarts it.
+	return e.unknown || e.err != nil || !e.status.Exited() || e.status.ExitStatus() != 0
 }
 
 func (e exitInfo) String() string {
 	switch {
 	case e.err != nil:
 		return "spawn failed: " + e.err.Error()
+	case e.unknown:
+		return "unknown (adopted)"
 	case e.status.Signaled():
 		return "signal: " + e.status.Signal().String()
 	default:

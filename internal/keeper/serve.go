@@ -34,8 +34,10 @@ const (
 
 // Serve is the keeper process's main loop: it takes RunDir/keeper.lock
 // (ErrKeeperRunning when another keeper holds it), becomes a child
-// subreaper, recovers the instances of state.json, writes keeper.pid and
-// serves the protocol on RunDir/keeper.sock (mode 0600) until ctx is done.
+// subreaper, hands pipe read ends out on RunDir/pipes.sock, recovers the
+// instances of state.json (re-adopting what still runs, with the pipes
+// inherited through BERTH_KEEPER_PIPES), writes keeper.pid and serves the
+// protocol on RunDir/keeper.sock (mode 0600) until ctx is done.
 // Ending ctx does not stop agents: they keep running and the next keeper
 // recovers them, so a keeper is only replaced on purpose. Serve must be
 // called once per process: it reaps every child of the process.
@@ -47,6 +49,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(cfg.RunDir, 0o700); err != nil {
 		return fmt.Errorf("creating run directory: %w", err)
 	}
+	inh := takeInherited(log) // before anything can fork: close-on-exec
 	lock, err := lockFile(filepath.Join(cfg.RunDir, lockName))
 	if err != nil {
 		return err
@@ -59,7 +62,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	k := &keeper{
-		ctx: ctx, runDir: cfg.RunDir, log: log, reaper: newReaper(),
+		ctx: ctx, runDir: cfg.RunDir, log: log, reaper: newReaper(), pipes: newPipeShare(log),
 		startedAt: time.Now(), instances: make(map[string]*instance),
 	}
 	reaped := make(chan struct{})
@@ -85,7 +88,13 @@ func Serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	k.events = newEventLog(s.Seq, time.Now())
-	k.recoverState(s)
+	pl, err := listenPipes(filepath.Join(cfg.RunDir, pipesName))
+	if err != nil {
+		return err
+	}
+	k.recoverState(s, inh)
+	// Only now: a holder's "synced" must follow every pipe recovery took.
+	go k.pipes.serve(ctx, pl)
 
 	if err := writeFileAtomic(filepath.Join(cfg.RunDir, pidName), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		return fmt.Errorf("writing pid file: %w", err)

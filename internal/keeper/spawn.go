@@ -45,6 +45,7 @@ func (in *instance) spawn() error {
 	now := time.Now()
 	in.mu.Lock()
 	in.pid, in.startTime, in.cgroup, in.lin, in.startedAt = p.pid, p.startTime, p.cgroup, p.lin, now
+	in.adopted, in.outputLost = false, false
 	in.exitCh = p.exit
 	in.state = runtime.StateRunning
 	in.nextStartAt = time.Time{}
@@ -83,6 +84,8 @@ func (k *keeper) startProcess(spec runtime.Instance, path string) (started, erro
 		return started{}, fmt.Errorf("creating stderr pipe: %w", err)
 	}
 	defer errW.Close()
+	growPipe(outR)
+	growPipe(errR)
 
 	sys := &syscall.SysProcAttr{Setpgid: true}
 	if spec.User != "" && os.Geteuid() == 0 {
@@ -162,26 +165,54 @@ func (k *keeper) openCgroup(id string) (string, *os.File) {
 
 // copyOutput copies both pipes into w, one goroutine each; the last one to
 // finish closes w. A pipe stays open as long as any process holding it
-// lives, so copying can outlast the main process.
+// lives, so copying can outlast the main process. The daemon gets a
+// duplicate of both read ends (pipes.sock) until then, so the pipes outlive
+// this keeper. A nil w (a log that cannot be opened) counts every line as
+// dropped. red (nil: none) redacts secret values from every line.
 func (in *instance) copyOutput(id string, w *logs.Writer, red *logs.Redactor, stdout, stderr *os.File) {
 	var left atomic.Int32
 	left.Store(2)
-	in.writer.Store(w)
+	key := in.k.pipes.hold(id, stdout, stderr)
+	in.mu.Lock()
+	in.pipeInodes = []uint64{pipeInode(stdout), pipeInode(stderr)}
+	maxLine := in.spec.Log.MaxLine
+	in.mu.Unlock()
+	if w != nil {
+		in.writer.Store(w)
+	}
 	pump := func(stream logs.Stream, r *os.File, tap func([]byte)) {
-		if err := logs.CopyRedacted(w, stream, r, red, tap); err != nil {
+		if w == nil {
+			in.logDropped.Add(countLines(r))
+		} else if err := copyPipe(w, stream, r, maxLine, red, tap); err != nil {
 			in.k.log.Error("writing agent log; discarding output", "id", id, "err", err)
 			// Keep reading so the agent never blocks on a full pipe.
 			in.logDropped.Add(countLines(r))
 		}
 		r.Close()
 		if left.Add(-1) == 0 {
-			w.Close()
-			in.writer.CompareAndSwap(w, nil)
-			in.logDropped.Add(w.Dropped())
+			in.k.pipes.release(key)
+			if w != nil {
+				w.Close()
+				in.writer.CompareAndSwap(w, nil)
+				in.logDropped.Add(w.Dropped())
+			}
 		}
 	}
 	go pump(logs.Stdout, stdout, in.tapStdout)
 	go pump(logs.Stderr, stderr, in.tapStderr)
+}
+
+// copyPipe copies an agent's pipe into w with copyDurable, or with
+// logs.CopyRedacted where the pipe cannot be peeked (tee(2) refused).
+func copyPipe(w *logs.Writer, stream logs.Stream, r *os.File, maxLine int, red *logs.Redactor, tap func([]byte)) error {
+	if maxLine <= 0 {
+		maxLine = 16 << 10 // logs' default
+	}
+	err := copyDurable(w, stream, r, maxLine, red, tap)
+	if errors.Is(err, errNoPeek) {
+		return logs.CopyRedacted(w, stream, r, red, tap)
+	}
+	return err
 }
 
 // countLines reads r to EOF and counts its lines.

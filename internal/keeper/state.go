@@ -31,6 +31,7 @@ type stateRecord struct {
 	PGID       int           `json:"pgid,omitempty"`
 	StartTime  uint64        `json:"start_time,omitempty"` // /proc/<pid>/stat field 22
 	Cgroup     string        `json:"cgroup,omitempty"`
+	Pipes      []uint64      `json:"pipes,omitempty"` // inodes of the stdout and stderr pipes
 	StartedAt  time.Time     `json:"started_at,omitzero"`
 	Restarts   int           `json:"restarts"`
 	LastExit   string        `json:"last_exit,omitempty"`

@@ -81,8 +81,9 @@ func TestKeeperOutlivesDaemon(t *testing.T) {
 	t.Logf("%d lines, %d before the daemon died, none lost", len(lines), before)
 }
 
-// TestRecoveryAfterKeeperKill kills the keeper itself: the new keeper stops
-// the orphaned agent group (its pipes are gone) and starts it again.
+// TestRecoveryAfterKeeperKill kills the keeper itself with no daemon
+// holding the pipes: the new keeper re-adopts the agent (same pid) without
+// its output, says so, and a stop still ends its whole tree.
 func TestRecoveryAfterKeeperKill(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -136,8 +137,11 @@ func testRecovery(t *testing.T, sig syscall.Signal) {
 		t.Fatalf("same keeper pid %d after %s", kpid, sig)
 	}
 	st2 := waitStatus(t, c2, id, "running again", isState(berthrt.StateRunning))
-	if st2.PID == st.PID {
-		t.Errorf("instance kept pid %d; want a fresh process", st.PID)
+	if st2.PID != st.PID || !st2.Adopted || !st2.OutputLost {
+		t.Errorf("after recovery: %+v; want pid %d re-adopted with its output lost", st2, st.PID)
+	}
+	if _, err := c2.Stop(ctx, id); err != nil {
+		t.Fatal(err)
 	}
 	for _, pid := range old {
 		if alive(pid) {
@@ -148,7 +152,9 @@ func testRecovery(t *testing.T, sig syscall.Signal) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(evs, func(e Event) bool { return e.ID == id && e.Kind == EventRecovered && e.PID == st.PID }) {
+	if !slices.ContainsFunc(evs, func(e Event) bool {
+		return e.ID == id && e.Kind == EventRecovered && e.PID == st.PID && strings.Contains(e.Message, "pipes were lost")
+	}) {
 		t.Errorf("no recovered event for pid %d in %+v", st.PID, evs)
 	}
 }

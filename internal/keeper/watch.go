@@ -20,6 +20,7 @@ import (
 // keeper is crash-looping. Watch returns only when ctx ends.
 func Watch(ctx context.Context, cfg EnsureConfig, report func(msg string, loop bool)) {
 	delay := time.Duration(0)
+	replaced, looping := false, false // a keeper died; whether it was quick again
 	for ctx.Err() == nil {
 		c, err := Ensure(ctx, cfg)
 		if err != nil {
@@ -33,8 +34,13 @@ func Watch(ctx context.Context, cfg EnsureConfig, report func(msg string, loop b
 		// Not a waiting call: should this keeper die already, the new one
 		// is Watch's to start, so waiting for it here would wait forever.
 		c.retry = false
-		pid, err := c.PID(ctx)
+		info, err := c.info(ctx)
 		c.Close()
+		pid := info.PID
+		if err == nil && replaced {
+			replaced = false
+			report(recoveryLine(info), looping)
+		}
 		started := time.Now()
 		if err == nil {
 			if err := waitExit(ctx, pid); err != nil {
@@ -52,11 +58,12 @@ func Watch(ctx context.Context, cfg EnsureConfig, report func(msg string, loop b
 		if ran < 10*time.Second {
 			delay = nextDelay(delay)
 		}
+		replaced, looping = true, wait > 0
 		who := fmt.Sprintf("keeper pid %d", pid)
 		if err != nil {
 			who = "a keeper that had just started"
 		}
-		report(fmt.Sprintf("%s died after %s; starting a new one in %s", who, ran.Round(time.Millisecond), wait), wait > 0)
+		report(fmt.Sprintf("%s died after %s; starting a new one in %s (the daemon holds %d agent pipes for it)", who, ran.Round(time.Millisecond), wait, cfg.Pipes.Len()), wait > 0)
 		if !sleepCtx(ctx, wait) {
 			return
 		}
@@ -117,4 +124,16 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// recoveryLine says what a keeper that replaced a dead one did with the
+// agents it found.
+func recoveryLine(info keeperInfo) string {
+	r := info.Recovery
+	msg := fmt.Sprintf("new keeper pid %d: %d agents re-adopted with their output, %d re-adopted without it (pipes lost), %d stopped and started again",
+		info.PID, r.Adopted, r.OutputLost, r.Restarted)
+	if r.OutputLost > 0 {
+		msg += "; output of those re-adopted without pipes is lost and cannot be counted"
+	}
+	return msg
 }

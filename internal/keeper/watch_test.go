@@ -97,15 +97,40 @@ func TestWatchKeeperCrashLoop(t *testing.T) {
 	if _, err := c.Start(ctx, counter(dir, id)); err != nil {
 		t.Fatal(err)
 	}
-	for range 3 {
+	for i := range 3 {
 		killKeeper(t, c)
-		waitStatus(t, c, id, "running again", isState(berthrt.StateRunning))
+		if !waitUntil(30*time.Second, func() bool {
+			st, err := c.Status(ctx, id)
+			return err == nil && st.State == berthrt.StateRunning
+		}) {
+			t.Fatalf("not running again after kill %d; reports %q", i+1, reports())
+		}
+		// The new keeper re-adopts at once and can answer before Watch
+		// has its pid: kill it only once Watch watches it.
+		if !waitUntil(30*time.Second, func() bool { return countContaining(reports(), "new keeper pid") > i }) {
+			t.Fatalf("Watch did not report keeper %d; reports %q", i+2, reports())
+		}
 	}
-	r := reports()
+	var r []string
+	for _, m := range reports() {
+		if strings.Contains(m, "died") {
+			r = append(r, m)
+		}
+	}
 	if len(r) != 3 {
-		t.Fatalf("reports %q, want 3", r)
+		t.Fatalf("death reports %q, want 3", r)
 	}
 	if !strings.HasPrefix(r[2], "LOOP ") || !strings.Contains(r[2], "in 2s") {
 		t.Errorf("third report %q, want a loop with a 2s delay", r[2])
 	}
+}
+
+func countContaining(msgs []string, sub string) int {
+	n := 0
+	for _, m := range msgs {
+		if strings.Contains(m, sub) {
+			n++
+		}
+	}
+	return n
 }

@@ -87,6 +87,15 @@ func (r *Redactor) Redact(line []byte, buf *RedactBuf) []byte {
 	return out
 }
 
+// SafeCut is safeCut for a caller that writes long lines in pieces: a nil
+// Redactor cuts anywhere.
+func (r *Redactor) SafeCut(data []byte, cut int) int {
+	if r == nil {
+		return cut
+	}
+	return r.safeCut(data, cut)
+}
+
 // safeCut returns a cut point at or before cut such that no value found in
 // data starts before it and ends after it; redacting data[:cut] then hides
 // every value that begins there, and the rest waits for the next piece.

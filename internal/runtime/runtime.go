@@ -85,6 +85,12 @@ type Status struct {
 	LogLines    uint64    `json:"log_lines"`
 	LogBytes    uint64    `json:"log_bytes"` // the agent's output, newlines included
 	LogDropped  uint64    `json:"log_dropped"`
+	// Adopted: the process was started by a keeper that died and was
+	// re-adopted by the current one (its exit status will be unknown).
+	Adopted bool `json:"adopted,omitempty"`
+	// OutputLost: adopted without its output pipes, so its output is not
+	// captured (and cannot be counted) until it is started again.
+	OutputLost bool `json:"output_lost,omitempty"`
 }
 
 // Runtime starts, stops and reports instances. Implementations are safe for
