@@ -18,8 +18,8 @@ func tickApp(name, version string, port int, tag string) app {
 	return app{
 		name: name, version: version, mode: "good", listen: port,
 		command: []string{"/bin/sh", "-c",
-			// $$ is berth's literal $ (commands expand ${NAME}).
-			`i=0; while :; do i=$$((i+1)); echo "tick $$$$ $$i"; sleep 0.01; done & exec "$$0" sample-agent`, berthBin},
+			// A shell's script is the shell's to expand, not berth's.
+			`i=0; while :; do i=$((i+1)); echo "tick $$ $i"; sleep 0.01; done & exec "$0" sample-agent`, berthBin},
 		env: map[string]string{"PATH": "/usr/bin:/bin", "FAULT_TAG": tag},
 	}
 }
