@@ -24,6 +24,7 @@ type instance struct {
 	pid         int
 	startTime   uint64
 	cgroup      string
+	oomBase     uint64   // the cgroup's oom_kill count when the run started
 	lin         *lineage // the run's descendants, when it has no cgroup
 	startedAt   time.Time
 	restarts    int

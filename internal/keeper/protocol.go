@@ -56,6 +56,8 @@ type wireInstance struct {
 	StopTimeout string       `json:"stop_timeout"` // Go duration, "10s"
 	LogPath     string       `json:"log_path"`
 	Log         logs.Options `json:"log"`
+	MemoryMax   int64        `json:"memory_max,omitempty"` // bytes; 0 = no limit
+	TasksMax    int          `json:"tasks_max,omitempty"`  // 0 = DefaultTasksMax
 }
 
 // keeperInfo answers GET /v1/keeper.
@@ -75,6 +77,7 @@ func toWire(in runtime.Instance) wireInstance {
 		ID: in.ID, App: in.App, Argv: in.Argv, Dir: in.Dir, Env: in.Env,
 		User: in.User, UID: in.UID, GID: in.GID, Restart: in.Restart,
 		StopTimeout: in.StopTimeout.String(), LogPath: in.LogPath, Log: in.Log,
+		MemoryMax: in.MemoryMax, TasksMax: in.TasksMax,
 	}
 }
 
@@ -87,6 +90,7 @@ func fromWire(w wireInstance) (runtime.Instance, error) {
 		ID: w.ID, App: w.App, Argv: w.Argv, Dir: w.Dir, Env: w.Env,
 		User: w.User, UID: w.UID, GID: w.GID, Restart: w.Restart,
 		StopTimeout: d, LogPath: w.LogPath, Log: w.Log,
+		MemoryMax: w.MemoryMax, TasksMax: w.TasksMax,
 	}, nil
 }
 

@@ -18,6 +18,7 @@ type exitInfo struct {
 	status syscall.WaitStatus
 	at     time.Time
 	err    error // set when the process never started
+	oom    bool  // the kernel killed a process of the run for memory
 }
 
 // failed reports whether the exit counts as a failure for on-failure.
@@ -29,6 +30,8 @@ func (e exitInfo) String() string {
 	switch {
 	case e.err != nil:
 		return "spawn failed: " + e.err.Error()
+	case e.status.Signaled() && e.oom:
+		return "signal: " + e.status.Signal().String() + " (out of memory: memory_max reached)"
 	case e.status.Signaled():
 		return "signal: " + e.status.Signal().String()
 	default:

@@ -108,7 +108,8 @@ func suggestUpper(name string, known []string) string {
 // embeddedOnly refuses keys the embedded runtime would silently ignore.
 func (v *validator) embeddedOnly() {
 	run := v.root.Field("run")
-	for _, k := range []string{"memory_max", "cpu_quota", "tasks_max", "env_file", "notify", "watchdog", "capabilities", "systemd"} {
+	// memory_max and tasks_max are applied by the keeper too (cgroups).
+	for _, k := range []string{"cpu_quota", "env_file", "notify", "watchdog", "capabilities", "systemd"} {
 		if run.Field(k) != nil {
 			v.fail("run."+k, "only the systemd runtime applies this; set runtime = %q (or %q) under [run], or remove it", RuntimeSystemd, RuntimeAuto)
 		}
