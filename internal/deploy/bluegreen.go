@@ -94,23 +94,19 @@ func (p *plan) drain(ctx context.Context, px Proxy, color string) {
 	})
 }
 
-// retire keeps the old color warm for instant rollback, or stops it.
+// retire keeps the old color warm for instant rollback, or stops it. A
+// restart stops it: it runs the live release, so it is no rollback target,
+// and it is the instance being restarted (for the monitor, a stuck one).
 func (p *plan) retire(ctx context.Context, color string) {
+	if p.j.d.Kind == KindRestart {
+		p.stopOld(ctx, color, "restarted on the other color")
+		return
+	}
 	keep := p.app.Deploy.KeepWarm
 	if keep != spec.KeepWarmUntilNextDeploy {
 		d, _ := time.ParseDuration(keep)
 		if d <= 0 {
-			_ = p.j.step("stop "+color, func() (string, error) {
-				_, err := p.e.rt.Stop(ctx, instanceID(p.app.Name, color))
-				if errors.Is(err, runtime.ErrNotFound) {
-					err = nil
-				}
-				return "keep_warm = 0s", err
-			})
-			_ = p.e.store.UpdateApp(p.app.Name, func(a *state.App) error {
-				delete(a.Colors, color)
-				return nil
-			})
+			p.stopOld(ctx, color, "keep_warm = 0s")
 			return
 		}
 		p.e.stopWarmAfter(p.app.Name, color, d)
@@ -123,6 +119,21 @@ func (p *plan) retire(ctx context.Context, color string) {
 			return nil
 		})
 		return "instant rollback: berth rollback " + p.app.Name + " (" + keep + ")", err
+	})
+}
+
+// stopOld stops the old color after the switch and forgets it.
+func (p *plan) stopOld(ctx context.Context, color, why string) {
+	_ = p.j.step("stop "+color, func() (string, error) {
+		_, err := p.e.rt.Stop(ctx, instanceID(p.app.Name, color))
+		if errors.Is(err, runtime.ErrNotFound) {
+			err = nil
+		}
+		return why, err
+	})
+	_ = p.e.store.UpdateApp(p.app.Name, func(a *state.App) error {
+		delete(a.Colors, color)
+		return nil
 	})
 }
 

@@ -24,6 +24,7 @@ type instance struct {
 	pid         int
 	startTime   uint64
 	cgroup      string
+	oomBase     uint64   // the cgroup's oom_kill count when the run started
 	lin         *lineage // the run's descendants, when it has no cgroup
 	pipeInodes  []uint64 // the run's stdout and stderr pipes, as the daemon holds them
 	adopted     bool     // the run was started by a keeper that died

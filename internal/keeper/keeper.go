@@ -22,6 +22,7 @@ type keeper struct {
 	log       *slog.Logger
 	reaper    *reaper
 	cg        cgroups
+	lim       limiter // tasks_max, memory_max
 	events    *eventLog
 	pipes     *pipeShare // read ends handed to the daemon
 	startedAt time.Time
@@ -155,6 +156,7 @@ func (k *keeper) remove(id string) error {
 	delete(k.instances, id)
 	k.mu.Unlock()
 	cgroupRemove(k.cg.path(id))
+	k.lim.remove(id)
 	k.events.add(id, EventRemoved, 0, "removed")
 	k.save()
 	return nil

@@ -60,6 +60,8 @@ type wireInstance struct {
 	Secrets     []string     `json:"secrets,omitempty"`    // names only; values are read at each spawn
 	SecretDir   string       `json:"secret_dir,omitempty"` // where they are
 	EnvFile     string       `json:"env_file,omitempty"`   // read at each spawn too
+	MemoryMax   int64        `json:"memory_max,omitempty"` // bytes; 0 = no limit
+	TasksMax    int          `json:"tasks_max,omitempty"`  // 0 = DefaultTasksMax
 }
 
 // keeperInfo answers GET /v1/keeper.
@@ -83,6 +85,7 @@ func toWire(in runtime.Instance) wireInstance {
 		User: in.User, UID: in.UID, GID: in.GID, Restart: in.Restart,
 		StopTimeout: in.StopTimeout.String(), LogPath: in.LogPath, Log: in.Log,
 		Secrets: in.Secrets, SecretDir: in.SecretDir, EnvFile: in.EnvFile,
+		MemoryMax: in.MemoryMax, TasksMax: in.TasksMax,
 	}
 }
 
@@ -96,6 +99,7 @@ func fromWire(w wireInstance) (runtime.Instance, error) {
 		User: w.User, UID: w.UID, GID: w.GID, Restart: w.Restart,
 		StopTimeout: d, LogPath: w.LogPath, Log: w.Log,
 		Secrets: w.Secrets, SecretDir: w.SecretDir, EnvFile: w.EnvFile,
+		MemoryMax: w.MemoryMax, TasksMax: w.TasksMax,
 	}, nil
 }
 

@@ -21,6 +21,7 @@ type exitInfo struct {
 	// unknown: an adopted process, watched by pidfd; only its parent
 	// could have read its status.
 	unknown bool
+	oom     bool // the kernel killed a process of the run for memory
 }
 
 // failed reports whether the exit counts as a failure for on-failure.
@@ -35,6 +36,8 @@ func (e exitInfo) String() string {
 		return "spawn failed: " + e.err.Error()
 	case e.unknown:
 		return "unknown (adopted)"
+	case e.status.Signaled() && e.oom:
+		return "signal: " + e.status.Signal().String() + " (out of memory: memory_max reached)"
 	case e.status.Signaled():
 		return "signal: " + e.status.Signal().String()
 	default:

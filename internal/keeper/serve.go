@@ -78,6 +78,10 @@ func Serve(ctx context.Context, cfg Config) error {
 	default:
 		log.Info("cgroup v2 available; one cgroup per instance", "base", k.cg.base)
 	}
+	if !cfg.NoCgroups {
+		k.lim = detectLimits(k.cg)
+		log.Info("resource limits", "where", k.lim.String())
+	}
 	if k.cg.base == "" {
 		tracked := make(chan struct{})
 		go func() { defer close(tracked); k.trackLineages(ctx) }()

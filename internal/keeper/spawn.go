@@ -46,6 +46,7 @@ func (in *instance) spawn() error {
 	in.mu.Lock()
 	in.pid, in.startTime, in.cgroup, in.lin, in.startedAt = p.pid, p.startTime, p.cgroup, p.lin, now
 	in.adopted, in.outputLost = false, false
+	in.oomBase = in.k.lim.oomKills(spec.ID, p.cgroup)
 	in.exitCh = p.exit
 	in.state = runtime.StateRunning
 	in.nextStartAt = time.Time{}
@@ -108,25 +109,22 @@ func (k *keeper) startProcess(spec runtime.Instance, path string) (started, erro
 		defer cgFile.Close()
 		sys.UseCgroupFD, sys.CgroupFD = true, int(cgFile.Fd())
 	}
+	v1dirs, err := k.lim.apply(spec, cgDir)
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		cgroupRemove(cgDir)
+		return started{}, err
+	}
 	exit := make(chan exitInfo, 1)
 	pid, err := k.reaper.start(func() (int, error) {
-		p, err := os.StartProcess(path, spec.Argv, attr)
-		if err != nil && cgFile != nil {
-			k.log.Warn("starting in cgroup failed; starting without", "id", spec.ID, "cgroup", cgDir, "err", err)
-			sys.UseCgroupFD, sys.CgroupFD, cgDir = false, 0, ""
-			p, err = os.StartProcess(path, spec.Argv, attr)
-		}
-		if err != nil {
-			return 0, err
-		}
-		pid := p.Pid
-		p.Release() // the reaper waits for it; the handle is not needed
-		return pid, nil
+		return inV1Cgroups(v1dirs, func() (int, error) { return k.fork(path, spec, attr, &cgDir) })
 	}, exit)
 	if err != nil {
 		outR.Close()
 		errR.Close()
 		cgroupRemove(cgDir)
+		k.lim.remove(spec.ID)
 		return started{}, fmt.Errorf("starting %s: %w", path, err)
 	}
 	st := started{pid: pid, startTime: startTimeOf(pid), cgroup: cgDir, stdout: outR, stderr: errR, exit: exit}
@@ -134,6 +132,25 @@ func (k *keeper) startProcess(spec runtime.Instance, path string) (started, erro
 		st.lin = newLineage(outR, errR)
 	}
 	return st, nil
+}
+
+// fork starts the process, in its v2 cgroup *cgDir when attr asks for
+// one, and without it if the kernel refuses (then *cgDir becomes "" and the
+// process group contains it).
+func (k *keeper) fork(path string, spec runtime.Instance, attr *os.ProcAttr, cgDir *string) (int, error) {
+	sys := attr.Sys
+	p, err := os.StartProcess(path, spec.Argv, attr)
+	if err != nil && sys.UseCgroupFD {
+		k.log.Warn("starting in cgroup failed; starting without", "id", spec.ID, "cgroup", *cgDir, "err", err)
+		sys.UseCgroupFD, sys.CgroupFD, *cgDir = false, 0, ""
+		p, err = os.StartProcess(path, spec.Argv, attr)
+	}
+	if err != nil {
+		return 0, err
+	}
+	pid := p.Pid
+	p.Release() // the reaper waits for it; the handle is not needed
+	return pid, nil
 }
 
 // chownPipes gives the pipes to the agent's user. A pipe is created mode

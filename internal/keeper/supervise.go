@@ -28,6 +28,7 @@ func (in *instance) supervise(stopReq <-chan struct{}, done chan<- struct{}, fir
 			in.mu.Unlock()
 			select {
 			case ex = <-exitCh:
+				ex.oom = in.oomKilled()
 				in.cleanupRun()
 			case <-stopReq:
 				in.stopRun(exitCh)
@@ -120,6 +121,16 @@ func (in *instance) cleanupRun() {
 		in.k.log.Error("processes left after SIGKILL", "id", in.spec.ID, "pgid", t.pgid, "pids", t.members())
 	}
 	cgroupRemove(t.cgroup)
+	in.k.lim.remove(in.spec.ID)
+}
+
+// oomKilled reports whether the kernel killed a process of the current run
+// for memory (memory_max reached) since it started.
+func (in *instance) oomKilled() bool {
+	in.mu.Lock()
+	id, dir, base := in.spec.ID, in.cgroup, in.oomBase
+	in.mu.Unlock()
+	return in.k.lim.oomKills(id, dir) > base
 }
 
 // stopRun stops the running process tree and marks the instance stopped.
@@ -140,6 +151,7 @@ func (in *instance) stopRun(exitCh <-chan exitInfo) {
 	case <-time.After(exitWait):
 	}
 	cgroupRemove(t.cgroup)
+	in.k.lim.remove(id)
 	in.markStopped(msg)
 }
 

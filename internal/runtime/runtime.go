@@ -45,12 +45,13 @@ type Instance struct {
 	// when group or others may read it, and redacts its values; systemd
 	// reads it through the unit. "" = none.
 	EnvFile string
+	// Applied by both runtimes (the keeper through cgroups).
+	MemoryMax int64 // bytes; 0 = no limit
+	TasksMax  int   // 0 = the runtime's default (the keeper's: 4096)
 
 	// Applied by the systemd runtime; the embedded runtime ignores them
 	// (the spec refuses them with runtime = "embedded").
-	MemoryMax    int64         // bytes; 0 = no limit
 	CPUQuota     string        // "50%"; "" = no limit
-	TasksMax     int           // 0 = systemd's default
 	Notify       bool          // the agent speaks sd_notify (Type=notify)
 	Watchdog     time.Duration // WatchdogSec=; needs Notify; 0 = none
 	Capabilities []string      // e.g. CAP_NET_BIND_SERVICE; none by default

@@ -76,11 +76,14 @@ type Run struct {
 
 	EnvFile string `toml:"env_file"` // KEY=VALUE secrets file, installed 0600 by berth provision; read by either runtime
 
+	// Applied by both runtimes: systemd's MemoryMax=/TasksMax=, the keeper's
+	// cgroup memory and pids limits.
+	MemoryMax ByteSize `toml:"memory_max"` // 0 = no limit
+	TasksMax  int      `toml:"tasks_max"`  // 0 = the runtime's default: systemd's, the keeper's 4096
+
 	// The keys below are applied by the systemd runtime only (validation
 	// refuses them with runtime = "embedded").
-	MemoryMax    ByteSize   `toml:"memory_max"`   // MemoryMax=; 0 = no limit
 	CPUQuota     string     `toml:"cpu_quota"`    // CPUQuota=, like "50%" or "200%"; "" = no limit
-	TasksMax     int        `toml:"tasks_max"`    // TasksMax=; 0 = systemd's default
 	Notify       bool       `toml:"notify"`       // the agent speaks sd_notify: Type=notify
 	Watchdog     Duration   `toml:"watchdog"`     // WatchdogSec=; needs notify; 0 = none
 	Capabilities []string   `toml:"capabilities"` // kept in CapabilityBoundingSet= and made ambient

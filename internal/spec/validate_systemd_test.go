@@ -62,8 +62,7 @@ func TestParseSystemdBad(t *testing.T) {
 		name: "systemd keys under the embedded runtime",
 		toml: minimal + "memory_max = \"1GiB\"\nnotify = true\n[run.systemd]\nrelax = []\n",
 		want: []prob{
-			{5, 14, "run.memory_max", `only the systemd runtime applies this; set runtime = "systemd"`},
-			{6, 10, "run.notify", "only the systemd runtime"},
+			{6, 10, "run.notify", `only the systemd runtime applies this; set runtime = "systemd"`},
 			{7, 6, "run.systemd", "only the systemd runtime"},
 		},
 	}, {
