@@ -38,7 +38,6 @@ func (d Dialer) Dial(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer theirs.Close()
 	argv := d.Target.sshArgs(DialStdioCommand)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout = theirs, theirs
@@ -47,7 +46,9 @@ func (d Dialer) Dial(ctx context.Context) (net.Conn, error) {
 	// Its own process group: a Ctrl-C is berth's to handle (it detaches
 	// from a deploy), and ssh ends when berth closes the connection.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	theirs.Close() // ssh has it now; ours sees the end when ssh exits
+	if err != nil {
 		ours.Close()
 		return nil, fmt.Errorf("%w: starting %s: %v (is OpenSSH's client installed?)", ErrSSH, argv[0], err)
 	}
