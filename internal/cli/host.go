@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"net"
 	"os"
 
@@ -72,6 +74,9 @@ func (a *app) activeContext() (string, error) {
 		return "", nil // no home directory: no contexts
 	}
 	c, err := remote.LoadContexts(p)
+	if errors.Is(err, fs.ErrPermission) {
+		return "", nil // another user's file (sudo -u keeps HOME): not ours to follow
+	}
 	if err != nil {
 		return "", err
 	}
