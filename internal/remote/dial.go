@@ -56,6 +56,11 @@ func (d Dialer) Dial(ctx context.Context) (net.Conn, error) {
 	go func() { _ = cmd.Wait(); close(c.done) }()
 	if err := readBanner(ctx, ours); err != nil {
 		ours.Close()
+		if ctx.Err() != nil {
+			_ = cmd.Process.Kill()
+			<-c.done
+			return nil, fmt.Errorf("connecting to %s: %w", d.Target.Host, ctx.Err())
+		}
 		return nil, c.failure(d.Target, stderr, err)
 	}
 	return c, nil
