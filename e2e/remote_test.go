@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,6 +123,52 @@ func TestRemoteDeployUploadsOnlyChanges(t *testing.T) {
 	}
 	if r := l.berth("logs", "remote", "-n", "5"); r.code != 0 {
 		t.Fatalf("logs through ssh: %s", r)
+	}
+	// The following streams arrive through the ssh pipe as they are written.
+	l.firstLine("events", "remote", "-f", "-n", "1")
+	l.firstLine("logs", "remote", "-f", "-n", "1")
+}
+
+// firstLine starts a following command on the laptop, waits for its first
+// line, then interrupts it: the stream came through while open.
+func (l *laptop) firstLine(args ...string) {
+	l.t.Helper()
+	cmd := exec.Command(berthBin, args...)
+	cmd.Env = l.env()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		l.t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		if sc.Scan() {
+			got <- sc.Text()
+		}
+		close(got)
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case line, ok := <-got:
+		if !ok {
+			l.t.Errorf("berth %v ended without a line", args)
+		}
+		_ = line
+	case <-time.After(30 * time.Second):
+		l.t.Errorf("berth %v printed nothing within 30s", args)
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		l.t.Errorf("berth %v did not end within 10s of SIGINT", args)
 	}
 }
 
