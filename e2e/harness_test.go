@@ -74,6 +74,8 @@ type env struct {
 	mu   sync.Mutex
 	apps map[string]bool
 	pids map[int]bool // agent pids seen, ended at cleanup if still alive
+
+	setupPID int // a daemon `berth setup` started (TestRemoteSetupFreshHome)
 }
 
 // newEnv makes a short home (unix socket paths must stay under 108 bytes),

@@ -64,23 +64,50 @@ func inSocketGroup(path string) bool {
 // ErrNoDaemon is returned when nothing answers on the control socket.
 var ErrNoDaemon = errors.New("no berth daemon answers")
 
-// Client talks to the daemon over its unix socket.
+// Client talks to the daemon over its unix socket, or over a connection
+// a Dial function opens (ssh to another host). Safe for concurrent use.
 type Client struct {
-	socket string
+	socket string // the unix socket; "" when dial reaches another host
+	where  string // what messages name: the socket or the host
 	hc     *http.Client
 }
 
+// Dial opens one connection to a daemon's control API.
+type Dial func(ctx context.Context) (net.Conn, error)
+
 // NewClient returns a client for the daemon listening on socket.
 func NewClient(socket string) *Client {
+	c := NewDialClient(socket, func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", socket)
+	})
+	c.socket = socket
+	return c
+}
+
+// NewDialClient returns a client whose connections dial opens; where names
+// the daemon in messages. dial's errors are returned as they are: they
+// name their cause and fix.
+func NewDialClient(where string, dial Dial) *Client {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
+			conn, err := dial(ctx)
+			if err != nil {
+				return nil, &dialError{err}
+			}
+			return conn, nil
 		},
-		MaxIdleConns: 4,
+		MaxIdleConns:    4,
+		IdleConnTimeout: 30 * time.Second,
 	}
-	return &Client{socket: socket, hc: &http.Client{Transport: tr}}
+	return &Client{where: where, hc: &http.Client{Transport: tr}}
 }
+
+// dialError marks an error of Dial, so do returns it unwrapped.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
 
 // Close releases idle connections.
 func (c *Client) Close() { c.hc.CloseIdleConnections() }
@@ -103,7 +130,17 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*http.R
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return c.send(req)
+}
+
+// send runs req and turns an error answer into an *Error.
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	method, path := req.Method, req.URL.Path
 	resp, err := c.hc.Do(req)
+	var de *dialError
+	if errors.As(err, &de) && c.socket == "" {
+		return nil, de.err
+	}
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" && errors.Is(err, os.ErrPermission) {
@@ -148,7 +185,7 @@ func (c *Client) WaitReady(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w on %s: %v", ErrNoDaemon, c.socket, ctx.Err())
+			return fmt.Errorf("%w on %s: %v", ErrNoDaemon, c.where, ctx.Err())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

@@ -54,6 +54,8 @@ func (s *Server) routes() http.Handler {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /v1/version", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.version) })
 	m.HandleFunc("POST /v1/deploy", s.deploy)
+	m.HandleFunc("POST /v1/apps/{app}/objects/missing", s.objectsMissing)
+	m.HandleFunc("POST /v1/apps/{app}/objects", s.objectsUpload)
 	m.HandleFunc("GET /v1/apps", s.status)
 	m.HandleFunc("GET /v1/apps/{app}", s.status)
 	m.HandleFunc("GET /v1/apps/{app}/history", s.history)
@@ -87,17 +89,23 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx
 
 func (s *Server) deploy(w http.ResponseWriter, r *http.Request) {
 	var req DeployRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20)).Decode(&req); err != nil {
+	// A manifest of many files is larger than a spec: 64 MiB bounds it.
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<20)).Decode(&req); err != nil {
 		badRequest(w, "decoding deploy request: "+err.Error())
 		return
 	}
-	if _, err := deploy.ParseSpec(req.SpecFile, req.Spec); err != nil {
+	app, err := deploy.ParseSpec(req.SpecFile, req.Spec)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
+	dreq := deploy.Request{SpecFile: req.SpecFile, Spec: req.Spec, Source: req.Source, User: peerName(r.Context())}
+	if req.Upload != nil {
+		s.deployUploaded(w, r, app.Name, dreq, *req.Upload)
+		return
+	}
 	s.stream(w, func(out deploy.ProgressFunc) (state.Deployment, error) {
-		return s.engine.Deploy(r.Context(), deploy.Request{SpecFile: req.SpecFile, Spec: req.Spec,
-			Source: req.Source, User: peerName(r.Context())}, out)
+		return s.engine.Deploy(r.Context(), dreq, out)
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
+	"github.com/berth-dev/berth/internal/upload"
 )
 
 // DeployRequest asks the daemon to deploy. Paths are absolute and read by the
@@ -17,6 +18,25 @@ type DeployRequest struct {
 	SpecFile string `json:"spec_file"`
 	Spec     []byte `json:"spec"`
 	Source   string `json:"source,omitempty"` // directory or archive; "" = the spec's directory
+	// Upload, from a client on another host, names the release by content
+	// (uploaded first, see UploadCheck); Source is then ignored.
+	Upload *upload.Manifest `json:"upload,omitempty"`
+}
+
+// UploadCheck asks which contents the app's store lacks.
+type UploadCheck struct {
+	Hashes []string `json:"hashes"`
+}
+
+// UploadMissing answers UploadCheck.
+type UploadMissing struct {
+	Missing []string `json:"missing"`
+}
+
+// UploadStored answers an upload of objects.
+type UploadStored struct {
+	Objects int   `json:"objects"`
+	Bytes   int64 `json:"bytes"`
 }
 
 // RollbackRequest asks for a rollback, to a given release or the previous one.

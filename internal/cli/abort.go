@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/deploy"
+	"github.com/berth-dev/berth/internal/remote"
 	"github.com/berth-dev/berth/internal/state"
 )
 
@@ -20,6 +21,17 @@ const ExitInterrupted = 130
 // interrupted tells the user, once the client was interrupted while what
 // ran, that the daemon goes on with it and how to follow or stop it.
 func (a *app) interrupted(ctx context.Context, err error, started bool, what, app string) error {
+	ts, _ := a.targets()
+	var t remote.Target
+	if len(ts) == 1 {
+		t = ts[0]
+	}
+	return a.interruptedOn(ctx, err, started, what, app, t)
+}
+
+// interruptedOn is interrupted for the daemon on host t (zero: the local
+// one): the commands it suggests carry --host.
+func (a *app) interruptedOn(ctx context.Context, err error, started bool, what, app string, t remote.Target) error {
 	if err == nil || ctx.Err() == nil {
 		return nil
 	}
@@ -27,10 +39,14 @@ func (a *app) interrupted(ctx context.Context, err error, started bool, what, ap
 	if !started { // the daemon may not have had the request yet
 		head = fmt.Sprintf("before the daemon answered; if it had the request, the %s of %s goes on (berth status %s says)", what, app, app)
 	}
+	berth := "berth"
+	if t.URL != "" {
+		berth += " --host " + t.URL
+	}
 	fmt.Fprintf(a.env.Stderr, "\nberth: interrupted: %s.\n"+
-		"  follow it: berth deploy --attach %s   (or: berth events -f %s)\n"+
-		"  stop it:   berth abort %s   (it stops at its current step; the previous version stays live)\n",
-		head, app, app, app)
+		"  follow it: %s deploy --attach %s   (or: %s events -f %s)\n"+
+		"  stop it:   %s abort %s   (it stops at its current step; the previous version stays live)\n",
+		head, berth, app, berth, app, berth, app)
 	return &exitError{code: ExitInterrupted, err: errSilent}
 }
 

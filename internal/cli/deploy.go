@@ -43,6 +43,13 @@ func (a *app) deployCmd() *cobra.Command {
 					return err
 				}
 			}
+			ts, err := a.targets()
+			if err != nil {
+				return err
+			}
+			if len(ts) > 0 {
+				return a.deployRemote(cmd.Context(), ts, app, req)
+			}
 			return a.withClient(func(cl *api.Client) error {
 				printChoice(a.env.Stdout, choice)
 				fmt.Fprintf(a.env.Stdout, "deploying %s with %s\n", app.Name, app.Deploy.Strategy)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/home"
+	"github.com/berth-dev/berth/internal/remote"
 	"github.com/berth-dev/berth/internal/spec"
 )
 
@@ -41,8 +42,10 @@ type Env struct {
 
 // app is the state one run of the CLI shares between its commands.
 type app struct {
-	env  Env
-	home string
+	env   Env
+	home  string
+	hosts []string // --host, repeatable
+	local bool     // the command acts on this machine only (checkHost)
 }
 
 // Main runs the CLI and returns the process exit code.
@@ -89,8 +92,10 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.As(err, &se):
 		return ExitUsage
-	case errors.Is(err, api.ErrNoDaemon):
+	case errors.Is(err, api.ErrNoDaemon), errors.Is(err, remote.ErrNoDaemon):
 		return ExitNoDaemon
+	case errors.Is(err, remote.ErrBadHost):
+		return ExitUsage
 	case errors.As(err, &ae):
 		switch ae.Code {
 		case api.CodeFailed:
@@ -114,6 +119,8 @@ func (a *app) root() *cobra.Command {
 		SilenceErrors: true,
 		Version:       a.env.Version,
 	}
+	root.PersistentFlags().StringArrayVar(&a.hosts, "host", nil, "the daemon on another host: ssh://[user@]host[:port] (default $"+HostEnvVar+", else the active context; deploy takes several)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return a.checkHost(cmd) }
 	root.PersistentFlags().StringVar(&a.home, "home", "", "berth's state directory (default $"+home.EnvVar+", "+home.SystemHome+" as root, else ~/.local/state/berth)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
@@ -123,7 +130,7 @@ func (a *app) root() *cobra.Command {
 		a.statusCmd(), a.historyCmd(), a.logsCmd(), a.eventsCmd(), a.rollbackCmd(),
 		a.startCmd(), a.stopCmd(), a.restartCmd(), a.pauseCmd(), a.resumeCmd(),
 		a.whyCmd(), a.logrotateCmd(), a.checkCmd(), a.demoCmd(), a.sampleAgentCmd(), a.provisionCmd(), a.unprovisionCmd(),
-		a.abortCmd(), a.rmCmd(), a.secretCmd(),
+		a.abortCmd(), a.rmCmd(), a.secretCmd(), a.dialStdioCmd(), a.contextCmd(), a.setupCmd(),
 	)
 	root.AddCommand(a.versionCmd())
 	root.AddCommand(a.planCmd())
@@ -157,8 +164,19 @@ func (a *app) layout() (home.Layout, error) {
 	return home.New(h)
 }
 
-// client returns an API client for the daemon of this home.
+// client returns an API client for the daemon of the target host (see
+// targets), else of this home.
 func (a *app) client() (*api.Client, error) {
+	ts, err := a.targets()
+	if err != nil {
+		return nil, err
+	}
+	if len(ts) > 1 {
+		return nil, usage("several --host: only deploy goes to more than one")
+	}
+	if len(ts) == 1 {
+		return remoteClient(ts[0]), nil
+	}
 	l, err := a.layout()
 	if err != nil {
 		return nil, err
