@@ -125,6 +125,7 @@ func (a *app) root() *cobra.Command {
 		a.abortCmd(), a.rmCmd(),
 	)
 	root.AddCommand(a.versionCmd())
+	root.AddCommand(a.frontCmd())
 	usageArgs(root)
 	a.completeApps(root)
 	return root

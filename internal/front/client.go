@@ -56,7 +56,14 @@ func (c *Client) Route(ctx context.Context, app string, spec RouteSpec, listener
 	if listener != nil {
 		files = []*os.File{listener}
 	}
-	_, _, err := c.call(ctx, request{Op: opRoute, App: app, Spec: &spec, Listener: listener != nil}, files)
+	req := request{Op: opRoute, App: app, Spec: &spec, Listener: listener != nil}
+	_, _, err := c.call(ctx, req, files)
+	// A front being restarted answers within a second or so; the socket,
+	// if any, is sent again (the failed send closed nothing of ours).
+	for deadline := time.Now().Add(retryFor); errors.Is(err, errUnreachable) && time.Now().Before(deadline) && ctx.Err() == nil; {
+		time.Sleep(50 * time.Millisecond)
+		_, _, err = c.call(ctx, req, files)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("routing %s on %s: %w", app, spec.Listen, err)
 	}
@@ -226,3 +233,21 @@ func (r *Route) Pause(mode proxy.PauseMode) { r.retry(request{Op: opPause, Mode:
 
 // Resume lets new traffic through again.
 func (r *Route) Resume() { r.retry(request{Op: opResume}) }
+
+// Supervise asks the front to restart the daemon of spec should it die
+// without calling Release; stdout and stderr are the daemon's own, which
+// the restarted daemon writes to. A later Supervise replaces it.
+func (c *Client) Supervise(ctx context.Context, spec DaemonSpec, stdout, stderr *os.File) error {
+	_, _, err := c.call(ctx, request{Op: opSupervise, Daemon: &spec}, []*os.File{stdout, stderr})
+	if err != nil {
+		return fmt.Errorf("asking the front to supervise the daemon: %w", err)
+	}
+	return nil
+}
+
+// Release tells the front that the daemon pid is exiting on purpose: it
+// is not restarted.
+func (c *Client) Release(ctx context.Context, pid int) error {
+	_, _, err := c.call(ctx, request{Op: opRelease, PID: pid}, nil)
+	return err
+}

@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 
 	"github.com/berth-dev/berth/internal/proxy"
 )
 
 // handle answers one request; out are sockets to attach to the reply.
-func (s *server) handle(c *net.UnixConn, req request, files []*os.File) (rep reply, out []*os.File) {
-	if req.Op != opRoute || !req.Listener {
+func (s *server) handle(req request, files []*os.File) (rep reply, out []*os.File) {
+	if (req.Op != opRoute || !req.Listener) && req.Op != opSupervise {
 		closeAll(files)
 		files = nil
 	}
@@ -23,6 +22,11 @@ func (s *server) handle(c *net.UnixConn, req request, files []*os.File) (rep rep
 		return s.route(req, files), nil
 	case opRemove:
 		return s.result(s.rs.remove(req.App)), nil
+	case opSupervise:
+		return s.result(s.sup.supervise(req.Daemon, files)), nil
+	case opRelease:
+		s.sup.release(req.PID)
+		return reply{}, nil
 	case opListeners:
 		apps, socks, err := s.rs.sockets()
 		if err != nil {
@@ -45,7 +49,7 @@ func (s *server) handle(c *net.UnixConn, req request, files []*os.File) (rep rep
 	case opStats:
 		rep.Stats = r.p.Stats(req.Name)
 	case opDrain:
-		rep.Drain = s.drain(c, r, req)
+		rep.Drain = s.drain(r, req)
 	case opPause:
 		m, ok := pauseMode(req.Mode)
 		if !ok {
@@ -76,20 +80,17 @@ func (s *server) route(req request, files []*os.File) reply {
 	return rep
 }
 
-// drain drains r's target for at most the request's budget, or until the
-// client hangs up (one request per connection: any read ends it).
-func (s *server) drain(c *net.UnixConn, r *route, req request) proxy.DrainResult {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+// drain drains r's target for at most the request's budget (none: until
+// nothing is in flight). The drain belongs to the front: a client that
+// hangs up (a daemon killed mid-drain) neither ends it early nor cuts the
+// streams it waits for.
+func (s *server) drain(r *route, req request) proxy.DrainResult {
+	ctx := context.Background()
 	if req.Budget > 0 {
+		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, req.Budget)
 		defer cancel()
 	}
-	go func() {
-		var b [1]byte
-		_, _ = c.Read(b[:])
-		cancel()
-	}()
 	return r.p.Drain(ctx, req.Name)
 }
 

@@ -27,6 +27,8 @@ const (
 	opResume    = "resume"
 	opStats     = "stats"
 	opListeners = "listeners"
+	opSupervise = "supervise"
+	opRelease   = "release"
 )
 
 // Error codes in replies; the client maps them back to sentinels.
@@ -81,6 +83,20 @@ type request struct {
 	Name     string        `json:"name,omitempty"`
 	Budget   time.Duration `json:"budget,omitempty"`
 	Mode     string        `json:"mode,omitempty"`
+	Daemon   *DaemonSpec   `json:"daemon,omitempty"`
+	PID      int           `json:"pid,omitempty"`
+}
+
+// DaemonSpec is how a front restarts the daemon that registered it: the
+// same binary, arguments, environment and directory. A supervise request
+// carries the daemon's stdout and stderr as SCM_RIGHTS, so the restarted
+// daemon appends to the same log.
+type DaemonSpec struct {
+	PID  int      `json:"pid"`
+	Exe  string   `json:"exe"`
+	Args []string `json:"args"`
+	Env  []string `json:"env"`
+	Dir  string   `json:"dir"`
 }
 
 // reply is the front's answer. A listeners reply carries one socket per

@@ -55,7 +55,12 @@ func listen(spec RouteSpec, passed, reuse *os.File) (net.Listener, *os.File, err
 		ln.Close()
 		return nil, nil, fmt.Errorf("binding %s: not a TCP listener", spec.Listen)
 	}
-	sock, err := tl.File()
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		ln.Close()
+		return nil, nil, fmt.Errorf("reaching the socket of %s: %w", spec.Listen, err)
+	}
+	sock, err := dupFile(rc, "listener")
 	if err != nil {
 		ln.Close()
 		return nil, nil, fmt.Errorf("duplicating the socket of %s: %w", spec.Listen, err)
@@ -203,13 +208,7 @@ func (rs *routes) sockets() ([]string, []*os.File, error) {
 	var apps []string
 	var files []*os.File
 	for app, r := range rs.m {
-		ln, err := net.FileListener(r.sock)
-		if err != nil {
-			closeAll(files)
-			return nil, nil, fmt.Errorf("duplicating the socket of %s: %w", app, err)
-		}
-		f, err := ln.(*net.TCPListener).File()
-		ln.Close() // f is a duplicate of its own
+		f, err := dupOf(r.sock)
 		if err != nil {
 			closeAll(files)
 			return nil, nil, fmt.Errorf("duplicating the socket of %s: %w", app, err)

@@ -89,11 +89,14 @@ func Serve(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("writing pid file: %w", err)
 	}
 	log.Info("berth front ready", "routes", len(rs.m), "restore", time.Since(start).Round(time.Millisecond))
-	s := &server{rs: rs, log: log, info: Info{PID: os.Getpid(), Version: cfg.Version, StartedAt: start}}
+	sup := &supervisor{log: log}
+	defer sup.close()
+	s := &server{rs: rs, sup: sup, log: log, info: Info{PID: os.Getpid(), Version: cfg.Version, StartedAt: start}}
 	stop := context.AfterFunc(ctx, func() { l.Close() })
 	defer stop()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Go(func() { sup.run(ctx) })
 	for {
 		c, err := l.AcceptUnix()
 		if err != nil {
@@ -176,6 +179,7 @@ func lockFile(path string) (*os.File, error) {
 // server answers control connections: one request, one reply each.
 type server struct {
 	rs   *routes
+	sup  *supervisor
 	log  *slog.Logger
 	info Info
 }
@@ -196,7 +200,7 @@ func (s *server) serveConn(c *net.UnixConn) {
 		closeAll(files)
 		rep = errReply(codeBad, fmt.Errorf("protocol version %d, this front speaks %d", req.V, ProtocolVersion))
 	} else {
-		rep, out = s.handle(c, req, files)
+		rep, out = s.handle(req, files)
 	}
 	defer closeAll(out)
 	enc, err := json.Marshal(rep)
