@@ -101,11 +101,13 @@ func TestBackoff(t *testing.T) {
 		want time.Duration
 	}{
 		{"first death at once", time.Second, 0},
-		{"second short run waits 1s", time.Second, time.Second},
-		{"third waits 2s", time.Second, 2 * time.Second},
-		{"long run resets", 2 * time.Minute, 0},
+		{"second at once", time.Second, 0},
+		{"third at once", time.Second, 0},
+		{"fourth short run in a row waits 1s", time.Second, time.Second},
+		{"then 2s", time.Second, 2 * time.Second},
+		{"a run of 20s keeps the delay growing", 20 * time.Second, 4 * time.Second},
+		{"a long run resets", 2 * time.Minute, 0},
 		{"the death after it at once", time.Second, 0},
-		{"then 1s again", time.Second, time.Second},
 	}
 	for _, tt := range tests {
 		if got, _ := b.next(tt.ran); got != tt.want {
