@@ -27,6 +27,7 @@ const retryFor = 5 * time.Second
 type Client struct {
 	sock string
 	log  *slog.Logger
+	bufs buffers
 }
 
 // Dial returns a client for the front of runDir after checking it answers.
@@ -118,7 +119,7 @@ func (c *Client) call(ctx context.Context, req request, files []*os.File) (reply
 	if err := send(conn, b, files); err != nil {
 		return reply{}, nil, fmt.Errorf("%w: %w", errUnreachable, err)
 	}
-	b, got, err := recv(conn)
+	b, got, err := recv(conn, &c.bufs)
 	if err != nil {
 		return reply{}, nil, fmt.Errorf("%w: %w", errUnreachable, err)
 	}

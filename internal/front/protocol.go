@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -163,8 +164,12 @@ func rawFD(f *os.File) (int, error) {
 }
 
 // recv reads one message and the files attached to it.
-func recv(c *net.UnixConn) ([]byte, []*os.File, error) {
-	b := make([]byte, maxMsg)
+// The caller owns the returned bytes (a copy: buffers come from bufs, as a
+// verify window reads stats several times a second).
+func recv(c *net.UnixConn, bufs *buffers) ([]byte, []*os.File, error) {
+	bp := bufs.get()
+	defer bufs.p.Put(bp)
+	b := *bp
 	oob := make([]byte, unix.CmsgSpace(maxFDs*4))
 	n, oobn, flags, _, err := c.ReadMsgUnix(b, oob)
 	if err != nil {
@@ -182,7 +187,19 @@ func recv(c *net.UnixConn) ([]byte, []*os.File, error) {
 		closeAll(files)
 		return nil, nil, errors.New("receiving message: peer closed")
 	}
-	return b[:n], files, nil
+	return append([]byte(nil), b[:n]...), files, nil
+}
+
+// buffers holds maxMsg buffers for recv. Safe for concurrent use; the
+// zero value is ready.
+type buffers struct{ p sync.Pool }
+
+func (b *buffers) get() *[]byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return v
+	}
+	buf := make([]byte, maxMsg)
+	return &buf
 }
 
 func parseRights(oob []byte) ([]*os.File, error) {

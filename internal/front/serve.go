@@ -180,13 +180,14 @@ func lockFile(path string) (*os.File, error) {
 type server struct {
 	rs   *routes
 	sup  *supervisor
+	bufs buffers
 	log  *slog.Logger
 	info Info
 }
 
 func (s *server) serveConn(c *net.UnixConn) {
 	defer c.Close()
-	b, files, err := recv(c)
+	b, files, err := recv(c, &s.bufs)
 	if err != nil {
 		return
 	}
