@@ -68,7 +68,7 @@ func (c *Client) Route(ctx context.Context, app string, spec RouteSpec, listener
 	if err != nil {
 		return nil, fmt.Errorf("routing %s on %s: %w", app, spec.Listen, err)
 	}
-	return &Route{c: c, app: app, stats: map[string]proxy.Stats{}}, nil
+	return &Route{c: c, app: app, stats: map[string]*counted{}}, nil
 }
 
 // Remove stops app's route and closes its listener.
@@ -159,7 +159,7 @@ type Route struct {
 
 	mu    sync.Mutex
 	live  proxy.Target
-	stats map[string]proxy.Stats
+	stats map[string]*counted
 }
 
 func (r *Route) retry(req request) reply {
@@ -198,15 +198,58 @@ func (r *Route) Live() proxy.Target {
 	return r.live
 }
 
-// Stats returns the cumulative numbers of target name.
+// Stats returns the cumulative numbers of target name. They never go
+// backwards: a new front counts from 0, so what the fronts before it
+// counted is added (a verify window spanning a front's restart sees the
+// sum, not an underflow).
 func (r *Route) Stats(name string) proxy.Stats {
 	rep, _, err := r.c.call(context.Background(), request{Op: opStats, App: r.app, Name: name}, nil)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err == nil {
-		r.stats[name] = rep.Stats
+	c := r.stats[name]
+	if c == nil {
+		c = &counted{}
+		r.stats[name] = c
 	}
-	return r.stats[name]
+	if err == nil {
+		c.read(rep.Epoch, rep.Stats)
+	}
+	return c.total()
+}
+
+// counted is one target's numbers across fronts.
+type counted struct {
+	epoch int64       // the front that counted last
+	base  proxy.Stats // what the fronts before it counted
+	last  proxy.Stats
+}
+
+func (c *counted) read(epoch int64, s proxy.Stats) {
+	if c.epoch != 0 && epoch != c.epoch {
+		c.base = addStats(c.base, c.last)
+	}
+	c.epoch, c.last = epoch, s
+}
+
+func (c *counted) total() proxy.Stats {
+	t := addStats(c.base, c.last)
+	t.InFlight = c.last.InFlight
+	return t
+}
+
+// addStats sums two targets' counters (InFlight is a's).
+func addStats(a, b proxy.Stats) proxy.Stats {
+	a.Requests += b.Requests
+	a.Status2xx += b.Status2xx
+	a.Status3xx += b.Status3xx
+	a.Status4xx += b.Status4xx
+	a.Status5xx += b.Status5xx
+	a.ConnErrors += b.ConnErrors
+	a.Refused += b.Refused
+	for i := range a.Latency.Counts {
+		a.Latency.Counts[i] += b.Latency.Counts[i]
+	}
+	return a
 }
 
 // Drain waits until nothing is in flight on target name, cutting what is

@@ -173,3 +173,35 @@ func TestConflictNamesTheApp(t *testing.T) {
 		t.Errorf("routing table not written: %v", err)
 	}
 }
+
+// TestStatsNeverGoBackwards reads a target's numbers through one Route
+// across a restart of the front: the new front counts from 0, the Route
+// adds what the old one counted.
+func TestStatsNeverGoBackwards(t *testing.T) {
+	dir := t.TempDir()
+	blue := backend(t, "blue")
+	addr := freeAddr(t)
+	f, c := startFront(t, dir, nil)
+	r, err := c.Route(context.Background(), "web", RouteSpec{Listen: addr, Protocol: "http"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Switch(blue)
+	getBody(t, addr)
+	getBody(t, addr)
+	if st := r.Stats("blue"); st.Requests != 2 {
+		t.Fatalf("before the restart: %d requests, want 2", st.Requests)
+	}
+	socks, err := c.Listeners(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.stop(t)
+	time.Sleep(10 * time.Millisecond) // two fronts' start times must differ
+	f, _ = startFront(t, dir, socks)
+	defer f.stop(t)
+	getBody(t, addr)
+	if st := r.Stats("blue"); st.Requests != 3 || st.Status2xx != 3 {
+		t.Errorf("after the restart: %d requests, %d 2xx, want 3 and 3 (2 before, 1 after)", st.Requests, st.Status2xx)
+	}
+}

@@ -47,7 +47,7 @@ func (s *server) handle(req request, files []*os.File) (rep reply, out []*os.Fil
 	case opLive:
 		rep.Live = r.p.Live()
 	case opStats:
-		rep.Stats = r.p.Stats(req.Name)
+		rep.Stats, rep.Epoch = r.p.Stats(req.Name), s.info.StartedAt.UnixNano()
 	case opDrain:
 		rep.Drain = s.drain(r, req)
 	case opPause:

@@ -110,6 +110,7 @@ type reply struct {
 	Prev    proxy.Target      `json:"prev,omitzero"`
 	Live    proxy.Target      `json:"live,omitzero"`
 	Stats   proxy.Stats       `json:"stats,omitzero"`
+	Epoch   int64             `json:"epoch,omitempty"` // the front's start (ns), with stats
 	Drain   proxy.DrainResult `json:"drain,omitzero"`
 	Routes  []RouteState      `json:"routes,omitempty"`
 	Apps    []string          `json:"apps,omitempty"`
