@@ -94,6 +94,18 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) startDaemon() {
 	e.t.Helper()
+	e.startDaemonArgs("--supervised")
+}
+
+// startDaemonSelfRestarting starts a daemon that its front restarts
+// should it die (no outside supervisor).
+func (e *env) startDaemonSelfRestarting() {
+	e.t.Helper()
+	e.startDaemonArgs()
+}
+
+func (e *env) startDaemonArgs(extra ...string) {
+	e.t.Helper()
 	logf, err := os.OpenFile(filepath.Join(e.home, "daemon.out"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		e.t.Fatal(err)
@@ -102,7 +114,9 @@ func (e *env) startDaemon() {
 	if e.admin == 0 {
 		e.admin = freePort(e.t)
 	}
-	cmd := exec.Command(berthBin, "daemon", "--home", e.home, "--admin", fmt.Sprintf("127.0.0.1:%d", e.admin))
+	// The test is the daemon's supervisor (it restarts it by hand), so the
+	// front must not; TestDaemonRestartsItself starts one without the flag.
+	cmd := exec.Command(berthBin, append([]string{"daemon", "--home", e.home, "--admin", fmt.Sprintf("127.0.0.1:%d", e.admin)}, extra...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		e.t.Fatalf("starting daemon: %v", err)
@@ -163,9 +177,13 @@ func (e *env) cleanup() {
 		}
 		e.stopDaemon(syscall.SIGTERM)
 	}
-	if b, err := os.ReadFile(filepath.Join(e.home, "run", "keeper", "keeper.pid")); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
-			endPID(pid)
+	// The front outlives the daemon by design; it goes once the daemon
+	// has stopped and released it (so nothing restarts the daemon).
+	for _, f := range []string{"run/keeper/keeper.pid", "run/front/front.pid"} {
+		if b, err := os.ReadFile(filepath.Join(e.home, f)); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
+				endPID(pid)
+			}
 		}
 	}
 	e.mu.Lock()

@@ -13,7 +13,7 @@ import (
 )
 
 func (a *app) daemonCmd() *cobra.Command {
-	var debug bool
+	var debug, supervised bool
 	var adminAddr, configFile string
 	c := &cobra.Command{
 		Use:   "daemon",
@@ -30,6 +30,10 @@ func (a *app) daemonCmd() *cobra.Command {
 			}
 			log := slog.New(slog.NewTextHandler(a.env.Stderr, &slog.HandlerOptions{Level: level}))
 			dc := daemon.Config{Home: l, Exe: a.env.Exe, Version: a.env.Version, Logger: log, ConfigFile: configFile}
+			if !supervised {
+				// The front restarts a daemon that dies: same binary, same flags.
+				dc.Argv = append([]string{a.env.Exe}, a.env.Args...)
+			}
 			if cmd.Flags().Changed("admin") {
 				dc.Admin = &adminAddr
 			}
@@ -41,6 +45,7 @@ func (a *app) daemonCmd() *cobra.Command {
 		},
 	}
 	c.Flags().BoolVar(&debug, "debug", false, "log debug messages")
+	c.Flags().BoolVar(&supervised, "supervised", false, "another supervisor restarts this daemon (systemd is detected by itself): berth's front does not")
 	c.Flags().StringVar(&adminAddr, "admin", "", `where /metrics listens, over daemon.toml's [admin] listen ("" = nowhere)`)
 	c.Flags().StringVar(&configFile, "config", "", "the daemon's config (default <home>/daemon.toml; absent = defaults)")
 	return c

@@ -134,6 +134,7 @@ func (a *app) root() *cobra.Command {
 	)
 	root.AddCommand(a.versionCmd())
 	root.AddCommand(a.planCmd())
+	root.AddCommand(a.frontCmd())
 	usageArgs(root)
 	a.completeApps(root)
 	return root

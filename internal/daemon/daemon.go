@@ -20,6 +20,7 @@ import (
 	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/disk"
+	"github.com/berth-dev/berth/internal/front"
 	"github.com/berth-dev/berth/internal/home"
 	"github.com/berth-dev/berth/internal/keeper"
 	"github.com/berth-dev/berth/internal/metrics"
@@ -39,11 +40,10 @@ type Config struct {
 	Logger     *slog.Logger
 	ConfigFile string  // daemon.toml; "" = <home>/daemon.toml (absent: defaults)
 	Admin      *string // overrides [admin] listen when set; "" = no listener
+	// Argv is the daemon's own command line, with which the front
+	// restarts it should it die; nil when another supervisor does.
+	Argv []string
 }
-
-// handoverBudget bounds how long the daemon waits at exit for requests in
-// flight on proxies whose sockets systemd holds.
-const handoverBudget = 5 * time.Second
 
 // restoreBudget bounds the re-adoption of apps at start.
 const restoreBudget = 60 * time.Second
@@ -61,6 +61,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Admin != nil {
 		dc.Admin.Listen = *cfg.Admin
 	}
+	restart := newSelfRestart(cfg.Argv) // before the notify socket is taken
 	// Before any child starts: the sockets and the notify socket systemd
 	// passed must not leak into the keeper or systemctl.
 	socks, err := systemd.TakeSockets()
@@ -99,6 +100,19 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { defer close(stashed); kcfg.Pipes.Run(stashCtx, kcfg.RunDir) }()
 	defer func() { stopStash(); <-stashed }()
 
+	// The front serves the apps' listeners and proxies in a process of its
+	// own, so traffic outlives the daemon; a running one is adopted as it is.
+	fcfg := frontConfig(cfg.Home, cfg.Exe)
+	fc, err := front.Ensure(ctx, fcfg, nil)
+	if err != nil {
+		return fmt.Errorf("starting the front: %w", err)
+	}
+	fr := &remoteFront{c: fc, held: front.NewHeld(), inherited: hand.listener(), log: log}
+	defer fr.held.Close()
+	if err := fr.refresh(ctx, fc); err != nil {
+		log.Warn("holding the front's sockets", "err", err)
+	}
+
 	// Agents run under the keeper, or as systemd units where systemd is
 	// PID 1 and berth is root (run.runtime = "systemd" or "auto").
 	rt := &runtime.Router{Default: spec.RuntimeEmbedded, Backends: map[string]runtime.Runtime{spec.RuntimeEmbedded: kc}}
@@ -122,7 +136,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// engine's status reads the monitor's results.
 	watched := &healthSource{}
 	eng := deploy.New(deploy.Config{Store: store, Runtime: rt, Home: cfg.Home, Logger: log, Metrics: m,
-		Inherited: hand.listener(), Health: watched})
+		Front: fr, Health: watched})
 	proxies.eng = eng
 	defer eng.Close()
 	mon := monitor.New(monitor.Config{Source: eng, Actions: eng, Alerts: alert.Flat{D: alerts}, Recorder: m, Logger: log})
@@ -142,6 +156,16 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
+
+	// Only now that this daemon owns the API socket does it register with
+	// the front for restarts (a second daemon fails above and must not).
+	wctx, stopWatch := context.WithCancel(ctx)
+	var fw sync.WaitGroup
+	defer fw.Wait()
+	defer stopWatch()
+	fw.Go(func() {
+		front.Watch(wctx, fcfg, fr.held, fr.attach(restart), frontReporter(store, alert.Flat{D: alerts}, log))
+	})
 
 	rctx, cancel := context.WithTimeout(ctx, restoreBudget)
 	start := time.Now()
@@ -178,14 +202,14 @@ func Run(ctx context.Context, cfg Config) error {
 	_ = notify.Stopping()
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
-	hctx, hcancel := context.WithTimeout(sctx, handoverBudget)
-	hand.finish(hctx, eng)
-	hcancel()
+	if err := fc.Release(sctx, os.Getpid()); err != nil {
+		log.Warn("telling the front the daemon stops on purpose", "err", err)
+	}
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("shutting down the API", "err", err)
 	}
 	adm.close(sctx)
-	log.Info("berth daemon stopped; agents keep running under the keeper")
+	log.Info("berth daemon stopped; agents keep running under the keeper, traffic through the front")
 	return nil
 }
 

@@ -50,9 +50,26 @@ func (e *Engine) restoreApp(ctx context.Context, st state.App) error {
 			px.Pause(proxy.PauseRefuse)
 		}
 	}
+	// Traffic leaves a candidate before it stops: a daemon killed in a
+	// verify window left the front on it.
+	liveUp := false
+	if st.Live != "" && !st.Stopped {
+		live := st.Colors[st.Live]
+		s, err := e.rt.Status(ctx, live.Instance)
+		liveUp = err == nil && s.State != runtime.StateStopped && s.State != runtime.StateExited
+		if liveUp && px != nil {
+			px.Switch(proxyTarget(st.Live, st.Ports[st.Live]))
+		}
+	}
 	for color, c := range st.Colors {
 		if color == st.Live || c.Warm {
 			continue
+		}
+		if px != nil {
+			// The front may still drain it (the daemon died in a drain).
+			dctx, cancel := context.WithTimeout(ctx, a.Deploy.DrainTimeout.Duration)
+			px.Drain(dctx, color)
+			cancel()
 		}
 		if _, err := e.rt.Stop(ctx, c.Instance); err != nil && !errors.Is(err, runtime.ErrNotFound) {
 			return err
@@ -66,14 +83,10 @@ func (e *Engine) restoreApp(ctx context.Context, st state.App) error {
 	if st.Live == "" || st.Stopped {
 		return nil
 	}
-	live := st.Colors[st.Live]
-	if s, err := e.rt.Status(ctx, live.Instance); err == nil && s.State != runtime.StateStopped && s.State != runtime.StateExited {
-		if px != nil {
-			px.Switch(proxyTarget(st.Live, st.Ports[st.Live]))
-		}
-		e.event(st.Name, "restore.adopted", "re-adopted "+live.Instance)
+	if liveUp {
+		e.event(st.Name, "restore.adopted", "re-adopted "+st.Colors[st.Live].Instance)
 		return nil
 	}
-	e.event(st.Name, "restore.restart", live.Instance+" was not running; starting it")
+	e.event(st.Name, "restore.restart", st.Colors[st.Live].Instance+" was not running; starting it")
 	return e.startLive(ctx, st.Name)
 }

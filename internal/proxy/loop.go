@@ -406,7 +406,16 @@ func (l *evloop) handle(n int) {
 // done; the listener is level-triggered, so the rest wakes a loop again.
 func (l *evloop) accept() {
 	l.backlog = true // unless accept4 says none is left
-	for range loopAcceptBurst {
+	for i := range loopAcceptBurst {
+		// The listening socket's O_NONBLOCK belongs to its open file
+		// description, shared with every process holding the socket
+		// (berth's daemon, systemd, which clears the flag while it passes
+		// the socket on): an accept4 on an empty queue may block. Only
+		// this loop accepts, so a queue seen non-empty stays so.
+		if i > 0 && !readable(l.lnfd) {
+			l.backlog = false
+			return
+		}
 		fd, sa, err := unix.Accept4(l.lnfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		switch {
 		case err == nil:
@@ -435,6 +444,13 @@ func (l *evloop) accept() {
 			to.give(fd, sockaddrIP(sa))
 		}
 	}
+}
+
+// readable reports whether fd has a connection (or data) waiting now.
+func readable(fd int) bool {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(pfd, 0)
+	return err == nil && n > 0
 }
 
 // pick returns the loop with the fewest clients, l itself on a tie.

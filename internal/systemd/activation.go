@@ -59,6 +59,11 @@ func TakeSockets() (*Sockets, error) {
 	for i := range count {
 		fd := listenFDsStart + i
 		syscall.CloseOnExec(fd)
+		// Non-blocking before os.NewFile, so the file's Fd (which
+		// net.FileListener calls) never switches the socket to blocking:
+		// berth front may be accepting on it while this daemon starts, and
+		// an accept caught in blocking mode hangs its event loop.
+		_ = syscall.SetNonblock(fd, true)
 		f := os.NewFile(uintptr(fd), fdNames[i])
 		p := passed{name: fdNames[i], file: f}
 		if l, err := net.FileListener(f); err == nil {

@@ -1,0 +1,30 @@
+package cli
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/front"
+)
+
+// frontCmd is started by the daemon, never by hand: the process that owns
+// the apps' listening sockets and proxies and outlives the daemon.
+func (a *app) frontCmd() *cobra.Command {
+	var runDir string
+	c := &cobra.Command{
+		Use:    "front",
+		Short:  "Serve the apps' listeners and proxies (started by the daemon)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			return front.Serve(cmd.Context(), front.Config{RunDir: runDir, Version: a.env.Version,
+				Logger: log, Inherited: front.InheritedFromEnv()})
+		},
+	}
+	c.Flags().StringVar(&runDir, "run-dir", "", "the front's run directory")
+	_ = c.MarkFlagRequired("run-dir")
+	return c
+}

@@ -1,0 +1,137 @@
+package front
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ensureWait is how long Ensure waits for a front it started to answer.
+const ensureWait = 30 * time.Second
+
+// EnsureConfig says how to start a front.
+type EnsureConfig struct {
+	RunDir  string   // the front's run directory
+	Exe     string   // berth's binary
+	Args    []string // its arguments, e.g. front --run-dir DIR
+	LogFile string   // the front's stdout and stderr, appended
+}
+
+// Ensure returns a client for the front of cfg.RunDir, starting one when
+// none answers. A started front is handed a duplicate of every socket held
+// holds (may be nil), so it serves them instead of binding: a socket that
+// outlived the previous front keeps its queued connections. The front runs
+// detached in its own session and survives the caller. Callers racing on
+// one run directory start at most one front (RunDir/ensure.lock, and the
+// front's own front.lock). Safe for concurrent use.
+func Ensure(ctx context.Context, cfg EnsureConfig, held *Held) (*Client, error) {
+	if c, err := Dial(cfg.RunDir, nil); err == nil {
+		return c, nil
+	}
+	if err := os.MkdirAll(cfg.RunDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating run directory: %w", err)
+	}
+	lock, err := waitLock(ctx, filepath.Join(cfg.RunDir, "ensure.lock"))
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Close()
+	if c, err := Dial(cfg.RunDir, nil); err == nil {
+		return c, nil // the caller we waited for started it
+	}
+	exited, err := spawnFront(cfg, held)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ensureWait)
+		defer cancel()
+	}
+	for {
+		if c, err := Dial(cfg.RunDir, nil); err == nil {
+			return c, nil
+		}
+		select {
+		case err := <-exited:
+			return nil, fmt.Errorf("starting front: exited before serving (%v); see %s", err, cfg.LogFile)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the front's socket: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// startFront starts the front detached, with held's sockets as
+// descriptors 3, 4, ... named in ListenersEnv. A goroutine reaps it should
+// it exit while the caller lives.
+func spawnFront(cfg EnsureConfig, held *Held) (<-chan error, error) {
+	var apps []string
+	var files []*os.File
+	if held != nil {
+		var err error
+		if apps, files, err = held.dups(); err != nil {
+			return nil, err
+		}
+	}
+	defer closeAll(files) // the child has its own
+	logf, err := os.OpenFile(cfg.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("opening front log: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(cfg.Exe, cfg.Args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Dir = "/"
+	cmd.ExtraFiles = files
+	cmd.Env = append(withoutEnv(os.Environ(), ListenersEnv), ListenersEnv+"="+strings.Join(apps, ","))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting front %s: %w", cfg.Exe, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	return exited, nil
+}
+
+func withoutEnv(env []string, name string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// waitLock takes an exclusive flock on path, polling so ctx is honoured.
+func waitLock(ctx context.Context, path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening lock file: %w", err)
+	}
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("waiting for %s: %w", path, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
