@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/health"
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/monitor"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/runtime"
@@ -51,7 +52,7 @@ func (e *Engine) Targets(ctx context.Context) []monitor.Target {
 			if err != nil || s.State != runtime.StateRunning {
 				continue
 			}
-			t := e.healthTarget(a, color, c.Release, st.Ports[color])
+			t := e.healthTarget(a, instance.New(a.Name, color, 0), c.Release, st.Ports[color])
 			t.Since, t.PID = startedSince(s), s.PID
 			out = append(out, monitor.Target{App: st.Name, Color: color, Release: c.Release, Live: color == st.Live,
 				Checks: a.Checks, Health: t})
@@ -75,10 +76,10 @@ func startedSince(s runtime.Status) time.Time {
 
 // healthTarget is what a running instance's checks probe, built without
 // touching the host (no user creation, no directories).
-func (e *Engine) healthTarget(a *spec.App, color, relID string, port int) health.Target {
+func (e *Engine) healthTarget(a *spec.App, id instance.ID, relID string, port int) health.Target {
 	rel := release.Release{ID: relID, Dir: filepath.Join(e.home.AppDir(a.Name), "releases", relID)}
-	t := health.Target{Host: "127.0.0.1", Port: port, Dir: rel.Dir, Env: e.environ(a, color, rel, port),
-		Shared: e.home.SharedDir(a.Name), LogPath: e.home.LogFile(a.Name, color), Color: color}
+	t := health.Target{Host: "127.0.0.1", Port: port, Dir: rel.Dir, Env: e.environ(a, id, rel, port),
+		Shared: e.home.SharedDir(a.Name), LogPath: e.home.LogFile(a.Name, id.Slot()), Color: id.Slot()}
 	if acct, err := sysuser.ForAppLookup(a.Name, a.Run.User); err == nil && acct.UID != 0 {
 		t.Cred = &syscall.Credential{Uid: acct.UID, Gid: acct.GID, Groups: []uint32{}}
 	}
@@ -89,7 +90,7 @@ func (e *Engine) healthTarget(a *spec.App, color, relID string, port int) health
 // its start and pid from the runtime when it is.
 func (e *Engine) runningTarget(ctx context.Context, a *spec.App, st state.App, color string) health.Target {
 	c := st.Colors[color]
-	t := e.healthTarget(a, color, c.Release, st.Ports[color])
+	t := e.healthTarget(a, instance.New(a.Name, color, 0), c.Release, st.Ports[color])
 	if s, err := e.rt.Status(ctx, c.Instance); err == nil && s.State == runtime.StateRunning {
 		t.Since, t.PID = startedSince(s), s.PID
 	}

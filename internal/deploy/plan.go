@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/health"
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/proxy"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/runtime"
@@ -99,7 +100,7 @@ func (p *plan) prepare(ctx context.Context, color string) (candidate, error) {
 		if err := checkPortFree(port); err != nil {
 			return "", err
 		}
-		inst, err := p.e.instanceFor(ctx, p.app, color, p.rel, port)
+		inst, err := p.e.instanceFor(ctx, p.app, instance.New(p.app.Name, color, 0), p.rel, port)
 		if err != nil {
 			return "", err
 		}

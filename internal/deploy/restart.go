@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/runtime"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
@@ -110,5 +111,5 @@ func (e *Engine) previousInstance(ctx context.Context, specBytes []byte, specFil
 	if err != nil {
 		return runtime.Instance{}, err
 	}
-	return e.instanceFor(ctx, app, color, rel, port)
+	return e.instanceFor(ctx, app, instance.New(app.Name, color, 0), rel, port)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/health"
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/runtime"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
@@ -123,7 +124,7 @@ func (e *Engine) instanceHealth(ctx context.Context, st state.App, a *spec.App, 
 	if a == nil {
 		return "unknown"
 	}
-	t := e.healthTarget(a, color, c.Release, st.Ports[color])
+	t := e.healthTarget(a, instance.New(a.Name, color, 0), c.Release, st.Ports[color])
 	t.Since, t.PID = startedSince(rs), rs.PID
 	return probeOnce(ctx, a.Checks, t)
 }
