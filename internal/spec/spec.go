@@ -101,6 +101,7 @@ type Deploy struct {
 	KeepWarm     string   `toml:"keep_warm"`     // "until-next-deploy" (default), a duration, or "0s"
 	Ports        []int    `toml:"ports"`         // optional: pin blue's and green's ports
 	Overlap      *bool    `toml:"overlap"`       // workers: false stops the old one first; default true
+	Instances    int      `toml:"instances"`     // copies of the app per release; default 1
 
 	// Verify-window thresholds (breach = automatic rollback).
 	MaxErrorRate   float64 `toml:"max_error_rate"`   // 5xx + connection errors / requests; default 0.05

@@ -5,6 +5,10 @@ import (
 	"math"
 )
 
+// MaxInstances bounds [deploy] instances: each instance is a process and
+// a port, and a box berth runs on is one server.
+const MaxInstances = 64
+
 func (v *validator) deploy(d *Deploy, svc *Service) {
 	switch d.Strategy {
 	case "rolling", "canary":
@@ -24,6 +28,12 @@ func (v *validator) deploy(d *Deploy, svc *Service) {
 		}
 	}
 	v.ports(d.Ports, svc)
+	switch {
+	case d.Instances < 1 || d.Instances > MaxInstances:
+		v.fail("deploy.instances", "%d is out of range; run 1 to %d instances", d.Instances, MaxInstances)
+	case d.Instances > 1 && len(d.Ports) > 0:
+		v.fail("deploy.instances", "%d instances need ports of their own; pinned deploy.ports name one port per color, so remove deploy.ports and let berth pick", d.Instances)
+	}
 	if !(d.MaxErrorRate >= 0 && d.MaxErrorRate <= 1) {
 		v.fail("deploy.max_error_rate", "%v is out of range; use a fraction from 0 to 1, like 0.05 for 5%%", d.MaxErrorRate)
 	}
