@@ -92,7 +92,7 @@ func (e *Engine) environ(app *spec.App, id instance.ID, rel release.Release, por
 		"HOME":           e.home.SharedDir(app.Name),
 		"BERTH_APP":      app.Name,
 		"BERTH_COLOR":    id.Color,
-		"BERTH_INSTANCE": id.String(),
+		"BERTH_INSTANCE": strconv.Itoa(id.Index),
 		"BERTH_RELEASE":  rel.ID,
 		"BERTH_SHARED":   e.home.SharedDir(app.Name),
 	}

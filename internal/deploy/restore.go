@@ -2,7 +2,7 @@ package deploy
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"github.com/berth-dev/berth/internal/proxy"
 	"github.com/berth-dev/berth/internal/runtime"
@@ -54,7 +54,7 @@ func (e *Engine) restoreApp(ctx context.Context, st state.App) error {
 		if color == st.Live || c.Warm {
 			continue
 		}
-		if _, err := e.rt.Stop(ctx, c.Instance); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		if err := e.stopAll(ctx, idsOf(st.Name, st, color)); err != nil {
 			return err
 		}
 		_ = e.store.UpdateApp(st.Name, func(s *state.App) error {
@@ -67,13 +67,18 @@ func (e *Engine) restoreApp(ctx context.Context, st state.App) error {
 		return nil
 	}
 	live := st.Colors[st.Live]
-	if s, err := e.rt.Status(ctx, live.Instance); err == nil && s.State != runtime.StateStopped && s.State != runtime.StateExited {
+	running := true
+	for _, id := range idsOf(st.Name, st, st.Live) {
+		s, err := e.rt.Status(ctx, id.String())
+		running = running && err == nil && s.State != runtime.StateStopped && s.State != runtime.StateExited
+	}
+	if running {
 		if px != nil {
-			px.Switch(proxyTarget(st.Live, st.Ports[st.Live]))
+			switchColor(px, st.Name, st, st.Live)
 		}
-		e.event(st.Name, "restore.adopted", "re-adopted "+live.Instance)
+		e.event(st.Name, "restore.adopted", fmt.Sprintf("re-adopted %s (%d instance(s))", live.Instance, live.Count()))
 		return nil
 	}
-	e.event(st.Name, "restore.restart", live.Instance+" was not running; starting it")
+	e.event(st.Name, "restore.restart", live.Instance+" (or another instance of "+st.Live+") was not running; starting it")
 	return e.startLive(ctx, st.Name)
 }
