@@ -37,6 +37,8 @@ func (p *plan) run(ctx context.Context) (string, error) {
 	switch {
 	case p.app.Deploy.Strategy == spec.StrategyRestart || p.st.Live == "":
 		return p.restart(ctx)
+	case p.app.Deploy.Strategy == spec.StrategyRolling:
+		return p.rolling(ctx)
 	case p.app.Service != nil:
 		return p.blueGreen(ctx)
 	default:

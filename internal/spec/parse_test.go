@@ -47,6 +47,7 @@ func exampleApp() *App {
 			Ports:          []int{9001, 9002},
 			Overlap:        ptr(true),
 			Instances:      1,
+			MaxSurge:       1,
 			MaxErrorRate:   0.05,
 			MaxLatencyRise: 3,
 			MinRequests:    20,
@@ -167,7 +168,7 @@ func minimalApp() *App {
 		},
 		Deploy: Deploy{
 			Strategy: StrategyRestart, KeepReleases: 5, HealthyAfter: 2, VerifyFor: dur(10 * time.Second),
-			DrainTimeout: dur(30 * time.Second), KeepWarm: KeepWarmUntilNextDeploy, Overlap: ptr(true), Instances: 1,
+			DrainTimeout: dur(30 * time.Second), KeepWarm: KeepWarmUntilNextDeploy, Overlap: ptr(true), Instances: 1, MaxSurge: 1,
 			MaxErrorRate: 0.05, MaxLatencyRise: 3, MinRequests: 20,
 		},
 		Logs: Logs{MaxSize: 10 * MB, Keep: 10, Compress: true, MaxTotal: 500 * MB, OnFull: OnFullDrop},

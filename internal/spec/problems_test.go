@@ -95,7 +95,7 @@ var badCases = []struct {
 		{8, 11, "run.runtime", "not available yet"},
 		{10, 10, "service.listen", "not a host:port address"},
 		{11, 12, "service.protocol", `"udp" is not a protocol; use one of: http, tcp`},
-		{13, 12, "deploy.strategy", `"blue" is not a strategy; use one of: restart, bluegreen`},
+		{13, 12, "deploy.strategy", `"blue" is not a strategy; use one of: restart, bluegreen, rolling`},
 		{14, 17, "deploy.keep_releases", "keep at least 1"},
 		{15, 17, "deploy.healthy_after", "at least once"},
 		{16, 13, "deploy.keep_warm", "neither"},

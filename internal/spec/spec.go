@@ -11,6 +11,7 @@ import "github.com/berth-dev/berth/internal/tomlconf"
 const (
 	StrategyRestart   = "restart"
 	StrategyBlueGreen = "bluegreen"
+	StrategyRolling   = "rolling"
 
 	ProtocolHTTP = "http"
 	ProtocolTCP  = "tcp"
@@ -102,6 +103,10 @@ type Deploy struct {
 	Ports        []int    `toml:"ports"`         // optional: pin blue's and green's ports
 	Overlap      *bool    `toml:"overlap"`       // workers: false stops the old one first; default true
 	Instances    int      `toml:"instances"`     // copies of the app per release; default 1
+	// Rolling: instances started beyond Instances at once (default 1), and
+	// below it (default 0), as Kubernetes' maxSurge and maxUnavailable.
+	MaxSurge       int `toml:"max_surge"`
+	MaxUnavailable int `toml:"max_unavailable"`
 
 	// Verify-window thresholds (breach = automatic rollback).
 	MaxErrorRate   float64 `toml:"max_error_rate"`   // 5xx + connection errors / requests; default 0.05

@@ -11,10 +11,18 @@ const MaxInstances = 64
 
 func (v *validator) deploy(d *Deploy, svc *Service) {
 	switch d.Strategy {
-	case "rolling", "canary":
-		v.fail("deploy.strategy", "strategy %q is not available yet; use %q or %q", d.Strategy, StrategyRestart, StrategyBlueGreen)
+	case "canary":
+		v.fail("deploy.strategy", "strategy %q is not available yet; use %q, %q or %q", d.Strategy, StrategyRestart, StrategyBlueGreen, StrategyRolling)
 	default:
-		v.oneOf("deploy.strategy", "a strategy", d.Strategy, StrategyRestart, StrategyBlueGreen)
+		v.oneOf("deploy.strategy", "a strategy", d.Strategy, StrategyRestart, StrategyBlueGreen, StrategyRolling)
+	}
+	switch {
+	case d.MaxSurge < 0 || d.MaxUnavailable < 0:
+		v.fail("deploy.max_surge", "max_surge %d and max_unavailable %d must not be negative", d.MaxSurge, d.MaxUnavailable)
+	case d.MaxSurge == 0 && d.MaxUnavailable == 0:
+		v.fail("deploy.max_surge", "max_surge and max_unavailable are both 0: a rolling deploy could neither add nor remove an instance; allow 1 of either")
+	case d.MaxUnavailable >= d.Instances && d.Instances > 0 && d.Strategy == StrategyRolling:
+		v.fail("deploy.max_unavailable", "%d would let all %d instances stop at once; keep it below instances or use strategy = %q", d.MaxUnavailable, d.Instances, StrategyRestart)
 	}
 	if d.KeepReleases < 1 {
 		v.fail("deploy.keep_releases", "%d is too small; keep at least 1 release (the live one)", d.KeepReleases)
