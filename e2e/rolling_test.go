@@ -108,3 +108,53 @@ start_period = "1s"
 		}
 	}
 }
+
+// TestRollingWorker rolls a worker of 2 instances whose heartbeat check
+// must pass before an old one stops: the new ones end up running, the old
+// ones stopped, and a worker that never beats stops the rollout with both
+// old ones running.
+func TestRollingWorker(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	beat := `
+[[checks]]
+name = "beat"
+type = "heartbeat"
+file = "hb"
+within = "2s"
+interval = "200ms"
+retries = 2
+start_period = "1s"
+`
+	a := app{name: "rw", version: "v1", strategy: "rolling", verify: "500ms", checks: beat, extra: "instances = 2\n",
+		command: []string{"/bin/sh", "-c", "while :; do touch \"$$BERTH_HEARTBEAT\"; sleep 0.2; done"}}
+	e.mustDeploy(a)
+	a.version = "v2"
+	e.mustDeploy(a)
+	running := func() map[string]bool {
+		out := map[string]bool{}
+		for _, in := range e.status("rw").Instances {
+			if in.State == "running" {
+				out[fmt.Sprintf("%s.%d live=%v", in.Color, in.Index, in.Live)] = true
+			}
+		}
+		return out
+	}
+	if got := running(); len(got) != 2 {
+		t.Fatalf("running after the rollout: %v, want 2 live instances", got)
+	}
+	bad := a
+	bad.version, bad.command = "v3", []string{"/bin/sh", "-c", "exec sleep 600"}
+	if r := e.deploy(bad); r.code != 3 {
+		t.Fatalf("deploy of a worker that never beats: exit %d, want 3: %s", r.code, r)
+	}
+	got := running()
+	if len(got) != 2 {
+		t.Fatalf("running after the failed rollout: %v, want the 2 old instances", got)
+	}
+	for k := range got {
+		if !strings.HasSuffix(k, "live=true") {
+			t.Errorf("%s runs after the failed rollout but is not live", k)
+		}
+	}
+}
