@@ -33,6 +33,25 @@ func TestRollingOverFourUnderLoad(t *testing.T) {
 			t.Errorf("deploy output names no batch %d:\n%s", b, r)
 		}
 	}
+	// Capacity at every change of the live set, from the deploy's steps
+	// ("live set batch 2  ok  ...  2 new, 2 old"): never below 4.
+	changes, least := 0, 1<<30
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if !strings.Contains(line, "live set") {
+			continue
+		}
+		var nw, old int
+		i := strings.LastIndex(line, "  ")
+		if _, err := fmt.Sscanf(strings.TrimSpace(line[i:]), "%d new, %d old", &nw, &old); err != nil {
+			t.Fatalf("reading %q: %v", line, err)
+		}
+		changes++
+		least = min(least, nw+old)
+	}
+	if changes < 8 || least < 4 {
+		t.Errorf("%d changes of the live set, least capacity %d; want 8 or more changes, never below 4", changes, least)
+	}
+	t.Logf("live set changed %d times, capacity never below %d", changes, least)
 	mixed := false
 	for body := range ld.bodies {
 		mixed = mixed || strings.Contains(body, "v2.")
