@@ -284,6 +284,12 @@ func (c *Client) Control(ctx context.Context, app, action, mode string) ([]deplo
 	return out, c.getJSON(ctx, http.MethodPost, "/v1/apps/"+url.PathEscape(app)+"/"+action, body, &out)
 }
 
+// Scale runs n instances of app's live release and returns its status.
+func (c *Client) Scale(ctx context.Context, app string, n int) ([]deploy.AppStatus, error) {
+	var out []deploy.AppStatus
+	return out, c.getJSON(ctx, http.MethodPost, "/v1/apps/"+url.PathEscape(app)+"/scale", ScaleRequest{Instances: n}, &out)
+}
+
 // Why explains app's state in a few lines.
 func (c *Client) Why(ctx context.Context, app string) ([]string, error) {
 	var out []string

@@ -71,6 +71,7 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("POST /v1/apps/{app}/stop", s.control)
 	m.HandleFunc("POST /v1/apps/{app}/pause", s.control)
 	m.HandleFunc("POST /v1/apps/{app}/resume", s.control)
+	m.HandleFunc("POST /v1/apps/{app}/scale", s.scale)
 	m.HandleFunc("GET /v1/events", s.events)
 	s.secretRoutes(m)
 	return m
@@ -202,6 +203,19 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 		err = s.engine.Pause(app, "", user)
 	}
 	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.status(w, r)
+}
+
+func (s *Server) scale(w http.ResponseWriter, r *http.Request) {
+	var req ScaleRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+		badRequest(w, "decoding scale request: "+err.Error())
+		return
+	}
+	if err := s.engine.Scale(r.Context(), r.PathValue("app"), req.Instances, peerName(r.Context())); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -49,6 +49,11 @@ type PauseRequest struct {
 	Mode string `json:"mode"`
 }
 
+// ScaleRequest is the body of POST /v1/apps/{app}/scale.
+type ScaleRequest struct {
+	Instances int `json:"instances"`
+}
+
 // AbortAnswer names the deployment an abort stopped.
 type AbortAnswer struct {
 	Deployment string `json:"deployment"`

@@ -128,7 +128,7 @@ func (a *app) root() *cobra.Command {
 	root.AddCommand(
 		a.daemonCmd(), a.keeperCmd(), a.initCmd(), a.validateCmd(), a.deployCmd(),
 		a.statusCmd(), a.historyCmd(), a.logsCmd(), a.eventsCmd(), a.rollbackCmd(),
-		a.startCmd(), a.stopCmd(), a.restartCmd(), a.pauseCmd(), a.resumeCmd(),
+		a.startCmd(), a.stopCmd(), a.restartCmd(), a.pauseCmd(), a.resumeCmd(), a.scaleCmd(),
 		a.whyCmd(), a.logrotateCmd(), a.checkCmd(), a.demoCmd(), a.sampleAgentCmd(), a.provisionCmd(), a.unprovisionCmd(),
 		a.abortCmd(), a.rmCmd(), a.secretCmd(), a.dialStdioCmd(), a.contextCmd(), a.setupCmd(),
 	)

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/instance"
 
 	"github.com/berth-dev/berth/internal/deploy"
 )
@@ -66,15 +67,16 @@ func printStatus(w io.Writer, apps []deploy.AppStatus) {
 				pid = fmt.Sprint(in.PID)
 				uptime = time.Since(in.StartedAt).Round(time.Second).String()
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", ap.Name, in.Color, role, in.Release,
+			slot := instance.New(ap.Name, in.Color, in.Index).Slot() // blue, blue.1, ...
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", ap.Name, slot, role, in.Release,
 				in.State, pid, uptime, in.Restarts, in.Port, in.Health)
 		}
 		for _, in := range ap.Instances {
 			if len(in.LastStderr) > 0 && in.State != "running" {
-				fmt.Fprintf(tw, "  %s.%s last stderr: %s\n", ap.Name, in.Color, in.LastStderr[len(in.LastStderr)-1])
+				fmt.Fprintf(tw, "  %s.%s last stderr: %s\n", ap.Name, instance.New(ap.Name, in.Color, in.Index).Slot(), in.LastStderr[len(in.LastStderr)-1])
 			}
 			if in.LogDropped > 0 {
-				fmt.Fprintf(tw, "  %s.%s: %d log lines dropped (disk full or log directory unwritable; logs.on_full = \"drop\")\n", ap.Name, in.Color, in.LogDropped)
+				fmt.Fprintf(tw, "  %s.%s: %d log lines dropped (disk full or log directory unwritable; logs.on_full = \"drop\")\n", ap.Name, instance.New(ap.Name, in.Color, in.Index).Slot(), in.LogDropped)
 			}
 			switch {
 			case in.OutputLost:

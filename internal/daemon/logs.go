@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/internal/home"
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/logs"
 	"github.com/berth-dev/berth/internal/runtime"
 	"github.com/berth-dev/berth/internal/state"
@@ -46,7 +47,11 @@ func (r logReader) ReadLogs(ctx context.Context, app, color string, q logs.Query
 
 // readColor reads the log of one color of app.
 func (r logReader) readColor(ctx context.Context, app, color string, q logs.Query, out func(logs.Line) error) error {
-	id := app + "." + color
+	inst, err := instance.ParseSlot(app, color)
+	if err != nil {
+		return fmt.Errorf("reading logs of %s: --color %q is neither a color nor color.index: %w", app, color, err)
+	}
+	id := inst.String()
 	if j, ok := r.journal.(journalLogs); ok {
 		if s, err := r.journal.Status(ctx, id); err == nil && strings.HasPrefix(s.LogPath, "journal:") {
 			lines, err := j.Logs(ctx, id, q.Tail)
@@ -59,5 +64,5 @@ func (r logReader) readColor(ctx context.Context, app, color string, q logs.Quer
 			return err
 		}
 	}
-	return logs.Read(ctx, r.home.LogFile(app, color), q, out)
+	return logs.Read(ctx, r.home.LogFile(app, inst.Slot()), q, out)
 }

@@ -13,8 +13,8 @@ import (
 // parsed deployed spec (deploy, restart, control, monitor, status) sees the
 // same concrete strategy. The choice depends on the spec alone, never on
 // history, so parsing the same bytes again always gives the same strategy.
-// A spec asking for what this engine cannot run yet is refused as an
-// invalid spec pointing at the key. ParseSpec is safe for concurrent use.
+// A rolling choice carries the planner's max_surge and max_unavailable.
+// ParseSpec is safe for concurrent use.
 func ParseSpec(file string, data []byte) (*spec.App, error) {
 	app, err := spec.Parse(file, data)
 	if err != nil {
@@ -29,25 +29,19 @@ func ParseSpec(file string, data []byte) (*spec.App, error) {
 		if err != nil {
 			return nil, fmt.Errorf("planning the strategy: %w", err)
 		}
-		// The hook for the rolling engine: it reads the chosen settings
-		// (p.Settings: max_surge, max_unavailable) from here.
 		app.Deploy.Strategy = p.Strategy
-	}
-	if key, msg := unavailable(app); key != "" {
-		return nil, &spec.Errors{Problems: []spec.Problem{spec.Locate(file, data, key, msg)}}
+		if p.Strategy == spec.StrategyRolling {
+			app.Deploy.MaxSurge = setting(p.Settings, "max_surge", app.Deploy.MaxSurge)
+			app.Deploy.MaxUnavailable = setting(p.Settings, "max_unavailable", app.Deploy.MaxUnavailable)
+		}
 	}
 	return app, nil
 }
 
-// unavailable names what app asks for that this engine cannot run yet: a
-// deploy must refuse rather than run something else.
-func unavailable(app *spec.App) (key, msg string) {
-	switch {
-	case app.Deploy.Strategy == spec.StrategyRolling:
-		return "deploy.strategy", `strategy = "auto" chose rolling for these constraints, but this berth has no rolling engine yet; ` +
-			`raise [constraints] max_extra_instances to deploy.instances (bluegreen) or allow downtime = "seconds" with instances = 1 (restart)`
-	case app.Deploy.Instances > 1:
-		return "deploy.instances", fmt.Sprintf("%d instances are not available yet in this berth; use instances = 1", app.Deploy.Instances)
+// setting reads an integer the planner chose, else keeps def.
+func setting(s map[string]any, key string, def int) int {
+	if v, ok := s[key].(int); ok {
+		return v
 	}
-	return "", ""
+	return def
 }

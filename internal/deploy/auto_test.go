@@ -18,16 +18,18 @@ func TestParseSpecResolvesAuto(t *testing.T) {
 		strategy  string // want, or "" for an invalid spec
 		line, col int
 		key, msg  string
+		// rolling: the settings the planner chose
+		surge, unavailable int
 	}{
 		{name: "auto service with room", toml: head + svc + "[deploy]\nstrategy = \"auto\"\n", strategy: spec.StrategyBlueGreen},
 		{name: "auto singleton bot", toml: head + "[deploy]\nstrategy = \"auto\"\n[constraints]\nsingleton = true\n", strategy: spec.StrategyRestart},
 		{name: "explicit strategy untouched", toml: head + svc + "[deploy]\nstrategy = \"restart\"\n", strategy: spec.StrategyRestart},
 		{name: "nothing fits", toml: head + svc + "[deploy]\nstrategy = \"auto\"\n[constraints]\nmax_extra_instances = 0\n",
 			line: 10, col: 23, key: "constraints.max_extra_instances", msg: "relax one"},
-		{name: "rolling chosen, not runnable yet", toml: head + svc + "[deploy]\nstrategy = \"auto\"\ninstances = 3\n[constraints]\nmax_extra_instances = 1\n",
-			line: 8, col: 12, key: "deploy.strategy", msg: "no rolling engine yet"},
-		{name: "instances not runnable yet", toml: head + svc + "[deploy]\nstrategy = \"bluegreen\"\ninstances = 2\n",
-			line: 9, col: 13, key: "deploy.instances", msg: "not available yet"},
+		{name: "rolling with the room as surge", toml: head + svc + "[deploy]\nstrategy = \"auto\"\ninstances = 3\n[constraints]\nmax_extra_instances = 2\n",
+			strategy: spec.StrategyRolling, surge: 2, unavailable: 0},
+		{name: "rolling one down without room", toml: head + svc + "[deploy]\nstrategy = \"auto\"\ninstances = 3\n[constraints]\nmax_extra_instances = 0\n",
+			strategy: spec.StrategyRolling, surge: 0, unavailable: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,6 +38,10 @@ func TestParseSpecResolvesAuto(t *testing.T) {
 			if tt.strategy != "" {
 				if err != nil || app.Deploy.Strategy != tt.strategy {
 					t.Fatalf("ParseSpec = %v, %v; want strategy %s", app, err, tt.strategy)
+				}
+				d := app.Deploy
+				if d.Strategy == spec.StrategyRolling && (d.MaxSurge != tt.surge || d.MaxUnavailable != tt.unavailable) {
+					t.Errorf("rolling with max_surge %d, max_unavailable %d; want %d and %d", d.MaxSurge, d.MaxUnavailable, tt.surge, tt.unavailable)
 				}
 				return
 			}

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/proxy"
-	"github.com/berth-dev/berth/internal/runtime"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
 )
@@ -25,38 +26,38 @@ func (p *plan) blueGreen(ctx context.Context) (string, error) {
 	}); err != nil {
 		return "failed", err
 	}
-	before := px.Stats(live)
-	c, err := p.prepare(ctx, idle)
+	before := statsOfColor(px, p.app.Name, p.st, live)
+	cs, err := p.prepare(ctx, idle)
 	if err == nil {
-		err = p.startAndGate(ctx, c)
+		err = p.startAndGateAll(ctx, cs)
 	}
 	if err == nil {
 		err = aborted(p.stop)
 	}
 	if err != nil {
-		p.abandon(ctx, c)
+		p.abandon(ctx, idle)
 		p.rewarm(ctx, idle)
 		return "failed", err
 	}
-	baseline := px.Stats(live).Sub(before)
+	baseline := statsOfColor(px, p.app.Name, p.st, live).Sub(before)
 	var prev proxy.Target
-	atSwitch := px.Stats(idle) // counters are cumulative per color name
+	atSwitch := statsOf(px, cs) // counters are cumulative per instance name
 	if err := p.j.step("switch to "+idle, func() (string, error) {
 		start := time.Now()
-		prev = px.Switch(c.proxyTarget())
+		prev = px.SwitchSet(idle, members(cs))
 		p.j.d.SwitchTook = time.Since(start)
 		return fmt.Sprintf("%s -> %s in %s", prev.Name, idle, p.j.d.SwitchTook), nil
 	}); err != nil {
 		return "failed", err
 	}
-	if v := p.verify(ctx, px, c, baseline, atSwitch); v != nil {
-		p.switchBack(ctx, px, prev, c, v)
+	if v := p.verify(ctx, px, cs, baseline, atSwitch); v != nil {
+		p.switchBack(ctx, px, cs, v)
 		p.rewarm(ctx, idle)
 		return "rolled-back", errors.New(v.reason)
 	}
 	if err := p.commit(idle); err != nil {
 		// The store still says the old color is live: so must the proxy.
-		p.switchBack(ctx, px, prev, c, &verdict{reason: err.Error()})
+		p.switchBack(ctx, px, cs, &verdict{reason: err.Error()})
 		p.rewarm(ctx, idle)
 		return "failed", err
 	}
@@ -68,29 +69,54 @@ func (p *plan) blueGreen(ctx context.Context) (string, error) {
 
 // switchBack is the automatic rollback: traffic returns to the old color
 // first, then the failed candidate is stopped.
-func (p *plan) switchBack(ctx context.Context, px Proxy, prev proxy.Target, c candidate, v *verdict) {
+func (p *plan) switchBack(ctx context.Context, px Proxy, cs []candidate, v *verdict) {
 	p.tr.undo()
-	_ = p.j.step("rollback to "+prev.Name, func() (string, error) {
+	live := p.st.Live
+	_ = p.j.step("rollback to "+live, func() (string, error) {
 		start := time.Now()
-		px.Switch(prev)
+		switchColor(px, p.app.Name, p.st, live)
 		p.j.d.Numbers = v.numbers
-		p.j.d.Live = prev.Name
+		p.j.d.Live = live
 		return fmt.Sprintf("switched back in %s: %s", time.Since(start), v.reason), nil
 	})
 	p.e.event(p.app.Name, "rollback", "automatic rollback: "+v.reason)
-	p.drain(ctx, px, c.color)
-	p.abandon(ctx, c)
+	p.drainIDs(ctx, px, cs[0].color, candidateIDs(cs))
+	p.abandon(ctx, cs[0].color)
+}
+
+func candidateIDs(cs []candidate) []instance.ID {
+	out := make([]instance.ID, len(cs))
+	for i, c := range cs {
+		out[i] = c.id
+	}
+	return out
 }
 
 // drain waits for the old color's in-flight requests and streams.
 func (p *plan) drain(ctx context.Context, px Proxy, color string) {
-	_ = p.j.step("drain "+color, func() (string, error) {
+	p.drainIDs(ctx, px, color, idsOf(p.app.Name, p.st, color))
+}
+
+// drainIDs drains instances ids (of what) side by side, within one
+// drain_timeout.
+func (p *plan) drainIDs(ctx context.Context, px Proxy, what string, ids []instance.ID) {
+	_ = p.j.step("drain "+what, func() (string, error) {
 		dctx, cancel := context.WithTimeout(ctx, p.app.Deploy.DrainTimeout.Duration)
 		defer cancel()
-		r := px.Drain(dctx, color)
-		p.j.d.Drained += r.Drained
-		p.j.d.Cut += r.Cut
-		return fmt.Sprintf("%d drained, %d cut", r.Drained, r.Cut), nil
+		rs := make([]proxy.DrainResult, len(ids))
+		var wg sync.WaitGroup
+		for i, id := range ids {
+			wg.Go(func() { rs[i] = px.Drain(dctx, id.Slot()) })
+		}
+		wg.Wait()
+		var sum proxy.DrainResult
+		for _, r := range rs {
+			sum.Drained += r.Drained
+			sum.Cut += r.Cut
+		}
+		p.j.d.Drained += sum.Drained
+		p.j.d.Cut += sum.Cut
+		return fmt.Sprintf("%d drained, %d cut", sum.Drained, sum.Cut), nil
 	})
 }
 
@@ -125,11 +151,7 @@ func (p *plan) retire(ctx context.Context, color string) {
 // stopOld stops the old color after the switch and forgets it.
 func (p *plan) stopOld(ctx context.Context, color, why string) {
 	_ = p.j.step("stop "+color, func() (string, error) {
-		_, err := p.e.rt.Stop(ctx, instanceID(p.app.Name, color))
-		if errors.Is(err, runtime.ErrNotFound) {
-			err = nil
-		}
-		return why, err
+		return why, p.e.stopAll(ctx, idsOf(p.app.Name, p.st, color))
 	})
 	_ = p.e.store.UpdateApp(p.app.Name, func(a *state.App) error {
 		delete(a.Colors, color)
@@ -156,7 +178,7 @@ func (e *Engine) stopWarmAfter(app, color string, d time.Duration) {
 		if err != nil || st.Live == color || !st.Colors[color].Warm {
 			return
 		}
-		if _, err := e.rt.Stop(context.Background(), key); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		if err := e.stopAll(context.Background(), idsOf(app, st, color)); err != nil {
 			e.log.Error("stopping warm instance", "instance", key, "err", err)
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/health"
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/proxy"
 	"github.com/berth-dev/berth/internal/runtime"
 	"github.com/berth-dev/berth/internal/spec"
@@ -58,8 +59,8 @@ func (e *Engine) Stop(ctx context.Context, name, user string) error {
 	if px, ok := e.Proxy(name); ok {
 		px.Switch(proxy.Target{})
 	}
-	for color, c := range st.Colors {
-		if _, err := e.rt.Stop(ctx, c.Instance); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+	for color := range st.Colors {
+		if err := e.stopAll(ctx, idsOf(name, st, color)); err != nil {
 			return fmt.Errorf("stopping %s: %w", color, err)
 		}
 	}
@@ -103,8 +104,29 @@ func (e *Engine) startLive(ctx context.Context, name string) error {
 	if st.Live == "" {
 		return fmt.Errorf("%s has no live release", name)
 	}
-	port := st.Ports[st.Live]
-	inst, err := e.previousInstance(ctx, st.Spec, st.SpecFile, st.Live, st.Colors[st.Live].Release, port)
+	for _, id := range idsOf(name, st, st.Live) {
+		if err := e.startOne(ctx, st, a, id); err != nil {
+			return fmt.Errorf("starting %s: %w", name, err)
+		}
+	}
+	if a.Service != nil {
+		px, err := e.ensureProxy(name, a.Service)
+		if err != nil {
+			return err
+		}
+		switchColor(px, name, st, st.Live)
+	}
+	return e.store.UpdateApp(name, func(s *state.App) error {
+		s.Stopped = false
+		return nil
+	})
+}
+
+// startOne starts one recorded instance of the live release unless it
+// runs, and waits until it is healthy.
+func (e *Engine) startOne(ctx context.Context, st state.App, a *spec.App, id instance.ID) error {
+	port := st.Ports[id.Slot()]
+	inst, err := e.previousInstance(ctx, st.Spec, st.SpecFile, id, st.Colors[id.Color].Release, port)
 	if err != nil {
 		return err
 	}
@@ -121,20 +143,7 @@ func (e *Engine) startLive(ctx context.Context, name string) error {
 		}
 		return err
 	}
-	if err := health.WaitHealthy(ctx, a.Checks, t, a.Deploy.HealthyAfter, alive, e.checkRecorder(a, st.Live)); err != nil {
-		return fmt.Errorf("starting %s: %w", name, err)
-	}
-	if a.Service != nil {
-		px, err := e.ensureProxy(name, a.Service)
-		if err != nil {
-			return err
-		}
-		px.Switch(proxyTarget(st.Live, port))
-	}
-	return e.store.UpdateApp(name, func(s *state.App) error {
-		s.Stopped = false
-		return nil
-	})
+	return health.WaitHealthy(ctx, a.Checks, t, a.Deploy.HealthyAfter, alive, e.checkRecorder(a, id.Slot()))
 }
 
 // Restart restarts the app. With blue-green it is a deploy of the live

@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/health"
 	"github.com/berth-dev/berth/internal/home"
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/runtime"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
@@ -204,4 +205,5 @@ func other(color string) string {
 	return Blue
 }
 
-func instanceID(app, color string) string { return app + "." + color }
+// instanceID is the runtime id of app's first instance of color.
+func instanceID(app, color string) string { return instance.New(app, color, 0).String() }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/berth-dev/berth/internal/health"
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/logs"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/runtime"
@@ -21,7 +22,7 @@ import (
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // instanceFor builds the runtime instance of app's color running rel.
-func (e *Engine) instanceFor(ctx context.Context, app *spec.App, color string, rel release.Release, port int) (runtime.Instance, error) {
+func (e *Engine) instanceFor(ctx context.Context, app *spec.App, id instance.ID, rel release.Release, port int) (runtime.Instance, error) {
 	acct, err := sysuser.ForApp(ctx, app.Name, app.Run.User)
 	if err != nil {
 		return runtime.Instance{}, err
@@ -30,13 +31,13 @@ func (e *Engine) instanceFor(ctx context.Context, app *spec.App, color string, r
 		return runtime.Instance{}, err
 	}
 	r := app.Run
-	env := e.environ(app, color, rel, port)
+	env := e.environ(app, id, rel, port)
 	argv, err := r.Argv(env)
 	if err != nil {
 		return runtime.Instance{}, err
 	}
 	inst := runtime.Instance{
-		ID:          instanceID(app.Name, color),
+		ID:          id.String(),
 		Backend:     backendFor(r.Runtime),
 		App:         app.Name,
 		Argv:        argv,
@@ -47,7 +48,7 @@ func (e *Engine) instanceFor(ctx context.Context, app *spec.App, color string, r
 		GID:         acct.GID,
 		Restart:     app.Run.Restart,
 		StopTimeout: app.Run.StopTimeout.Duration,
-		LogPath:     e.home.LogFile(app.Name, color),
+		LogPath:     e.home.LogFile(app.Name, id.Slot()),
 		Log: logs.Options{
 			MaxSize:  int64(app.Logs.MaxSize),
 			MaxAge:   app.Logs.MaxAge.Duration,
@@ -91,14 +92,14 @@ func backendFor(want string) string {
 
 // environ is the agent's whole environment: a minimal base, the spec's env,
 // then what berth sets (PORT and BERTH_HEARTBEAT win over everything).
-func (e *Engine) environ(app *spec.App, color string, rel release.Release, port int) []string {
+func (e *Engine) environ(app *spec.App, id instance.ID, rel release.Release, port int) []string {
 	env := map[string]string{
 		"PATH":           defaultPath,
 		"LANG":           "C.UTF-8",
 		"HOME":           e.home.SharedDir(app.Name),
 		"BERTH_APP":      app.Name,
-		"BERTH_COLOR":    color,
-		"BERTH_INSTANCE": instanceID(app.Name, color),
+		"BERTH_COLOR":    id.Color,
+		"BERTH_INSTANCE": strconv.Itoa(id.Index),
 		"BERTH_RELEASE":  rel.ID,
 		"BERTH_SHARED":   e.home.SharedDir(app.Name),
 	}
@@ -109,7 +110,7 @@ func (e *Engine) environ(app *spec.App, color string, rel release.Release, port 
 		env["PORT"] = strconv.Itoa(port)
 	}
 	if f := heartbeatFile(app.Checks); f != "" {
-		env["BERTH_HEARTBEAT"] = health.HeartbeatPath(e.home.SharedDir(app.Name), f, color)
+		env["BERTH_HEARTBEAT"] = health.HeartbeatPath(e.home.SharedDir(app.Name), f, id.Slot())
 	}
 	out := make([]string, 0, len(env))
 	for k, v := range env {

@@ -65,7 +65,9 @@ func (f *LocalFront) Route(app string, svc spec.Service) (Proxy, error) {
 		return nil, fmt.Errorf("listening on %s for %s: %w", svc.Listen, app, err)
 	}
 	if ok {
-		p.Switch(cur.p.Live())
+		if live := cur.p.LiveSet(); len(live) > 0 {
+			p.SwitchSet(cur.p.Live().Name, live)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{p: p, svc: svc, cancel: cancel, done: make(chan struct{})}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/health"
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/monitor"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/runtime"
@@ -47,14 +48,17 @@ func (e *Engine) Targets(ctx context.Context) []monitor.Target {
 			if color != st.Live && !c.Warm {
 				continue
 			}
-			s, err := e.rt.Status(ctx, c.Instance)
-			if err != nil || s.State != runtime.StateRunning {
-				continue
+			for _, id := range idsOf(st.Name, st, color) {
+				s, err := e.rt.Status(ctx, id.String())
+				if err != nil || s.State != runtime.StateRunning {
+					continue
+				}
+				t := e.healthTarget(a, id, c.Release, st.Ports[id.Slot()])
+				t.Since, t.PID = startedSince(s), s.PID
+				// The monitor names an instance by its slot: "blue.2".
+				out = append(out, monitor.Target{App: st.Name, Color: id.Slot(), Release: c.Release, Live: color == st.Live,
+					Checks: a.Checks, Health: t})
 			}
-			t := e.healthTarget(a, color, c.Release, st.Ports[color])
-			t.Since, t.PID = startedSince(s), s.PID
-			out = append(out, monitor.Target{App: st.Name, Color: color, Release: c.Release, Live: color == st.Live,
-				Checks: a.Checks, Health: t})
 		}
 	}
 	return out
@@ -75,10 +79,10 @@ func startedSince(s runtime.Status) time.Time {
 
 // healthTarget is what a running instance's checks probe, built without
 // touching the host (no user creation, no directories).
-func (e *Engine) healthTarget(a *spec.App, color, relID string, port int) health.Target {
+func (e *Engine) healthTarget(a *spec.App, id instance.ID, relID string, port int) health.Target {
 	rel := release.Release{ID: relID, Dir: filepath.Join(e.home.AppDir(a.Name), "releases", relID)}
-	t := health.Target{Host: "127.0.0.1", Port: port, Dir: rel.Dir, Env: e.environ(a, color, rel, port),
-		Shared: e.home.SharedDir(a.Name), LogPath: e.home.LogFile(a.Name, color), Color: color}
+	t := health.Target{Host: "127.0.0.1", Port: port, Dir: rel.Dir, Env: e.environ(a, id, rel, port),
+		Shared: e.home.SharedDir(a.Name), LogPath: e.home.LogFile(a.Name, id.Slot()), Color: id.Slot()}
 	if acct, err := sysuser.ForAppLookup(a.Name, a.Run.User); err == nil && acct.UID != 0 {
 		t.Cred = &syscall.Credential{Uid: acct.UID, Gid: acct.GID, Groups: []uint32{}}
 	}
@@ -89,7 +93,7 @@ func (e *Engine) healthTarget(a *spec.App, color, relID string, port int) health
 // its start and pid from the runtime when it is.
 func (e *Engine) runningTarget(ctx context.Context, a *spec.App, st state.App, color string) health.Target {
 	c := st.Colors[color]
-	t := e.healthTarget(a, color, c.Release, st.Ports[color])
+	t := e.healthTarget(a, instance.New(a.Name, color, 0), c.Release, st.Ports[color])
 	if s, err := e.rt.Status(ctx, c.Instance); err == nil && s.State == runtime.StateRunning {
 		t.Since, t.PID = startedSince(s), s.PID
 	}
@@ -99,23 +103,32 @@ func (e *Engine) runningTarget(ctx context.Context, a *spec.App, st state.App, c
 // RestartInstance restarts one instance for the monitor. A live color of a
 // blue-green app is restarted without downtime: its release is deployed to
 // the idle color, verified, and switched to.
-func (e *Engine) RestartInstance(ctx context.Context, app, color, reason string) error {
+//
+// color is the monitor's name of the instance, its slot ("blue",
+// "blue.2"). An instance of a color that runs several is restarted alone:
+// the others serve meanwhile, and the proxy sends what it refuses to them.
+func (e *Engine) RestartInstance(ctx context.Context, app, slot, reason string) error {
 	st, a, err := e.app(app)
 	if err != nil {
 		return err
 	}
-	e.event(app, "monitor.restart", color+": "+reason)
-	if color == st.Live && a.Service != nil && a.Deploy.Strategy == spec.StrategyBlueGreen {
+	id, err := instance.ParseSlot(app, slot)
+	if err != nil {
+		return err
+	}
+	color := id.Color
+	e.event(app, "monitor.restart", slot+": "+reason)
+	if color == st.Live && st.Colors[color].Count() == 1 && a.Service != nil && a.Deploy.Strategy == spec.StrategyBlueGreen {
 		_, err := e.Restart(ctx, app, "berth (monitor)", nil)
 		return err
 	}
-	unlock, err := e.lock(app, "restart of "+color+" by the monitor")
+	unlock, err := e.lock(app, "restart of "+slot+" by the monitor")
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	c := st.Colors[color]
-	inst, err := e.previousInstance(ctx, st.Spec, st.SpecFile, color, c.Release, st.Ports[color])
+	inst, err := e.previousInstance(ctx, st.Spec, st.SpecFile, id, c.Release, st.Ports[slot])
 	if err != nil {
 		return err
 	}
@@ -128,12 +141,18 @@ func (e *Engine) RestartInstance(ctx context.Context, app, color, reason string)
 
 // FailOver moves traffic from a failing live color to the warm one, when
 // it runs and passes its checks; otherwise it only says why it cannot.
-func (e *Engine) FailOver(ctx context.Context, app, color, reason string) error {
+func (e *Engine) FailOver(ctx context.Context, app, slot, reason string) error {
 	st, a, err := e.app(app)
 	if err != nil {
 		return err
 	}
-	if color != st.Live {
+	id, err := instance.ParseSlot(app, slot)
+	if err != nil || id.Color != st.Live {
+		return err
+	}
+	color := id.Color
+	if st.Colors[color].Count() > 1 {
+		e.event(app, "monitor.failover.skipped", slot+" is one of several live instances; the others keep serving: "+reason)
 		return nil
 	}
 	warm, ok := st.Colors[other(color)]

@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/health"
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/proxy"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/runtime"
@@ -37,6 +37,8 @@ func (p *plan) run(ctx context.Context) (string, error) {
 	switch {
 	case p.app.Deploy.Strategy == spec.StrategyRestart || p.st.Live == "":
 		return p.restart(ctx)
+	case p.app.Deploy.Strategy == spec.StrategyRolling:
+		return p.rolling(ctx)
 	case p.app.Service != nil:
 		return p.blueGreen(ctx)
 	default:
@@ -46,6 +48,7 @@ func (p *plan) run(ctx context.Context) (string, error) {
 
 // candidate is an instance being brought up by this deploy.
 type candidate struct {
+	id    instance.ID
 	color string
 	port  int
 	inst  runtime.Instance
@@ -79,56 +82,101 @@ func checkTarget(inst runtime.Instance, port int) health.Target {
 	return t
 }
 
-func (c candidate) proxyTarget() proxy.Target { return proxyTarget(c.color, c.port) }
+func (c candidate) proxyTarget() proxy.Target { return proxyTarget(c.id.Slot(), c.port) }
 
-// prepare builds color's instance of the new release, frees the color (a
-// warm instance of an older release may hold it) and checks its port.
-func (p *plan) prepare(ctx context.Context, color string) (candidate, error) {
-	var c candidate
-	if err := aborted(p.stop); err != nil {
-		return c, err
+// members is the proxy set of cs.
+func members(cs []candidate) []proxy.Member {
+	out := make([]proxy.Member, len(cs))
+	for i, c := range cs {
+		out[i] = proxy.Member{Target: c.proxyTarget(), Weight: 1}
 	}
+	return out
+}
+
+// prepare builds color's instances of the new release ([deploy]
+// instances of them), frees the color (a warm instance of an older
+// release may hold it, with another count) and checks their ports.
+func (p *plan) prepare(ctx context.Context, color string) ([]candidate, error) {
+	if err := aborted(p.stop); err != nil {
+		return nil, err
+	}
+	n := max(p.app.Deploy.Instances, 1)
+	var cs []candidate
 	err := p.j.step("prepare "+color, func() (string, error) {
-		port, err := portFor(p.app, p.st, color)
-		if err != nil {
-			return "", err
+		old := idsOf(p.app.Name, p.st, color)
+		if len(old) < n {
+			old = instance.Of(p.app.Name, color, n)
 		}
-		if _, err := p.e.rt.Stop(ctx, instanceID(p.app.Name, color)); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		if err := p.e.stopAll(ctx, old); err != nil {
 			return "", fmt.Errorf("stopping the idle %s: %w", color, err)
 		}
-		if err := checkPortFree(port); err != nil {
-			return "", err
+		ports := map[string]int{}
+		for _, id := range instance.Of(p.app.Name, color, n) {
+			port, err := portFor(p.app, p.st, id)
+			if err != nil {
+				return "", err
+			}
+			if err := checkPortFree(port); err != nil {
+				return "", err
+			}
+			inst, err := p.e.instanceFor(ctx, p.app, id, p.rel, port)
+			if err != nil {
+				return "", err
+			}
+			cs = append(cs, candidate{id: id, color: color, port: port, inst: inst, since: time.Now()})
+			p.e.seen.reset(inst.ID, p.app.Checks)
+			if port != 0 {
+				ports[id.Slot()] = port
+			}
 		}
-		inst, err := p.e.instanceFor(ctx, p.app, color, p.rel, port)
-		if err != nil {
-			return "", err
-		}
-		c = candidate{color: color, port: port, inst: inst, since: time.Now()}
-		p.e.seen.reset(inst.ID, p.app.Checks)
-		err = p.e.store.UpdateApp(p.app.Name, func(a *state.App) error {
+		err := p.e.store.UpdateApp(p.app.Name, func(a *state.App) error {
 			if a.Ports == nil {
 				a.Ports = map[string]int{}
 			}
 			if a.Colors == nil {
 				a.Colors = map[string]state.Color{}
 			}
-			if port != 0 {
-				a.Ports[color] = port
+			for k, v := range ports {
+				a.Ports[k] = v
 			}
-			a.Colors[color] = state.Color{Release: p.rel.ID, Instance: inst.ID}
+			a.Colors[color] = state.Color{Release: p.rel.ID, Instance: cs[0].inst.ID, Instances: n}
 			return nil
 		})
-		if port == 0 {
-			return "no port (worker)", err
+		if len(ports) == 0 {
+			return fmt.Sprintf("%d instance(s), no port (worker)", n), err
 		}
-		return "port " + strconv.Itoa(port), err
+		return fmt.Sprintf("%d instance(s), ports %v", n, portList(cs)), err
 	})
-	return c, err
+	return cs, err
 }
 
-// startAndGate starts the candidate and waits until its checks pass.
-func (p *plan) startAndGate(ctx context.Context, c candidate) error {
-	err := p.j.step("start "+c.color, func() (string, error) {
+func portList(cs []candidate) []int {
+	out := make([]int, len(cs))
+	for i, c := range cs {
+		out[i] = c.port
+	}
+	return out
+}
+
+// startAndGateAll starts every candidate, then waits until each passes
+// its checks: they warm up side by side.
+func (p *plan) startAndGateAll(ctx context.Context, cs []candidate) error {
+	for i := range cs {
+		if err := p.start(ctx, &cs[i]); err != nil {
+			return err
+		}
+	}
+	for _, c := range cs {
+		if err := p.gate(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// start starts the candidate.
+func (p *plan) start(ctx context.Context, c *candidate) error {
+	return p.j.step("start "+c.id.Slot(), func() (string, error) {
 		st, err := p.e.rt.Start(ctx, c.inst)
 		if err != nil {
 			return "", err
@@ -136,12 +184,13 @@ func (p *plan) startAndGate(ctx context.Context, c candidate) error {
 		c.pid = st.PID
 		return fmt.Sprintf("pid %d, release %s", st.PID, p.rel.ID), nil
 	})
-	if err != nil {
-		return err
-	}
-	return p.j.step("health "+c.color, func() (string, error) {
+}
+
+// gate waits until the started candidate's checks pass.
+func (p *plan) gate(ctx context.Context, c candidate) error {
+	return p.j.step("health "+c.id.Slot(), func() (string, error) {
 		n, last := 0, ""
-		record := p.e.checkRecorder(p.app, c.color)
+		record := p.e.checkRecorder(p.app, c.id.Slot())
 		err := health.WaitHealthy(p.stop, p.app.Checks, c.target(), p.app.Deploy.HealthyAfter,
 			p.alive(ctx, c.inst.ID), func(r health.Result) {
 				record(r)
@@ -150,7 +199,7 @@ func (p *plan) startAndGate(ctx context.Context, c candidate) error {
 				// Say each new failure once; a probe that keeps failing the
 				// same way is in the step's final line.
 				if msg := r.Check + ": " + r.Err; !r.OK && msg != last {
-					p.j.note("health "+c.color, msg)
+					p.j.note("health "+c.id.Slot(), msg)
 					last = msg
 				}
 			})
@@ -185,19 +234,17 @@ func stderrTail(st runtime.Status) string {
 	return "; stderr: " + st.LastStderr[len(st.LastStderr)-1]
 }
 
-// abandon stops a candidate that will not go live.
-func (p *plan) abandon(ctx context.Context, c candidate) {
+// abandon stops the candidates of color that will not go live.
+func (p *plan) abandon(ctx context.Context, color string) {
 	p.tr.undo()
-	_ = p.j.step("stop "+c.color, func() (string, error) {
-		_, err := p.e.rt.Stop(ctx, c.inst.ID)
-		if errors.Is(err, runtime.ErrNotFound) {
-			err = nil
-		}
+	n := max(p.app.Deploy.Instances, 1)
+	_ = p.j.step("stop "+color, func() (string, error) {
+		err := p.e.stopAll(ctx, instance.Of(p.app.Name, color, n))
 		return "release " + p.rel.ID + " abandoned", err
 	})
 	_ = p.e.store.UpdateApp(p.app.Name, func(a *state.App) error {
-		if c.color != a.Live {
-			delete(a.Colors, c.color)
+		if color != a.Live {
+			delete(a.Colors, color)
 		}
 		return nil
 	})

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
 )
@@ -17,19 +18,20 @@ import (
 // ErrPortBusy is returned when an instance's port is held by someone else.
 var ErrPortBusy = errors.New("port in use")
 
-// portFor returns the port of app's color: pinned by the spec, else the one
-// allocated before, else a new free one (recorded by the caller).
-func portFor(app *spec.App, st state.App, color string) (int, error) {
+// portFor returns the port of app's instance id: pinned by the spec (one
+// instance per color), else the one allocated before, else a new free one
+// (recorded by the caller).
+func portFor(app *spec.App, st state.App, id instance.ID) (int, error) {
 	if app.Service == nil {
 		return 0, nil
 	}
-	if len(app.Deploy.Ports) == 2 {
-		if color == Blue {
+	if len(app.Deploy.Ports) == 2 && id.Index == 0 {
+		if id.Color == Blue {
 			return app.Deploy.Ports[0], nil
 		}
 		return app.Deploy.Ports[1], nil
 	}
-	if p, ok := st.Ports[color]; ok && p != 0 {
+	if p, ok := st.Ports[id.Slot()]; ok && p != 0 {
 		return p, nil
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")

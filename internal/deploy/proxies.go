@@ -16,6 +16,9 @@ import (
 // (internal/front), which keeps serving when the daemon dies.
 type Proxy interface {
 	Switch(t proxy.Target) (prev proxy.Target)
+	// SwitchSet makes a weighted set of targets live under name at once
+	// (an app's N instances); see proxy.Proxy.SwitchSet.
+	SwitchSet(name string, members []proxy.Member) (prev proxy.Target)
 	Live() proxy.Target
 	Stats(name string) proxy.Stats
 	Drain(ctx context.Context, name string) proxy.DrainResult

@@ -13,6 +13,7 @@ import (
 type nopProxy struct{}
 
 func (nopProxy) Switch(proxy.Target) proxy.Target                { return proxy.Target{} }
+func (nopProxy) SwitchSet(string, []proxy.Member) proxy.Target   { return proxy.Target{} }
 func (nopProxy) Live() proxy.Target                              { return proxy.Target{} }
 func (nopProxy) Stats(string) proxy.Stats                        { return proxy.Stats{} }
 func (nopProxy) Drain(context.Context, string) proxy.DrainResult { return proxy.DrainResult{} }

@@ -69,8 +69,11 @@ func instancesOf(app string, st state.App) []string {
 			out = append(out, id)
 		}
 	}
-	for _, c := range st.Colors {
+	for color, c := range st.Colors {
 		add(c.Instance)
+		for _, id := range idsOf(app, st, color) {
+			add(id.String())
+		}
 	}
 	add(instanceID(app, Blue))
 	add(instanceID(app, Green))

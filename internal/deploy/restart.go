@@ -2,9 +2,9 @@ package deploy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/runtime"
 	"github.com/berth-dev/berth/internal/state"
 )
@@ -34,29 +34,26 @@ func (p *plan) restart(ctx context.Context) (string, error) {
 	if p.st.Live != "" {
 		p.j.note("downtime", "restart strategy: the app is down from the stop until the new release is healthy")
 		if err := p.j.step("stop "+color, func() (string, error) {
-			_, err := p.e.rt.Stop(ctx, instanceID(p.app.Name, color))
-			if errors.Is(err, runtime.ErrNotFound) {
-				err = nil
-			}
+			err := p.e.stopAll(ctx, idsOf(p.app.Name, p.st, color))
 			return "release " + p.st.Colors[color].Release, err
 		}); err != nil {
 			return "failed", err
 		}
 	}
-	c, err := p.prepare(ctx, color)
+	cs, err := p.prepare(ctx, color)
 	if err == nil {
-		err = p.startAndGate(ctx, c)
+		err = p.startAndGateAll(ctx, cs)
 	}
 	if err != nil {
-		p.abandon(ctx, c)
+		p.abandon(ctx, color)
 		if p.st.Live != "" {
 			p.restorePrevious(ctx, color)
 		}
 		return "failed", err
 	}
-	px.switchTo(p, c)
+	px.switchTo(p, color, cs)
 	if err := p.commit(color); err != nil {
-		p.abandon(ctx, c)
+		p.abandon(ctx, color)
 		if p.st.Live != "" {
 			p.restorePrevious(ctx, color)
 		}
@@ -70,12 +67,14 @@ func (p *plan) restart(ctx context.Context) (string, error) {
 func (p *plan) restorePrevious(ctx context.Context, color string) {
 	prev := p.st.Colors[color].Release
 	_ = p.j.step("restore "+prev, func() (string, error) {
-		inst, err := p.e.previousInstance(ctx, p.st.Spec, p.st.SpecFile, color, prev, p.st.Ports[color])
-		if err != nil {
-			return "", err
-		}
-		if _, err := p.e.rt.Start(ctx, inst); err != nil {
-			return "", err
+		for _, id := range idsOf(p.app.Name, p.st, color) {
+			inst, err := p.e.previousInstance(ctx, p.st.Spec, p.st.SpecFile, id, prev, p.st.Ports[id.Slot()])
+			if err != nil {
+				return "", err
+			}
+			if _, err := p.e.rt.Start(ctx, inst); err != nil {
+				return "", err
+			}
 		}
 		_ = p.e.store.UpdateApp(p.app.Name, func(a *state.App) error {
 			a.Colors[color] = p.st.Colors[color]
@@ -88,19 +87,19 @@ func (p *plan) restorePrevious(ctx context.Context, color string) {
 // proxyOrNil lets the restart plan treat apps with and without a service alike.
 type proxyOrNil struct{ p Proxy }
 
-func (x proxyOrNil) switchTo(p *plan, c candidate) {
+func (x proxyOrNil) switchTo(p *plan, color string, cs []candidate) {
 	if x.p == nil {
 		return
 	}
-	_ = p.j.step("switch to "+c.color, func() (string, error) {
-		x.p.Switch(c.proxyTarget())
-		return c.proxyTarget().Addr, nil
+	_ = p.j.step("switch to "+color, func() (string, error) {
+		x.p.SwitchSet(color, members(cs))
+		return fmt.Sprint(portList(cs)), nil
 	})
 }
 
 // previousInstance rebuilds the instance of an earlier release from the spec
 // it was deployed with.
-func (e *Engine) previousInstance(ctx context.Context, specBytes []byte, specFile, color, relID string, port int) (runtime.Instance, error) {
+func (e *Engine) previousInstance(ctx context.Context, specBytes []byte, specFile string, id instance.ID, relID string, port int) (runtime.Instance, error) {
 	app, err := ParseSpec(specFile, specBytes)
 	if err != nil {
 		return runtime.Instance{}, fmt.Errorf("reading the previous spec: %w", err)
@@ -109,5 +108,5 @@ func (e *Engine) previousInstance(ctx context.Context, specBytes []byte, specFil
 	if err != nil {
 		return runtime.Instance{}, err
 	}
-	return e.instanceFor(ctx, app, color, rel, port)
+	return e.instanceFor(ctx, app, id, rel, port)
 }

@@ -2,7 +2,7 @@ package deploy
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"github.com/berth-dev/berth/internal/proxy"
 	"github.com/berth-dev/berth/internal/runtime"
@@ -52,13 +52,17 @@ func (e *Engine) restoreApp(ctx context.Context, st state.App) error {
 	}
 	// Traffic leaves a candidate before it stops: a daemon killed in a
 	// verify window left the front on it.
+	// Traffic goes back to the live color first (when all its instances
+	// run), so that stopping the candidates below fails no request.
 	liveUp := false
 	if st.Live != "" && !st.Stopped {
-		live := st.Colors[st.Live]
-		s, err := e.rt.Status(ctx, live.Instance)
-		liveUp = err == nil && s.State != runtime.StateStopped && s.State != runtime.StateExited
+		liveUp = true
+		for _, id := range idsOf(st.Name, st, st.Live) {
+			s, err := e.rt.Status(ctx, id.String())
+			liveUp = liveUp && err == nil && s.State != runtime.StateStopped && s.State != runtime.StateExited
+		}
 		if liveUp && px != nil {
-			px.Switch(proxyTarget(st.Live, st.Ports[st.Live]))
+			switchColor(px, st.Name, st, st.Live)
 		}
 	}
 	for color, c := range st.Colors {
@@ -71,7 +75,7 @@ func (e *Engine) restoreApp(ctx context.Context, st state.App) error {
 			px.Drain(dctx, color)
 			cancel()
 		}
-		if _, err := e.rt.Stop(ctx, c.Instance); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		if err := e.stopAll(ctx, idsOf(st.Name, st, color)); err != nil {
 			return err
 		}
 		_ = e.store.UpdateApp(st.Name, func(s *state.App) error {
@@ -83,10 +87,11 @@ func (e *Engine) restoreApp(ctx context.Context, st state.App) error {
 	if st.Live == "" || st.Stopped {
 		return nil
 	}
+	live := st.Colors[st.Live]
 	if liveUp {
-		e.event(st.Name, "restore.adopted", "re-adopted "+st.Colors[st.Live].Instance)
+		e.event(st.Name, "restore.adopted", fmt.Sprintf("re-adopted %s (%d instance(s))", live.Instance, live.Count()))
 		return nil
 	}
-	e.event(st.Name, "restore.restart", st.Colors[st.Live].Instance+" was not running; starting it")
+	e.event(st.Name, "restore.restart", live.Instance+" (or another instance of "+st.Live+") was not running; starting it")
 	return e.startLive(ctx, st.Name)
 }

@@ -2,12 +2,13 @@ package deploy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/berth-dev/berth/internal/health"
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/runtime"
+	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
 )
 
@@ -36,49 +37,57 @@ func (p *plan) rewarm(ctx context.Context, color string) {
 	})
 }
 
-// startWarm starts release prev.Release on color with the spec it was
-// deployed with, waits until it is healthy and records it as warm.
+// startWarm starts release prev.Release on color (all its instances)
+// with the spec it was deployed with, waits until each is healthy and
+// records the color as warm.
 func (e *Engine) startWarm(ctx context.Context, st state.App, color string, prev state.Color) (string, error) {
 	file, data := e.releaseSpec(st, prev.Release)
 	a, err := ParseSpec(file, data)
 	if err != nil {
 		return "", fmt.Errorf("reading the spec of %s: %w", prev.Release, err)
 	}
-	port, err := portFor(a, st, color)
-	if err != nil {
-		return "", err
-	}
-	inst, err := e.previousInstance(ctx, data, file, color, prev.Release, port)
-	if err != nil {
-		return "", err
-	}
+	ids := instance.Of(st.Name, color, prev.Count())
 	// Whatever holds the color now (the abandoned candidate, or the warm
 	// instance itself when the deploy failed before it stopped it) goes.
-	if _, err := e.rt.Stop(ctx, inst.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+	if err := e.stopAll(ctx, ids); err != nil {
 		return "", err
 	}
-	s, err := e.rt.Start(ctx, inst)
-	if err != nil {
-		return "", err
-	}
-	alive := func() error {
-		st, err := e.rt.Status(ctx, inst.ID)
-		if err == nil && st.State != runtime.StateRunning {
-			err = fmt.Errorf("%s is %s (%s)%s", inst.ID, st.State, st.LastExit, stderrTail(st))
+	for _, id := range ids {
+		if err := e.startWarmOne(ctx, st, a, data, file, id, prev.Release); err != nil {
+			return "", err
 		}
-		return err
-	}
-	if err := health.WaitHealthy(ctx, a.Checks, checkTarget(inst, port), a.Deploy.HealthyAfter, alive, e.checkRecorder(a, color)); err != nil {
-		return "", err
 	}
 	err = e.store.UpdateApp(st.Name, func(rec *state.App) error {
 		if rec.Colors == nil {
 			rec.Colors = map[string]state.Color{}
 		}
 		c := prev
-		c.Instance, c.Warm, c.StartedAt = inst.ID, true, time.Now()
+		c.Instance, c.Warm, c.StartedAt = ids[0].String(), true, time.Now()
 		rec.Colors[color] = c
 		return nil
 	})
-	return fmt.Sprintf("release %s warm again (pid %d): berth rollback %s is one switch", prev.Release, s.PID, st.Name), err
+	return fmt.Sprintf("release %s warm again (%d instance(s)): berth rollback %s is one switch", prev.Release, len(ids), st.Name), err
+}
+
+// startWarmOne starts one instance of an earlier release and gates it.
+func (e *Engine) startWarmOne(ctx context.Context, st state.App, a *spec.App, data []byte, file string, id instance.ID, relID string) error {
+	port, err := portFor(a, st, id)
+	if err != nil {
+		return err
+	}
+	inst, err := e.previousInstance(ctx, data, file, id, relID, port)
+	if err != nil {
+		return err
+	}
+	if _, err := e.rt.Start(ctx, inst); err != nil {
+		return err
+	}
+	alive := func() error {
+		s, err := e.rt.Status(ctx, inst.ID)
+		if err == nil && s.State != runtime.StateRunning {
+			err = fmt.Errorf("%s is %s (%s)%s", inst.ID, s.State, s.LastExit, stderrTail(s))
+		}
+		return err
+	}
+	return health.WaitHealthy(ctx, a.Checks, checkTarget(inst, port), a.Deploy.HealthyAfter, alive, e.checkRecorder(a, id.Slot()))
 }

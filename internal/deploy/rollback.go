@@ -91,10 +91,9 @@ func (e *Engine) instantRollback(ctx context.Context, st state.App, to, user, wh
 	}
 	defer unlock()
 	j := j0(e, d, out)
-	target := proxyTarget(warm, st.Ports[warm])
 	_ = j.step("switch to "+warm, func() (string, error) {
 		start := time.Now()
-		prev := px.Switch(target)
+		prev := switchColor(px, st.Name, st, warm)
 		j.d.SwitchTook = time.Since(start)
 		j.d.Live = warm
 		return fmt.Sprintf("%s -> %s in %s", prev.Name, warm, j.d.SwitchTook), nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/health"
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/runtime"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
@@ -28,9 +29,11 @@ type AppStatus struct {
 	Instances []InstanceStatus `json:"instances"`
 }
 
-// InstanceStatus is one color of an app.
+// InstanceStatus is one instance of an app: a color's instance Index
+// (0..instances-1) running Release.
 type InstanceStatus struct {
 	Color   string `json:"color"`
+	Index   int    `json:"index"`
 	Release string `json:"release"`
 	Port    int    `json:"port,omitempty"`
 	Live    bool   `json:"live"`
@@ -87,35 +90,42 @@ func (e *Engine) appStatus(ctx context.Context, st state.App) AppStatus {
 	sort.Strings(colors)
 	restarts := e.monitorRestarts(st)
 	for _, color := range colors {
-		c := st.Colors[color]
-		is := InstanceStatus{Color: color, Release: c.Release, Port: st.Ports[color],
-			Live: color == st.Live, Warm: c.Warm, Health: "unknown"}
-		rs, err := e.rt.Status(ctx, c.Instance)
-		if err != nil {
-			rs = runtime.Status{ID: c.Instance, App: st.Name, State: runtime.StateStopped}
+		for _, id := range idsOf(st.Name, st, color) {
+			s.Instances = append(s.Instances, e.oneStatus(ctx, st, a, id, restarts, s.Deploying != ""))
 		}
-		is.Status = rs
-		is.MonitorRestarts = restarts[color]
-		is.Restarts += is.MonitorRestarts
-		if rs.State == runtime.StateRunning {
-			is.Health = e.instanceHealth(ctx, st, a, color, rs, s.Deploying != "")
-		}
-		s.Instances = append(s.Instances, is)
 	}
 	return s
+}
+
+func (e *Engine) oneStatus(ctx context.Context, st state.App, a *spec.App, id instance.ID, restarts map[string]int, busy bool) InstanceStatus {
+	c := st.Colors[id.Color]
+	is := InstanceStatus{Color: id.Color, Index: id.Index, Release: c.Release, Port: st.Ports[id.Slot()],
+		Live: id.Color == st.Live, Warm: c.Warm, Health: "unknown"}
+	rs, err := e.rt.Status(ctx, id.String())
+	if err != nil {
+		rs = runtime.Status{ID: id.String(), App: st.Name, State: runtime.StateStopped}
+	}
+	is.Status = rs
+	is.MonitorRestarts = restarts[id.Slot()]
+	is.Restarts += is.MonitorRestarts
+	if rs.State == runtime.StateRunning {
+		is.Health = e.instanceHealth(ctx, st, a, id, rs, busy)
+	}
+	return is
 }
 
 // instanceHealth is a running instance's health for status: what the
 // monitor last saw; for a candidate of a running deploy, what its deploy
 // last saw (the live spec is not its spec); else one probe with the
 // instance's own port, environment and start.
-func (e *Engine) instanceHealth(ctx context.Context, st state.App, a *spec.App, color string, rs runtime.Status, busy bool) string {
+func (e *Engine) instanceHealth(ctx context.Context, st state.App, a *spec.App, id instance.ID, rs runtime.Status, busy bool) string {
+	color := id.Color
 	c := st.Colors[color]
-	if h, ok := e.latestHealth(st.Name, color, c.Release); ok {
+	if h, ok := e.latestHealth(st.Name, id.Slot(), c.Release); ok {
 		return h
 	}
 	if busy && color != st.Live && !c.Warm {
-		if h, ok := e.seen.latest(c.Instance); ok {
+		if h, ok := e.seen.latest(id.String()); ok {
 			return h
 		}
 		return "starting: its deploy has not run each check yet"
@@ -123,7 +133,7 @@ func (e *Engine) instanceHealth(ctx context.Context, st state.App, a *spec.App, 
 	if a == nil {
 		return "unknown"
 	}
-	t := e.healthTarget(a, color, c.Release, st.Ports[color])
+	t := e.healthTarget(a, id, c.Release, st.Ports[id.Slot()])
 	t.Since, t.PID = startedSince(rs), rs.PID
 	return probeOnce(ctx, a.Checks, t)
 }

@@ -34,10 +34,10 @@ type verdict struct {
 // must stay up, and (with a proxy) its error ratio and p99 latency must stay
 // within the spec's bounds against the old color's baseline. It returns nil
 // when the window passes.
-func (p *plan) verify(ctx context.Context, px Proxy, c candidate, baseline, start proxy.Stats) *verdict {
+func (p *plan) verify(ctx context.Context, px Proxy, cs []candidate, baseline, start proxy.Stats) *verdict {
 	var v *verdict
-	_ = p.j.step("verify "+c.color, func() (string, error) {
-		v = p.watch(ctx, px, c, baseline, start)
+	_ = p.j.step("verify "+cs[0].color, func() (string, error) {
+		v = p.watch(ctx, px, cs, baseline, start)
 		if v != nil {
 			return "", fmt.Errorf("%s", v.reason)
 		}
@@ -46,7 +46,9 @@ func (p *plan) verify(ctx context.Context, px Proxy, c candidate, baseline, star
 	return v
 }
 
-func (p *plan) watch(ctx context.Context, px Proxy, c candidate, baseline, start proxy.Stats) *verdict {
+// watch is verify's window over every candidate: each one's checks, each
+// one alive, their numbers together.
+func (p *plan) watch(ctx context.Context, px Proxy, cs []candidate, baseline, start proxy.Stats) *verdict {
 	stop := p.stop
 	if stop == nil {
 		stop = ctx
@@ -55,23 +57,41 @@ func (p *plan) watch(ctx context.Context, px Proxy, c candidate, baseline, start
 	defer cancel()
 	var mu sync.Mutex
 	var lastFail health.Result
-	record := p.e.checkRecorder(p.app, c.color)
-	w := health.NewWatcher(verifyChecks(p.app.Checks), c.target(), func(r health.Result) {
-		record(r)
-		p.e.seen.record(c.inst.ID, r)
-		if !r.OK {
-			mu.Lock()
-			lastFail = r
-			mu.Unlock()
-		}
-	})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = w.Run(wctx) }()
 	defer wg.Wait()
 	defer cancel()
-
-	alive := p.alive(ctx, c.inst.ID)
+	ws := make([]*health.Watcher, len(cs))
+	alives := make([]func() error, len(cs))
+	for i, c := range cs {
+		record := p.e.checkRecorder(p.app, c.id.Slot())
+		ws[i] = health.NewWatcher(verifyChecks(p.app.Checks), c.target(), func(r health.Result) {
+			record(r)
+			p.e.seen.record(c.inst.ID, r)
+			if !r.OK {
+				mu.Lock()
+				lastFail = r
+				mu.Unlock()
+			}
+		})
+		wg.Go(func() { _ = ws[i].Run(wctx) })
+		alives[i] = p.alive(ctx, c.inst.ID)
+	}
+	alive := func() error {
+		for _, a := range alives {
+			if err := a(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	failing := func() []string {
+		for _, w := range ws {
+			if f := w.Failing(); len(f) > 0 {
+				return f
+			}
+		}
+		return nil
+	}
 	t := time.NewTicker(verifyTick)
 	defer t.Stop()
 	for {
@@ -81,7 +101,7 @@ func (p *plan) watch(ctx context.Context, px Proxy, c candidate, baseline, start
 				return &verdict{reason: err.Error()}
 			}
 			if px != nil && ctx.Err() == nil {
-				return judge(p.app.Deploy, px.Stats(c.color).Sub(start), baseline, true)
+				return judge(p.app.Deploy, statsOf(px, cs).Sub(start), baseline, true)
 			}
 			return nil
 		case <-t.C:
@@ -89,14 +109,14 @@ func (p *plan) watch(ctx context.Context, px Proxy, c candidate, baseline, start
 		if err := alive(); err != nil {
 			return &verdict{reason: err.Error()}
 		}
-		if failing := w.Failing(); len(failing) > 0 {
+		if failing := failing(); len(failing) > 0 {
 			mu.Lock()
 			msg := lastFail.Err
 			mu.Unlock()
 			return &verdict{reason: fmt.Sprintf("check %s failing after the switch: %s", failing[0], msg)}
 		}
 		if px != nil {
-			if v := judge(p.app.Deploy, px.Stats(c.color).Sub(start), baseline, false); v != nil {
+			if v := judge(p.app.Deploy, statsOf(px, cs).Sub(start), baseline, false); v != nil {
 				return v
 			}
 		}

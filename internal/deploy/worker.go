@@ -3,8 +3,6 @@ package deploy
 import (
 	"context"
 	"errors"
-
-	"github.com/berth-dev/berth/internal/runtime"
 )
 
 // worker is blue-green for agents without a [service] (queue workers, bots
@@ -23,25 +21,25 @@ func (p *plan) worker(ctx context.Context) (string, error) {
 			return "failed", err
 		}
 	}
-	c, err := p.prepare(ctx, idle)
+	cs, err := p.prepare(ctx, idle)
 	if err == nil {
-		err = p.startAndGate(ctx, c)
+		err = p.startAndGateAll(ctx, cs)
 	}
 	if err == nil {
-		if v := p.verify(ctx, nil, c, zeroStats, zeroStats); v != nil {
+		if v := p.verify(ctx, nil, cs, zeroStats, zeroStats); v != nil {
 			err = errors.New(v.reason)
 			p.j.d.Numbers = v.numbers
 		}
 	}
 	if err != nil {
-		p.abandon(ctx, c)
+		p.abandon(ctx, idle)
 		if !overlap {
 			p.restorePrevious(ctx, live)
 		}
 		return "failed", err
 	}
 	if err := p.commit(idle); err != nil {
-		p.abandon(ctx, c)
+		p.abandon(ctx, idle)
 		if !overlap {
 			p.restorePrevious(ctx, live)
 		}
@@ -58,10 +56,7 @@ func (p *plan) worker(ctx context.Context) (string, error) {
 
 func (p *plan) stopColor(ctx context.Context, color string) error {
 	return p.j.step("stop "+color, func() (string, error) {
-		_, err := p.e.rt.Stop(ctx, instanceID(p.app.Name, color))
-		if errors.Is(err, runtime.ErrNotFound) {
-			err = nil
-		}
+		err := p.e.stopAll(ctx, idsOf(p.app.Name, p.st, color))
 		return "release " + p.st.Colors[color].Release, err
 	})
 }

@@ -187,6 +187,14 @@ func (r *Route) Switch(t proxy.Target) proxy.Target {
 	return rep.Prev
 }
 
+// SwitchSet makes the weighted set members live under name at once and
+// returns the previous live target (proxy.Proxy.SwitchSet).
+func (r *Route) SwitchSet(name string, members []proxy.Member) proxy.Target {
+	rep := r.retry(request{Op: opSwitchSet, Name: name, Members: members})
+	r.Live() // the front says what the set's live target is
+	return rep.Prev
+}
+
 // Live returns the live target.
 func (r *Route) Live() proxy.Target {
 	rep, _, err := r.c.call(context.Background(), request{Op: opLive, App: r.app}, nil)

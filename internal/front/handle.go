@@ -41,7 +41,18 @@ func (s *server) handle(req request, files []*os.File) (rep reply, out []*os.Fil
 	switch req.Op {
 	case opSwitch:
 		var prev proxy.Target
-		err := s.rs.update(req.App, func(r *route) { prev = r.p.Switch(req.Target); r.state.Live = req.Target })
+		err := s.rs.update(req.App, func(r *route) {
+			prev = r.p.Switch(req.Target)
+			r.state.Live, r.state.Set = req.Target, nil
+		})
+		rep = s.result(err)
+		rep.Prev = prev
+	case opSwitchSet:
+		var prev proxy.Target
+		err := s.rs.update(req.App, func(r *route) {
+			prev = r.p.SwitchSet(req.Name, req.Members)
+			r.state.Live, r.state.Set = r.p.Live(), req.Members
+		})
 		rep = s.result(err)
 		rep.Prev = prev
 	case opLive:

@@ -22,6 +22,7 @@ const (
 	opRoute     = "route"
 	opRemove    = "remove"
 	opSwitch    = "switch"
+	opSwitchSet = "switch_set"
 	opLive      = "live"
 	opDrain     = "drain"
 	opPause     = "pause"
@@ -59,10 +60,13 @@ type RouteSpec struct {
 
 // RouteState is one route as the front holds and persists it.
 type RouteState struct {
-	App   string       `json:"app"`
-	Spec  RouteSpec    `json:"spec"`
-	Live  proxy.Target `json:"live"`
-	Pause string       `json:"pause,omitempty"` // "", "hold" or "refuse"
+	App  string       `json:"app"`
+	Spec RouteSpec    `json:"spec"`
+	Live proxy.Target `json:"live"`
+	// Set is the live set when the app runs several instances (Live is
+	// then its name); empty for a single target.
+	Set   []proxy.Member `json:"set,omitempty"`
+	Pause string         `json:"pause,omitempty"` // "", "hold" or "refuse"
 }
 
 // Info describes a running front.
@@ -75,17 +79,18 @@ type Info struct {
 // request is one message from a client. A route request MAY carry one
 // listening socket as SCM_RIGHTS (Listener true).
 type request struct {
-	V        int           `json:"v"`
-	Op       string        `json:"op"`
-	App      string        `json:"app,omitempty"`
-	Spec     *RouteSpec    `json:"spec,omitempty"`
-	Listener bool          `json:"listener,omitempty"`
-	Target   proxy.Target  `json:"target,omitzero"`
-	Name     string        `json:"name,omitempty"`
-	Budget   time.Duration `json:"budget,omitempty"`
-	Mode     string        `json:"mode,omitempty"`
-	Daemon   *DaemonSpec   `json:"daemon,omitempty"`
-	PID      int           `json:"pid,omitempty"`
+	V        int            `json:"v"`
+	Op       string         `json:"op"`
+	App      string         `json:"app,omitempty"`
+	Spec     *RouteSpec     `json:"spec,omitempty"`
+	Listener bool           `json:"listener,omitempty"`
+	Target   proxy.Target   `json:"target,omitzero"`
+	Members  []proxy.Member `json:"members,omitempty"`
+	Name     string         `json:"name,omitempty"`
+	Budget   time.Duration  `json:"budget,omitempty"`
+	Mode     string         `json:"mode,omitempty"`
+	Daemon   *DaemonSpec    `json:"daemon,omitempty"`
+	PID      int            `json:"pid,omitempty"`
 }
 
 // DaemonSpec is how a front restarts the daemon that registered it: the

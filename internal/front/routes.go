@@ -82,7 +82,11 @@ func (rs *routes) start(st RouteState, ln net.Listener, sock *os.File) (*route, 
 		sock.Close()
 		return nil, fmt.Errorf("starting the proxy of %s: %w", st.App, err)
 	}
-	p.Switch(st.Live)
+	if len(st.Set) > 0 {
+		p.SwitchSet(st.Live.Name, st.Set)
+	} else {
+		p.Switch(st.Live)
+	}
 	if m, ok := pauseMode(st.Pause); ok {
 		p.Pause(m)
 	}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -44,7 +45,13 @@ func BenchmarkForward(b *testing.B) {
 // BenchmarkLane measures one small GET through the lane with raw
 // keep-alive sockets on both sides, so allocs/op counts the proxy's own
 // allocations (the real-load comparison is go run ./bench/proxy/ab).
-func BenchmarkLane(b *testing.B) {
+func BenchmarkLane(b *testing.B) { benchLane(b, 1) }
+
+// BenchmarkLaneSet4 is BenchmarkLane with a live set of 4 members (one
+// backend under 4 names): the cost of picking the least loaded member.
+func BenchmarkLaneSet4(b *testing.B) { benchLane(b, 4) }
+
+func benchLane(b *testing.B, members int) {
 	answer := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\nDate: Wed, 25 Nov 2026 10:00:00 GMT\r\n\r\n" + strings.Repeat("x", 100))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -77,7 +84,15 @@ func BenchmarkLane(b *testing.B) {
 	}
 	defer p.Close()
 	go p.Serve(b.Context())
-	p.Switch(Target{Name: "blue", Addr: ln.Addr().String()})
+	if members == 1 {
+		p.Switch(Target{Name: "blue", Addr: ln.Addr().String()})
+	} else {
+		var ms []Member
+		for i := range members {
+			ms = append(ms, Member{Target: Target{Name: fmt.Sprintf("blue.%d", i), Addr: ln.Addr().String()}, Weight: 1})
+		}
+		p.SwitchSet("blue", ms)
+	}
 	req := []byte("GET /api/items?id=7 HTTP/1.1\r\nHost: app.example\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

@@ -21,12 +21,16 @@ import "sync/atomic"
 // request or the request does not go there.
 func (p *Proxy) fallback(rt *route) *route {
 	for _, ptr := range [...]*atomic.Pointer[route]{&p.prev, &p.live} {
-		fb := ptr.Load()
-		if fb == nil || fb.target == rt.target {
+		r := ptr.Load()
+		if r == nil {
+			continue
+		}
+		fb := r.member(rt.target)
+		if fb == nil {
 			continue
 		}
 		fb.b.stats.inFlight.Add(1)
-		if ptr.Load() != fb {
+		if ptr.Load() != r {
 			fb.b.stats.inFlight.Add(-1)
 			continue
 		}
@@ -38,9 +42,20 @@ func (p *Proxy) fallback(rt *route) *route {
 	return nil
 }
 
-// dropFallback stops sending refused requests to target name.
+// dropFallback stops sending refused requests to target name, and to the
+// whole previous set when name is one of its members.
 func (p *Proxy) dropFallback(name string) {
-	if fb := p.prev.Load(); fb != nil && fb.target.Name == name {
+	fb := p.prev.Load()
+	if fb == nil {
+		return
+	}
+	hit := fb.target.Name == name
+	if fb.set != nil {
+		for _, m := range fb.set.members {
+			hit = hit || m.target.Name == name
+		}
+	}
+	if hit {
 		p.prev.CompareAndSwap(fb, nil)
 	}
 }

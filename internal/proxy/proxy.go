@@ -49,7 +49,10 @@ type Target struct {
 type route struct {
 	target Target
 	b      *backend
-	ipPort bool // Addr is ip:port, which the event loops can dial
+	ipPort bool // Addr is ip:port (of every member), which the event loops can dial
+	// set, when not nil, makes this route a group (SwitchSet): b is then
+	// nil and requests go to one of the set's member routes.
+	set *set
 }
 
 // Proxy forwards traffic from one listener to the live target. All its
@@ -222,12 +225,18 @@ func (p *Proxy) Switch(t Target) (prev Target) {
 		_, err := netip.ParseAddrPort(t.Addr)
 		next = &route{target: t, b: p.backend(t.Name), ipPort: err == nil}
 	}
+	return p.swap(next, t.Name)
+}
+
+// swap makes next (nil: none) live under name and keeps the route it
+// replaced as the fallback when that had another name.
+func (p *Proxy) swap(next *route, name string) (prev Target) {
 	old := p.live.Swap(next)
 	if old == nil {
 		p.prev.Store(nil)
 		return Target{}
 	}
-	if next == nil || old.target.Name == t.Name {
+	if next == nil || old.target.Name == name {
 		p.prev.Store(nil)
 	} else {
 		p.prev.Store(old)
@@ -295,12 +304,16 @@ func (p *Proxy) acquire() *route {
 		if r == nil {
 			return nil
 		}
-		r.b.stats.inFlight.Add(1)
-		if p.live.Load() == r {
-			r.b.stats.requests.Add(1)
-			return r
+		m := r
+		if r.set != nil {
+			m = r.set.pick(Target{})
 		}
-		r.b.stats.inFlight.Add(-1)
+		m.b.stats.inFlight.Add(1)
+		if p.live.Load() == r {
+			m.b.stats.requests.Add(1)
+			return m
+		}
+		m.b.stats.inFlight.Add(-1)
 	}
 }
 

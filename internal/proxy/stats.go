@@ -136,6 +136,30 @@ func (h Histogram) Sub(old Histogram) Histogram {
 	return d
 }
 
+// Add returns the observations of h and o together.
+func (h Histogram) Add(o Histogram) Histogram {
+	var d Histogram
+	for i := range h.Counts {
+		d.Counts[i] = h.Counts[i] + o.Counts[i]
+	}
+	return d
+}
+
+// Add returns the numbers of s and o together (of the instances of a set).
+func (s Stats) Add(o Stats) Stats {
+	return Stats{
+		Requests:   s.Requests + o.Requests,
+		Status2xx:  s.Status2xx + o.Status2xx,
+		Status3xx:  s.Status3xx + o.Status3xx,
+		Status4xx:  s.Status4xx + o.Status4xx,
+		Status5xx:  s.Status5xx + o.Status5xx,
+		ConnErrors: s.ConnErrors + o.ConnErrors,
+		Refused:    s.Refused + o.Refused,
+		InFlight:   s.InFlight + o.InFlight,
+		Latency:    s.Latency.Add(o.Latency),
+	}
+}
+
 // counters is the live, lock-free form of Stats. Every field is updated
 // with atomics from many request goroutines at once.
 type counters struct {

@@ -51,7 +51,7 @@ func TestConstraintsProblems(t *testing.T) {
 			[]prob{{6, 23, "constraints.max_extra_instances", "negative"}}},
 		{"singleton with instances", minimal + "[deploy]\ninstances = 2\n[constraints]\nsingleton = true\n",
 			[]prob{{6, 13, "deploy.instances", "contradict"}}},
-		{"zero instances", minimal + "[deploy]\ninstances = 0\n", []prob{{6, 13, "deploy.instances", "too small"}}},
+		{"zero instances", minimal + "[deploy]\ninstances = 0\n", []prob{{6, 13, "deploy.instances", "out of range"}}},
 		{"unknown constraint", minimal + "[constraints]\ndowntme = \"none\"\n", []prob{{6, 1, "constraints.downtme", "unknown key"}}},
 	}
 	for _, tt := range tests {

@@ -66,6 +66,7 @@ func applyDefaults(app *App, root *tomlconf.Node) {
 	setInt(&app.Deploy.Instances, dep, "instances", 1)
 	setInt(&app.Deploy.KeepReleases, dep, "keep_releases", DefaultKeepReleases)
 	setInt(&app.Deploy.HealthyAfter, dep, "healthy_after", DefaultHealthyAfter)
+	setInt(&app.Deploy.MaxSurge, dep, "max_surge", 1)
 	setDur(&app.Deploy.VerifyFor, dep, "verify_for", DefaultVerifyFor)
 	setDur(&app.Deploy.DrainTimeout, dep, "drain_timeout", DefaultDrainTimeout)
 	setStr(&app.Deploy.KeepWarm, dep, "keep_warm", KeepWarmUntilNextDeploy)

@@ -39,7 +39,6 @@ func exampleApp() *App {
 		Service: &Service{Listen: "127.0.0.1:8080", Protocol: ProtocolHTTP},
 		Deploy: Deploy{
 			Strategy:       StrategyRestart,
-			Instances:      1,
 			KeepReleases:   5,
 			HealthyAfter:   3,
 			VerifyFor:      dur(30 * time.Second),
@@ -47,6 +46,8 @@ func exampleApp() *App {
 			KeepWarm:       KeepWarmUntilNextDeploy,
 			Ports:          []int{9001, 9002},
 			Overlap:        ptr(true),
+			Instances:      1,
+			MaxSurge:       1,
 			MaxErrorRate:   0.05,
 			MaxLatencyRise: 3,
 			MinRequests:    20,
@@ -167,8 +168,8 @@ func minimalApp() *App {
 			Restart: RestartAlways, Runtime: RuntimeEmbedded,
 		},
 		Deploy: Deploy{
-			Strategy: StrategyRestart, Instances: 1, KeepReleases: 5, HealthyAfter: 2, VerifyFor: dur(10 * time.Second),
-			DrainTimeout: dur(30 * time.Second), KeepWarm: KeepWarmUntilNextDeploy, Overlap: ptr(true),
+			Strategy: StrategyRestart, KeepReleases: 5, HealthyAfter: 2, VerifyFor: dur(10 * time.Second),
+			DrainTimeout: dur(30 * time.Second), KeepWarm: KeepWarmUntilNextDeploy, Overlap: ptr(true), Instances: 1, MaxSurge: 1,
 			MaxErrorRate: 0.05, MaxLatencyRise: 3, MinRequests: 20,
 		},
 		Logs:        Logs{MaxSize: 10 * MB, Keep: 10, Compress: true, MaxTotal: 500 * MB, OnFull: OnFullDrop},

@@ -88,6 +88,14 @@ var badCases = []struct {
 		{6, 23, "deploy.ports[1]", "expected an integer"},
 	},
 }, {
+	name: "instances out of range",
+	toml: "version = 1\nname = \"w\"\n[run]\ncommand = [\"./w\"]\n[deploy]\ninstances = 0\n",
+	want: []prob{{6, 13, "deploy.instances", "0 is out of range; run 1 to 64"}},
+}, {
+	name: "instances with pinned ports",
+	toml: "version = 1\nname = \"w\"\n[run]\ncommand = [\"./w\"]\n[service]\nlisten = \"127.0.0.1:8080\"\n[deploy]\ninstances = 3\nports = [9001, 9002]\n",
+	want: []prob{{8, 13, "deploy.instances", "remove deploy.ports"}},
+}, {
 	name: "bad values",
 	toml: "version = 1\nname = \"Echo_1\"\n[run]\ncommand = [\"./a b\"]\nenv = { PORT = \"1\", \"a-b\" = \"x\" }\nuser = \"Root\"\nrestart = \"sometimes\"\nruntime = \"docker\"\n" +
 		"[service]\nlisten = \"localhost\"\nprotocol = \"udp\"\n[deploy]\nstrategy = \"blue\"\nkeep_releases = 0\nhealthy_after = 0\nkeep_warm = \"forever\"\nports = [9001, 9001]\nmax_error_rate = 1.5\nmax_latency_rise = 0.5\n",
@@ -101,7 +109,7 @@ var badCases = []struct {
 		{8, 11, "run.runtime", "not available yet"},
 		{10, 10, "service.listen", "not a host:port address"},
 		{11, 12, "service.protocol", `"udp" is not a protocol; use one of: http, tcp`},
-		{13, 12, "deploy.strategy", `"blue" is not a strategy; use one of: restart, bluegreen`},
+		{13, 12, "deploy.strategy", `"blue" is not a strategy; use one of: restart, bluegreen, rolling`},
 		{14, 17, "deploy.keep_releases", "keep at least 1"},
 		{15, 17, "deploy.healthy_after", "at least once"},
 		{16, 13, "deploy.keep_warm", "neither"},

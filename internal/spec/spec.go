@@ -119,6 +119,10 @@ type Deploy struct {
 	KeepWarm     string   `toml:"keep_warm"`     // "until-next-deploy" (default), a duration, or "0s"
 	Ports        []int    `toml:"ports"`         // optional: pin blue's and green's ports
 	Overlap      *bool    `toml:"overlap"`       // workers: false stops the old one first; default true
+	// Rolling: instances started beyond Instances at once (default 1), and
+	// below it (default 0), as Kubernetes' maxSurge and maxUnavailable.
+	MaxSurge       int `toml:"max_surge"`
+	MaxUnavailable int `toml:"max_unavailable"`
 
 	// Verify-window thresholds (breach = automatic rollback).
 	MaxErrorRate   float64 `toml:"max_error_rate"`   // 5xx + connection errors / requests; default 0.05

@@ -5,15 +5,24 @@ import (
 	"math"
 )
 
+// MaxInstances bounds [deploy] instances: each instance is a process and
+// a port, and a box berth runs on is one server.
+const MaxInstances = 64
+
 func (v *validator) deploy(d *Deploy, svc *Service) {
 	switch d.Strategy {
-	case StrategyRolling, StrategyCanary:
-		v.fail("deploy.strategy", "strategy %q is not available yet; use %q, %q or %q", d.Strategy, StrategyRestart, StrategyBlueGreen, StrategyAuto)
+	case StrategyCanary:
+		v.fail("deploy.strategy", "strategy %q is not available yet; use %q, %q, %q or %q", d.Strategy, StrategyRestart, StrategyBlueGreen, StrategyRolling, StrategyAuto)
 	default:
-		v.oneOf("deploy.strategy", "a strategy", d.Strategy, StrategyRestart, StrategyBlueGreen, StrategyAuto)
+		v.oneOf("deploy.strategy", "a strategy", d.Strategy, StrategyRestart, StrategyBlueGreen, StrategyRolling, StrategyAuto)
 	}
-	if d.Instances < 1 {
-		v.fail("deploy.instances", "%d is too small; run at least 1 instance", d.Instances)
+	switch {
+	case d.MaxSurge < 0 || d.MaxUnavailable < 0:
+		v.fail("deploy.max_surge", "max_surge %d and max_unavailable %d must not be negative", d.MaxSurge, d.MaxUnavailable)
+	case d.MaxSurge == 0 && d.MaxUnavailable == 0:
+		v.fail("deploy.max_surge", "max_surge and max_unavailable are both 0: a rolling deploy could neither add nor remove an instance; allow 1 of either")
+	case d.MaxUnavailable >= d.Instances && d.Instances > 0 && d.Strategy == StrategyRolling:
+		v.fail("deploy.max_unavailable", "%d would let all %d instances stop at once; keep it below instances or use strategy = %q", d.MaxUnavailable, d.Instances, StrategyRestart)
 	}
 	if d.KeepReleases < 1 {
 		v.fail("deploy.keep_releases", "%d is too small; keep at least 1 release (the live one)", d.KeepReleases)
@@ -27,6 +36,12 @@ func (v *validator) deploy(d *Deploy, svc *Service) {
 		}
 	}
 	v.ports(d.Ports, svc)
+	switch {
+	case d.Instances < 1 || d.Instances > MaxInstances:
+		v.fail("deploy.instances", "%d is out of range; run 1 to %d instances", d.Instances, MaxInstances)
+	case d.Instances > 1 && len(d.Ports) > 0:
+		v.fail("deploy.instances", "%d instances need ports of their own; pinned deploy.ports name one port per color, so remove deploy.ports and let berth pick", d.Instances)
+	}
 	if !(d.MaxErrorRate >= 0 && d.MaxErrorRate <= 1) {
 		v.fail("deploy.max_error_rate", "%v is out of range; use a fraction from 0 to 1, like 0.05 for 5%%", d.MaxErrorRate)
 	}

@@ -54,7 +54,14 @@ type Color struct {
 	// Warm means the color is kept running after losing traffic, ready for
 	// an instant rollback.
 	Warm bool `json:"warm,omitempty"`
+	// Instances is how many instances of the release the color runs
+	// ([deploy] instances); 0 is 1, as recorded before instances existed.
+	// Instance is the first one's id; Ports are keyed by instance slot.
+	Instances int `json:"instances,omitempty"`
 }
+
+// Count is how many instances the color runs (at least 1).
+func (c Color) Count() int { return max(c.Instances, 1) }
 
 // PutApp writes a, replacing any app of the same name. UpdatedAt is set to
 // the store's clock.
