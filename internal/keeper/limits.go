@@ -67,11 +67,25 @@ func detectLimits(cg cgroups) limiter {
 			continue
 		}
 		base := filepath.Join(mnt, p, "berth")
-		if os.MkdirAll(base, 0o755) == nil {
+		if v1Writable(base) {
 			l.v1[c] = base
 		}
 	}
 	return l
+}
+
+// v1Writable reports whether cgroups can be made under base, creating it:
+// an existing base on a read-only mount (a container's /sys/fs/cgroup)
+// passes MkdirAll but takes no child, so a child is made and removed.
+func v1Writable(base string) bool {
+	if os.MkdirAll(base, 0o755) != nil {
+		return false
+	}
+	probe := filepath.Join(base, "probe-"+strconv.Itoa(os.Getpid()))
+	if os.Mkdir(probe, 0o755) != nil {
+		return false
+	}
+	return os.Remove(probe) == nil
 }
 
 // ownV1Cgroups maps each v1 controller to the keeper's cgroup in it.
