@@ -158,10 +158,20 @@ func TestAutoDeployUnderLoad(t *testing.T) {
 
 	a.version, a.extra = "v4", "instances = 3\n\n[constraints]\nmax_extra_instances = 1\n"
 	r = e.deploy(a)
-	if r.code != 2 || !strings.Contains(r.stderr, "deploy.strategy: strategy = \"auto\" chose rolling") {
-		t.Errorf("auto choosing rolling: want exit 2 naming rolling, got %s", r)
+	if r.code != 0 || !strings.Contains(r.stdout, "strategy auto: rolling instances=3 max_surge=1") {
+		t.Errorf("auto choosing rolling: want it printed first and run, got %s", r)
 	}
-	e.waitAnswer(port, "hello from v3")
+	e.waitAnswer(port, "hello from v4")
+	s := e.status("auto")
+	live := 0
+	for _, in := range s.Instances {
+		if in.Live {
+			live++
+		}
+	}
+	if s.Strategy != "rolling" || live != 3 {
+		t.Errorf("after the auto rolling deploy: strategy %q with %d live instances, want rolling with 3", s.Strategy, live)
+	}
 }
 
 // TestAutoSingletonWorkerStopsFirst: a singleton worker under auto is

@@ -146,7 +146,7 @@ retries = 2
 start_period = "1s"
 `
 	a := app{name: "rw", version: "v1", strategy: "rolling", verify: "500ms", checks: beat, extra: "instances = 2\n",
-		command: []string{"/bin/sh", "-c", "while :; do touch \"$$BERTH_HEARTBEAT\"; sleep 0.2; done"}}
+		command: []string{"/bin/sh", "-c", "while :; do touch \"$BERTH_HEARTBEAT\"; sleep 0.2; done"}}
 	e.mustDeploy(a)
 	a.version = "v2"
 	e.mustDeploy(a)

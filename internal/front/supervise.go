@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/berth-dev/berth/internal/process"
 )
 
 // supervisor restarts the daemon that registered with the front when it
@@ -95,17 +97,17 @@ func (s *supervisor) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		r := s.current()
 		if r == nil {
-			if !sleepCtx(ctx, watchTick) {
+			if !process.Sleep(ctx, process.Tick) {
 				return
 			}
 			continue
 		}
 		wctx, stop := mergeCtx(ctx, r.ctx)
-		err := waitExit(wctx, r.spec.PID)
+		err := process.WaitExit(wctx, r.spec.PID)
 		if err == nil {
 			wait, loop := b.next(time.Since(r.since))
 			s.log.Warn("the daemon died; starting it again", "pid", r.spec.PID, "ran", time.Since(r.since).Round(time.Millisecond), "in", wait, "crashloop", loop)
-			if sleepCtx(wctx, wait) {
+			if process.Sleep(wctx, wait) {
 				s.restart(r)
 			}
 		}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/berth-dev/berth/internal/process"
 )
 
 // Watch keeps a front serving for the caller (the daemon) until ctx ends.
 // It holds a pidfd of the running front, so a death is seen within
-// watchTick; a new front is started at once, handed held's duplicates of
+// process.Tick; a new front is started at once, handed held's duplicates of
 // the listening sockets (the kernel queued new connections on them
 // meanwhile), and serves its persisted routes. attached runs for every
 // front Watch finds or starts (the daemon registers itself there); its
@@ -24,7 +26,7 @@ func Watch(ctx context.Context, cfg EnsureConfig, held *Held, attached func(cont
 			wait, _ := b.next(0)
 			wait = max(wait, time.Second)
 			report(fmt.Sprintf("front did not start: %v; next try in %s", err, wait), true)
-			if !sleepCtx(ctx, wait) {
+			if !process.Sleep(ctx, wait) {
 				return
 			}
 			continue
@@ -37,13 +39,13 @@ func Watch(ctx context.Context, cfg EnsureConfig, held *Held, attached func(cont
 			report(fmt.Sprintf("attaching to front pid %d: %v", info.PID, err), false)
 		}
 		started := time.Now()
-		if err := waitExit(ctx, info.PID); err != nil {
+		if err := process.WaitExit(ctx, info.PID); err != nil {
 			return
 		}
 		ran := time.Since(started)
 		wait, loop := b.next(ran)
 		report(fmt.Sprintf("front pid %d died after %s; starting a new one in %s", info.PID, ran.Round(time.Millisecond), wait), loop)
-		if !sleepCtx(ctx, wait) {
+		if !process.Sleep(ctx, wait) {
 			return
 		}
 	}

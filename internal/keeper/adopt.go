@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/internal/logs"
+	"github.com/berth-dev/berth/internal/process"
 	"github.com/berth-dev/berth/internal/runtime"
 )
 
@@ -118,7 +119,7 @@ func watchPidfd(ctx context.Context, pidfd int, ch chan<- exitInfo) {
 	defer unix.Close(pidfd)
 	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
 	for ctx.Err() == nil {
-		n, err := unix.Poll(fds, int(watchTick/time.Millisecond))
+		n, err := unix.Poll(fds, int(process.Tick/time.Millisecond))
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			break // cannot happen with a valid pidfd; treat as gone
 		}

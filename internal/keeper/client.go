@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berth-dev/berth/internal/process"
 	"github.com/berth-dev/berth/internal/runtime"
 )
 
@@ -207,7 +208,7 @@ func (c *Client) send(ctx context.Context, method, path string, b []byte) (*http
 			return resp, err
 		}
 		c.tr.CloseIdleConnections() // they led to the keeper that died
-		if !sleepCtx(ctx, 50*time.Millisecond) {
+		if !process.Sleep(ctx, 50*time.Millisecond) {
 			return nil, err
 		}
 	}

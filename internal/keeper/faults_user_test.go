@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/berth-dev/berth/internal/runtime"
 	"github.com/berth-dev/berth/internal/sysuser"
-	"github.com/google/go-cmp/cmp"
 )
 
 // throwawayUser creates a system user for one test and deletes it at the

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/internal/process"
 	"github.com/berth-dev/berth/internal/runtime"
 )
 
@@ -195,7 +196,7 @@ func (k *keeper) save() {
 	slices.SortFunc(s.Instances, func(a, b stateRecord) int { return strings.Compare(a.Spec.ID, b.Spec.ID) })
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err == nil {
-		err = writeFileAtomic(filepath.Join(k.runDir, "state.json"), b, 0o600)
+		err = process.WriteFileAtomic(filepath.Join(k.runDir, "state.json"), b, 0o600)
 	}
 	if err != nil {
 		k.log.Error("saving state", "err", err)

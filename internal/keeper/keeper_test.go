@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/internal/runtime"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/berth-dev/berth/internal/runtime"
 )
 
 func TestStartStopStatus(t *testing.T) {

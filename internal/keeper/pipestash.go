@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/internal/process"
 )
 
 // PipeStash runs in the daemon and holds a duplicate of the read end of
@@ -38,7 +40,7 @@ func (s *PipeStash) Run(ctx context.Context, runDir string) {
 	for ctx.Err() == nil {
 		c, err := net.DialUnix("unixpacket", nil, addr)
 		if err != nil {
-			if !sleepCtx(ctx, stashRedial) {
+			if !process.Sleep(ctx, stashRedial) {
 				return
 			}
 			continue

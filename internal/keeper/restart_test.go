@@ -4,8 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/internal/runtime"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/berth-dev/berth/internal/runtime"
 )
 
 func TestRestartPolicy(t *testing.T) {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/internal/process"
 )
 
 // Config configures Serve.
@@ -100,7 +102,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	// Only now: a holder's "synced" must follow every pipe recovery took.
 	go k.pipes.serve(ctx, pl)
 
-	if err := writeFileAtomic(filepath.Join(cfg.RunDir, pidName), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+	if err := process.WriteFileAtomic(filepath.Join(cfg.RunDir, pidName), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		return fmt.Errorf("writing pid file: %w", err)
 	}
 	l, err := listen(filepath.Join(cfg.RunDir, sockName))

@@ -2,16 +2,15 @@ package keeper
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/berth-dev/berth/internal/process"
 )
 
 // Watch restarts the keeper of cfg.RunDir whenever it dies, until ctx ends.
 // It holds a pidfd of the running keeper and polls it, so a death is seen
-// within watchTick, not at the next call. A keeper that dies again soon
+// within process.Tick, not at the next call. A keeper that dies again soon
 // after its start is restarted at once the first time, then after a delay
 // that doubles from 1 s to 32 s (a run of a minute resets it), so a keeper
 // crashing in a loop never spins;
@@ -26,7 +25,7 @@ func Watch(ctx context.Context, cfg EnsureConfig, report func(msg string, loop b
 		if err != nil {
 			delay = nextDelay(delay)
 			report(fmt.Sprintf("keeper did not start: %v; next try in %s", err, delay), true)
-			if !sleepCtx(ctx, delay) {
+			if !process.Sleep(ctx, delay) {
 				return
 			}
 			continue
@@ -43,7 +42,7 @@ func Watch(ctx context.Context, cfg EnsureConfig, report func(msg string, loop b
 		}
 		started := time.Now()
 		if err == nil {
-			if err := waitExit(ctx, pid); err != nil {
+			if err := process.WaitExit(ctx, pid); err != nil {
 				return
 			}
 		} else if ctx.Err() != nil {
@@ -64,45 +63,10 @@ func Watch(ctx context.Context, cfg EnsureConfig, report func(msg string, loop b
 			who = "a keeper that had just started"
 		}
 		report(fmt.Sprintf("%s died after %s; starting a new one in %s (the daemon holds %d agent pipes for it)", who, ran.Round(time.Millisecond), wait, cfg.Pipes.Len()), wait > 0)
-		if !sleepCtx(ctx, wait) {
+		if !process.Sleep(ctx, wait) {
 			return
 		}
 	}
-}
-
-// watchTick bounds how late Watch notices a dead keeper and ctx ending.
-const watchTick = 200 * time.Millisecond
-
-// waitExit returns nil once pid has exited, ctx's error once ctx ends.
-func waitExit(ctx context.Context, pid int) error {
-	fd, err := unix.PidfdOpen(pid, 0)
-	if errors.Is(err, unix.ESRCH) {
-		return nil
-	}
-	if err != nil {
-		return waitExitKill0(ctx, pid) // kernel without pidfd
-	}
-	defer unix.Close(fd)
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	for ctx.Err() == nil {
-		n, err := unix.Poll(fds, int(watchTick/time.Millisecond))
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			return waitExitKill0(ctx, pid)
-		}
-		if n > 0 {
-			return nil
-		}
-	}
-	return ctx.Err()
-}
-
-func waitExitKill0(ctx context.Context, pid int) error {
-	for unix.Kill(pid, 0) == nil {
-		if !sleepCtx(ctx, watchTick) {
-			return ctx.Err()
-		}
-	}
-	return nil
 }
 
 func nextDelay(d time.Duration) time.Duration {
@@ -110,20 +74,6 @@ func nextDelay(d time.Duration) time.Duration {
 		return time.Second
 	}
 	return min(2*d, 32*time.Second)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // recoveryLine says what a keeper that replaced a dead one did with the
