@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -159,7 +161,9 @@ func (d *demo) startDaemon(ctx context.Context) error {
 	return d.client.WaitReady(wctx)
 }
 
-// cleanup stops the app, the daemon and the keeper, and removes the home.
+// cleanup stops the app, the daemon, the keeper and the front, and
+// removes the home. The front outlives the daemon by design; it is ended
+// once the daemon has stopped and released it (so nothing restarts it).
 func (d *demo) cleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -177,6 +181,11 @@ func (d *demo) cleanup() {
 		}
 		kc.Close()
 	}
+	if b, err := os.ReadFile(filepath.Join(d.h.RunDir(), "front", "front.pid")); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
+			stopPID(pid)
+		}
+	}
 	if d.madeUser {
 		_ = sysuser.Remove(ctx, "berth-"+App)
 	}
@@ -185,7 +194,7 @@ func (d *demo) cleanup() {
 	}
 }
 
-// stopPID ends the keeper the demo's daemon started, and waits for it.
+// stopPID ends a process the demo's daemon started, and waits for it.
 func stopPID(pid int) {
 	p, err := os.FindProcess(pid)
 	if err != nil {
