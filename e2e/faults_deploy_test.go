@@ -49,9 +49,10 @@ func TestFaultyReleasesUnderLoad(t *testing.T) {
 			// plus the keeper's exit report) new requests reach a closed
 			// port; the proxy sends each refused one to v1, still running
 			// as the fallback. Measured: 0 of ~2,300 requests from 4
-			// clients in 5 runs (6 to 28 before the fallback). A request
-			// v2 had begun to answer when it died would still fail.
-			failedMax: 0, failedAs: `502 "berth: the app's instance did not answer`,
+			// clients in 5 runs (6 to 28 before the fallback); CI once saw
+			// 1 of 2,307. A request v2 had begun to answer when it died
+			// fails (it may not be idempotent): at most one per client.
+			failedMax: 4, failedAs: `502 "berth: the app's instance did not answer`,
 			check: func(t *testing.T, d state.Deployment, ld *load) {
 				if !hasStep(d, "switch to") || !hasStep(d, "rollback to") {
 					t.Errorf("steps %v: want a switch and an automatic rollback", stepNames(d))
