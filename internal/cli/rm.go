@@ -19,15 +19,15 @@ func (a *app) rmCmd() *cobra.Command {
 				if err := cl.Remove(cmd.Context(), args[0], purge); err != nil {
 					return err
 				}
-				kept := "; its releases, shared data and logs are kept (berth rm --purge deletes them)"
+				kept := "; its releases, shared data, logs and secrets are kept (berth rm --purge deletes them)"
 				if purge {
-					kept = " with its releases, shared data and logs"
+					kept = " with its releases, shared data, logs and secrets"
 				}
 				fmt.Fprintf(a.env.Stdout, "removed %s%s; berth history %s still shows its deployments\n", args[0], kept, args[0])
 				return nil
 			})
 		},
 	}
-	c.Flags().BoolVar(&purge, "purge", false, "also delete the app's releases, shared data and logs")
+	c.Flags().BoolVar(&purge, "purge", false, "also delete the app's releases, shared data, logs and secrets")
 	return c
 }
