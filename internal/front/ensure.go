@@ -2,7 +2,6 @@ package front
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/berth-dev/berth/internal/process"
 )
 
 // ensureWait is how long Ensure waits for a front it started to answer.
@@ -39,7 +38,7 @@ func Ensure(ctx context.Context, cfg EnsureConfig, held *Held) (*Client, error) 
 	if err := os.MkdirAll(cfg.RunDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating run directory: %w", err)
 	}
-	lock, err := waitLock(ctx, filepath.Join(cfg.RunDir, "ensure.lock"))
+	lock, err := process.WaitLock(ctx, filepath.Join(cfg.RunDir, "ensure.lock"), 10*time.Millisecond)
 	if err != nil {
 		return nil, err
 	}
@@ -110,28 +109,4 @@ func withoutEnv(env []string, name string) []string {
 		}
 	}
 	return out
-}
-
-// waitLock takes an exclusive flock on path, polling so ctx is honoured.
-func waitLock(ctx context.Context, path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("opening lock file: %w", err)
-	}
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return f, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for %s: %w", path, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/internal/process"
 )
 
 // dialTimeout bounds one attempt to reach a keeper.
@@ -47,7 +49,7 @@ func Ensure(ctx context.Context, cfg EnsureConfig) (*Client, error) {
 	if err := os.MkdirAll(cfg.RunDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating run directory: %w", err)
 	}
-	lock, err := waitLock(ctx, filepath.Join(cfg.RunDir, "ensure.lock"))
+	lock, err := process.WaitLock(ctx, filepath.Join(cfg.RunDir, "ensure.lock"), 20*time.Millisecond)
 	if err != nil {
 		return nil, err
 	}
@@ -111,30 +113,6 @@ func startKeeper(cfg EnsureConfig) (<-chan error, error) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	return exited, nil
-}
-
-// waitLock takes an exclusive flock on path, polling so ctx is honoured.
-func waitLock(ctx context.Context, path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("opening lock file: %w", err)
-	}
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return f, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for %s: %w", path, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 // keeperLockHeld reports whether a live keeper holds RunDir/keeper.lock.

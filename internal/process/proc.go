@@ -1,7 +1,7 @@
 // Package process holds what berth's long-lived processes (keeper, front,
 // daemon) share to watch each other and keep their files: waiting for a
 // process that is not a child to exit, sleeping that honours a context,
-// and replacing a file atomically.
+// replacing a file atomically, and taking a lock file in turns.
 package process
 
 import (
