@@ -35,6 +35,8 @@ const (
 	RuntimeEmbedded = "embedded"
 	RuntimeAuto     = "auto"
 	RuntimeSystemd  = "systemd"
+	RuntimeDocker   = "docker" // the Docker engine's API
+	RuntimePodman   = "podman" // Podman's Docker-compatible API
 
 	OnFailureAlert    = "alert"
 	OnFailureRestart  = "restart"

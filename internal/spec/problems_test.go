@@ -106,7 +106,7 @@ var badCases = []struct {
 		{5, 29, "run.env.a-b", "not a valid variable name"},
 		{6, 8, "run.user", "not a valid user name"},
 		{7, 11, "run.restart", "use one of: always, on-failure, never"},
-		{8, 11, "run.runtime", "not available yet"},
+		{8, 11, "run.runtime", "a container runtime needs an image"},
 		{10, 10, "service.listen", "not a host:port address"},
 		{11, 12, "service.protocol", `"udp" is not a protocol; use one of: http, tcp`},
 		{13, 12, "deploy.strategy", `"blue" is not a strategy; use one of: restart, bluegreen, rolling`},

@@ -70,16 +70,30 @@ type Run struct {
 	User        string            `toml:"user"`         // "" = dedicated user berth-<name> when root; "root" must be spelled out
 	StopTimeout Duration          `toml:"stop_timeout"` // default 10s
 	Restart     string            `toml:"restart"`      // always | on-failure | never; default always
-	Runtime     string            `toml:"runtime"`      // "embedded" (default) | "systemd" | "auto"
+	Runtime     string            `toml:"runtime"`      // "embedded" (default) | "systemd" | "auto" | "docker" | "podman"
 	Secrets     []string          `toml:"secrets"`      // names of secrets set with `berth secret set`; see docs/secrets.md
 	SecretsEnv  bool              `toml:"secrets_env"`  // systemd: secrets also as environment variables, not only credentials
 
 	EnvFile string `toml:"env_file"` // KEY=VALUE secrets file, installed 0600 by berth provision; read by either runtime
 
-	// Applied by both runtimes: systemd's MemoryMax=/TasksMax=, the keeper's
-	// cgroup memory and pids limits.
+	// The container runtimes (docker, podman) run an image: exactly one of
+	// Image and Build is set with them, neither without them.
+	Image string `toml:"image"` // an image reference, pulled when missing
+	Build string `toml:"build"` // a directory of the release holding a Dockerfile, built per release
+
+	// Applied by every runtime: systemd's MemoryMax=/TasksMax=, the keeper's
+	// cgroup memory and pids limits, the container's memory and pids
+	// limits. Also written memory = and pids = (the container names);
+	// Parse folds those into these fields.
 	MemoryMax ByteSize `toml:"memory_max"` // 0 = no limit
 	TasksMax  int      `toml:"tasks_max"`  // 0 = the runtime's default: systemd's, the keeper's 4096
+	Memory    ByteSize `toml:"memory"`     // another spelling of memory_max; folded into MemoryMax
+	PIDs      int      `toml:"pids"`       // another spelling of tasks_max; folded into TasksMax
+
+	// CPUs is the CPU limit in cores (1.5 = one and a half), applied by the
+	// container and systemd runtimes (systemd: CPUQuota=150%). cpu_quota
+	// is folded into it.
+	CPUs float64 `toml:"cpus"`
 
 	// The keys below are applied by the systemd runtime only (validation
 	// refuses them with runtime = "embedded").

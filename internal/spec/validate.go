@@ -70,6 +70,8 @@ func (v *validator) run(r *Run) {
 		return
 	}
 	switch {
+	case v.root.Field("run").Field("command") == nil && IsContainer(r.Runtime):
+		// the image's own entrypoint and command run
 	case v.root.Field("run").Field("command") == nil:
 		v.fail("run.command", `missing; add command = ["./my-agent", "--flag"] under [run] (an argv array, never run by a shell)`)
 	case len(r.Command) == 0:
@@ -125,13 +127,9 @@ func (v *validator) runRest(r *Run) {
 		v.fail("run.user", "%q is not a valid user name; use lowercase letters, digits, '_' and '-', or leave it out to run as berth-<name>", r.User)
 	}
 	v.oneOf("run.restart", "a restart policy", r.Restart, RestartAlways, RestartOnFailure, RestartNever)
-	switch r.Runtime {
-	case RuntimeEmbedded, RuntimeAuto, RuntimeSystemd:
-	case "docker", "podman":
-		v.fail("run.runtime", "runtime %q is not available yet; use %q, %q or %q", r.Runtime, RuntimeEmbedded, RuntimeSystemd, RuntimeAuto)
-	default:
-		v.oneOf("run.runtime", "a runtime", r.Runtime, RuntimeEmbedded, RuntimeSystemd, RuntimeAuto)
-	}
+	v.oneOf("run.runtime", "a runtime", r.Runtime, RuntimeEmbedded, RuntimeSystemd, RuntimeAuto, RuntimeDocker, RuntimePodman)
+	v.limits(r)
+	v.container(r)
 	v.systemdRun(r)
 	v.secrets(r)
 }

@@ -110,7 +110,7 @@ func (v *validator) embeddedOnly() {
 	run := v.root.Field("run")
 	// env_file is not here: the keeper reads the installed file as systemd
 	// does; memory_max and tasks_max are applied by the keeper too (cgroups).
-	for _, k := range []string{"cpu_quota", "notify", "watchdog", "capabilities", "systemd"} {
+	for _, k := range []string{"cpu_quota", "cpus", "notify", "watchdog", "capabilities", "systemd"} {
 		if run.Field(k) != nil {
 			v.fail("run."+k, "only the systemd runtime applies this; set runtime = %q (or %q) under [run], or remove it", RuntimeSystemd, RuntimeAuto)
 		}

@@ -21,7 +21,7 @@ func TestParseSystemdKeys(t *testing.T) {
 		name: "every key",
 		toml: systemdMinimal + "memory_max = \"512MiB\"\ncpu_quota = \"150%\"\ntasks_max = 64\nenv_file = \"secrets.env\"\nnotify = true\nwatchdog = \"30s\"\ncapabilities = [\"CAP_NET_BIND_SERVICE\"]\n[run.systemd]\nrelax = [\"MemoryDenyWriteExecute\", \"PrivateUsers\"]\n",
 		want: Run{
-			MemoryMax: 512 * MiB, CPUQuota: "150%", TasksMax: 64, EnvFile: "secrets.env",
+			MemoryMax: 512 * MiB, CPUQuota: "150%", CPUs: 1.5, TasksMax: 64, EnvFile: "secrets.env",
 			Notify: true, Watchdog: dur(30 * time.Second),
 			Capabilities: []string{"CAP_NET_BIND_SERVICE"},
 			Systemd:      RunSystemd{Relax: []string{"MemoryDenyWriteExecute", "PrivateUsers"}},
@@ -84,9 +84,9 @@ func TestParseSystemdBad(t *testing.T) {
 		toml: systemdMinimal + "notify = true\nwatchdog = \"10ms\"\n",
 		want: []prob{{7, 12, "run.watchdog", "at least \"1s\""}},
 	}, {
-		name: "docker is still not available",
+		name: "docker needs an image",
 		toml: minimal + "runtime = \"docker\"\n",
-		want: []prob{{5, 11, "run.runtime", `not available yet; use "embedded", "systemd" or "auto"`}},
+		want: []prob{{5, 11, "run.runtime", `a container runtime needs an image`}},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
