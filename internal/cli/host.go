@@ -21,6 +21,7 @@ var localOnly = map[string]bool{
 	"daemon": true, "keeper": true, "provision": true, "unprovision": true, "demo": true,
 	"dial-stdio": true, "sample-agent": true, "init": true, "validate": true, "context": true,
 	"logrotate-config": true, "completion": true, "help": true, "selftest": true,
+	"export": true,
 }
 
 // checkHost refuses an explicit --host on a command that cannot use it,
