@@ -25,6 +25,11 @@ func (a *app) exportCmd() *cobra.Command {
 			default:
 				return usage("export %q: give swarm, compose or kubernetes", args[0])
 			}
+			switch o.Publish {
+			case export.PublishHost, export.PublishIngress, export.PublishNone:
+			default:
+				return usage("--publish %q: give host, ingress or none", o.Publish)
+			}
 			data, err := os.ReadFile(file)
 			if err != nil {
 				return usage("reading spec: %v", err)
