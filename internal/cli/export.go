@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/export"
+	"github.com/berth-dev/berth/internal/plan"
 )
 
 func (a *app) exportCmd() *cobra.Command {
@@ -34,7 +34,7 @@ func (a *app) exportCmd() *cobra.Command {
 			if err != nil {
 				return usage("reading spec: %v", err)
 			}
-			app, err := deploy.ParseSpec(file, data)
+			app, p, err := resolve(file, data, nil)
 			if err != nil {
 				return a.specError(err)
 			}
@@ -47,6 +47,12 @@ func (a *app) exportCmd() *cobra.Command {
 			}
 			if _, err := a.env.Stdout.Write(res.Manifest); err != nil {
 				return fmt.Errorf("writing the manifest: %w", err)
+			}
+			for _, w := range app.Warnings {
+				fmt.Fprintln(a.env.Stderr, "warning: "+w.String())
+			}
+			if p != nil {
+				fmt.Fprintf(a.env.Stderr, "note: deploy.strategy: auto: the planner chose %s%s: %s\n", p.Strategy, plan.FormatSettings(p.Settings), p.Reason)
 			}
 			for _, n := range res.Notes {
 				fmt.Fprintln(a.env.Stderr, n.String())

@@ -168,6 +168,10 @@ func (in *input) common() {
 	if r.Notify || r.Watchdog.Duration > 0 || len(r.Capabilities) > 0 || len(r.Systemd.Relax) > 0 {
 		in.note("run", true, "notify, watchdog, capabilities and [run.systemd] apply to berth's systemd units only")
 	}
+	if a.Service != nil {
+		in.note("deploy.drain_timeout", true, "berth drains the old instance for up to %s; the orchestrator takes a task out of its load balancing and stops it, "+
+			"so run.stop_timeout (%s) bounds the drain there", a.Deploy.DrainTimeout.Duration, a.Run.StopTimeout.Duration)
+	}
 	if a.Service != nil && a.Service.RequestTimeout.Duration > 0 {
 		in.note("service.request_timeout", true, "berth's proxy applies it; set it on the load balancer in front of the service")
 	}
