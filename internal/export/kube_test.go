@@ -201,3 +201,20 @@ func checkService(t *testing.T, app *spec.App, s *corev1.Service, ds []*appsv1.D
 		t.Errorf("service ports %+v do not target the container's port", s.Spec.Ports)
 	}
 }
+
+// TestStrictDecoderRefusesUnknownFields: the decoder the test relies on
+// refuses what the types lack, so a misspelt field in an export fails.
+func TestStrictDecoderRefusesUnknownFields(t *testing.T) {
+	res, err := export.Export(export.TargetKubernetes, load(t, "rolling"), export.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Split(string(res.Manifest), "\n---\n")[1]
+	bad := strings.Replace(doc, "  minReadySeconds:", "  minReadySecond:", 1)
+	if bad == doc {
+		t.Fatal("the Deployment has no minReadySeconds to misspell")
+	}
+	if err := yaml.UnmarshalStrict([]byte(bad), &appsv1.Deployment{}); err == nil {
+		t.Error("UnmarshalStrict accepted an unknown field")
+	}
+}
