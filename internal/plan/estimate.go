@@ -76,8 +76,8 @@ type Estimate struct {
 	CanarySteps   []int
 	CanaryStepFor time.Duration
 	CanaryManual  bool
-	Measured  bool   // from this app's history, not the spec
-	Source    string // one line saying which
+	Measured      bool   // from this app's history, not the spec
+	Source        string // one line saying which
 }
 
 // estimate uses the measured timings when there are some; else the spec:

@@ -84,7 +84,7 @@ func (in input) canaryOption() Option {
 	case in.extra < in.n:
 		o.Why = fmt.Sprintf("needs %d extra instance(s), but max_extra_instances = %d", in.n, in.extra)
 	case in.canary:
-		o.Fits, o.Why = true, "[deploy.canary] is present: steps " + in.est.canarySteps() + ", each held " + in.est.canaryStepFor()
+		o.Fits, o.Why = true, "[deploy.canary] is present: steps "+in.est.canarySteps()+", each held "+in.est.canaryStepFor()
 	default:
 		o.Fits, o.Why = true, "fits; chosen only when asked (strategy = \"canary\" or [deploy.canary])"
 	}
