@@ -271,4 +271,3 @@ func statsOfIDs(px Proxy, ids []instance.ID) proxy.Stats {
 	}
 	return sum
 }
-
