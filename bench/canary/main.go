@@ -27,7 +27,7 @@ import (
 )
 
 type opts struct {
-	runs, baselines, rate, share, fail, instances int
+	runs, baselines, rate, share, fail, instances, minRequests int
 }
 
 func main() {
@@ -38,6 +38,7 @@ func main() {
 	flag.IntVar(&o.share, "share", 10, "the canary's first step, percent of requests")
 	flag.IntVar(&o.fail, "fail", 30, "percent of the bad release's requests that fail")
 	flag.IntVar(&o.instances, "instances", 2, "instances of each release")
+	flag.IntVar(&o.minRequests, "min-requests", 50, "the canary's min_requests (50 is the default)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -52,6 +53,7 @@ type row struct {
 	strategy          string
 	bad, reqs         int // the bad release's failed and all answers
 	toZero, toLastReq time.Duration
+	switchTook        time.Duration // the switch away, as the journal timed it
 	outcome           string
 }
 
@@ -70,13 +72,26 @@ func run(ctx context.Context, o opts) error {
 		return err
 	}
 	defer d.close()
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	// One app: each bad deploy is rolled back, so the good release is
+	// live again for the next, whichever strategy the bad one names.
+	good, err := d.release(appName, "good", spec("good", "good", "canary", addr, o))
+	if err != nil {
+		return err
+	}
+	if err := d.deploy(ctx, good); err != nil {
+		return fmt.Errorf("deploying the good release: %w", err)
+	}
 	var rows []row
 	for i := range o.runs + o.baselines {
 		strategy := "canary"
 		if i >= o.runs {
 			strategy = "bluegreen"
 		}
-		r, err := badDeploy(ctx, d, o, strategy, i)
+		r, err := badDeploy(ctx, d, o, strategy, addr, i)
 		if err != nil {
 			return err
 		}
@@ -87,22 +102,13 @@ func run(ctx context.Context, o opts) error {
 	return nil
 }
 
-// badDeploy deploys a good release of a fresh app under load, then a bad
-// one with strategy, and measures how long the bad one served.
-func badDeploy(ctx context.Context, d *daemon, o opts, strategy string, i int) (row, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return row{}, err
-	}
-	name := fmt.Sprintf("bad%d", i)
-	good, err := d.release(name, "v1", spec(name, "v1", "good", strategy, addr, o))
-	if err != nil {
-		return row{}, err
-	}
-	if err := d.deploy(ctx, good); err != nil {
-		return row{}, fmt.Errorf("deploying the good release: %w", err)
-	}
-	bad, err := d.release(name, "v2", spec(name, "v2", "flaky", strategy, addr, o))
+const appName = "canarybench"
+
+// badDeploy deploys a bad release with strategy under load and measures
+// how long it served.
+func badDeploy(ctx context.Context, d *daemon, o opts, strategy, addr string, i int) (row, error) {
+	version := fmt.Sprintf("bad%d", i)
+	bad, err := d.release(appName, version, spec(version, "flaky", strategy, addr, o))
 	if err != nil {
 		return row{}, err
 	}
@@ -111,26 +117,25 @@ func badDeploy(ctx context.Context, d *daemon, o opts, strategy string, i int) (
 	derr := d.deploy(ctx, bad)
 	time.Sleep(500 * time.Millisecond)
 	as := ld.stop()
-	_, _ = d.client.Control(ctx, name, "stop", "")
 	if derr == nil {
-		return row{}, fmt.Errorf("the bad release of %s went live", name)
+		return row{}, fmt.Errorf("the bad release %s went live", version)
 	}
-	hist, err := d.client.History(ctx, name, 1)
+	hist, err := d.client.History(ctx, appName, 1)
 	if err != nil || len(hist) == 0 {
-		return row{}, fmt.Errorf("reading the history of %s: %v", name, err)
+		return row{}, fmt.Errorf("reading the history: %v", err)
 	}
-	return measure(strategy, hist[0], as)
+	return measure(strategy, version, hist[0], as)
 }
 
 // measure reads the bad release's answers and the deploy's record: the
 // first 5xx the client saw, the moment the switch away from the bad
 // release returned in the daemon (the journal's step), and the last
 // request sent that the bad release still answered.
-func measure(strategy string, dep state.Deployment, as []answer) (row, error) {
+func measure(strategy, version string, dep state.Deployment, as []answer) (row, error) {
 	r := row{strategy: strategy, outcome: dep.Outcome}
 	var firstBad, lastReq time.Time
 	for _, a := range as {
-		fromBad := a.release == "v2" || a.status >= 500
+		fromBad := a.release == version || a.status >= 500
 		if !fromBad {
 			continue
 		}
@@ -148,7 +153,7 @@ func measure(strategy string, dep state.Deployment, as []answer) (row, error) {
 	var zero time.Time
 	for _, s := range dep.Steps {
 		if s.Name == "canary weight 0" || strings.HasPrefix(s.Name, "rollback to ") {
-			zero = s.StartedAt.Add(s.Took)
+			zero, r.switchTook = s.StartedAt.Add(s.Took), s.Took
 		}
 	}
 	if firstBad.IsZero() || zero.IsZero() {
@@ -158,33 +163,34 @@ func measure(strategy string, dep state.Deployment, as []answer) (row, error) {
 	return r, nil
 }
 
-func spec(name, version, mode, strategy, addr string, o opts) string {
+func spec(version, mode, strategy, addr string, o opts) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "version = 1\nname = %q\n\n[run]\ncommand = [\"./agent\", \"sample-agent\"]\n", name)
+	fmt.Fprintf(&b, "version = 1\nname = %q\n\n[run]\ncommand = [\"./agent\", \"sample-agent\"]\n", appName)
 	fmt.Fprintf(&b, "env = { VERSION = %q, MODE = %q, FAIL_PERCENT = \"%d\" }\n", version, mode, o.fail)
 	if os.Geteuid() == 0 {
 		b.WriteString("user = \"root\"\n")
 	}
 	fmt.Fprintf(&b, "stop_timeout = \"5s\"\n\n[service]\nlisten = %q\n\n", addr)
-	// The bounds are the defaults: a canary's max_error_rate 1% and
-	// min_requests 50, blue-green's 5% and 20; latency is not judged.
+	// The bounds are the defaults (a canary's max_error_rate 1% and, unless
+	// -min-requests, min_requests 50; blue-green's 5% and 20); latency is
+	// not judged.
 	fmt.Fprintf(&b, "[deploy]\nstrategy = %q\ninstances = %d\nhealthy_after = 2\nverify_for = \"30s\"\ndrain_timeout = \"5s\"\nmax_latency_rise = 0.0\n", strategy, o.instances)
-	fmt.Fprintf(&b, "\n[deploy.canary]\nsteps = [%d, 100]\nstep_for = \"30s\"\nmax_p99_ratio = 0.0\n", o.share)
+	fmt.Fprintf(&b, "\n[deploy.canary]\nsteps = [%d, 100]\nstep_for = \"30s\"\nmax_p99_ratio = 0.0\nmin_requests = %d\n", o.share, o.minRequests)
 	b.WriteString("\n[[checks]]\nname = \"up\"\ntype = \"http\"\npath = \"/up\"\ninterval = \"200ms\"\ntimeout = \"1s\"\nretries = 3\nstart_period = \"2s\"\n")
 	return b.String()
 }
 
 func report(o opts, rows []row) {
-	fmt.Printf("\nA bad release (%d%% of its requests fail) at %d req/s, %d instance(s) per release\n\n", o.fail, o.rate, o.instances)
-	fmt.Println("| run | strategy | bad release's answers | failed | first bad answer -> weight 0 | -> last request it got | outcome |")
-	fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | --- |")
+	fmt.Printf("\nA bad release (%d%% of its requests fail) at %d req/s, %d instance(s) per release, canary min_requests %d\n\n", o.fail, o.rate, o.instances, o.minRequests)
+	fmt.Println("| run | strategy | bad release's answers | failed | first bad answer -> weight 0 | -> last request it got | switch took | outcome |")
+	fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
 	by := map[string][]time.Duration{}
 	for i, r := range rows {
 		share := "bluegreen (100%)"
 		if r.strategy == "canary" {
 			share = fmt.Sprintf("canary (%d%%)", o.share)
 		}
-		fmt.Printf("| %d | %s | %d | %d | %s | %s | %s |\n", i+1, share, r.reqs, r.bad, msStr(r.toZero), msStr(r.toLastReq), r.outcome)
+		fmt.Printf("| %d | %s | %d | %d | %s | %s | %.2f ms | %s |\n", i+1, share, r.reqs, r.bad, msStr(r.toZero), msStr(r.toLastReq), float64(r.switchTook)/1e6, r.outcome)
 		by[r.strategy] = append(by[r.strategy], r.toZero)
 	}
 	fmt.Println("\n| strategy | first bad answer -> weight 0, median | max | target | met |")
