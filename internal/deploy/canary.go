@@ -53,6 +53,7 @@ func (p *plan) canary(ctx context.Context) (string, error) {
 	}
 	if err != nil {
 		p.abandon(ctx, idle)
+		p.rewarm(ctx, idle)
 		return "failed", err
 	}
 	var prevOld proxy.Stats
@@ -261,6 +262,7 @@ func (p *plan) canaryBack(ctx context.Context, px Proxy, cs []candidate, v *verd
 	p.e.event(p.app.Name, "rollback", "canary rolled back: "+v.reason)
 	p.drainIDs(ctx, px, cs[0].color, candidateIDs(cs))
 	p.abandon(ctx, cs[0].color)
+	p.rewarm(ctx, cs[0].color) // a warm previous release it displaced comes back
 }
 
 // statsOfIDs sums the proxy's numbers of instances ids.
