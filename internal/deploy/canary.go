@@ -128,7 +128,7 @@ func (p *plan) holdStep(ctx context.Context, px Proxy, cr *canaryRun, cs []candi
 	name := fmt.Sprintf("canary step %d (%d%%)", k+1, c.Steps[k])
 	err := p.j.step(name, func() (string, error) {
 		var detail string
-		v, old, detail, abortErr = p.watchStep(ctx, px, cr, cs, olds, prevOld)
+		v, old, detail, abortErr = p.watchStep(ctx, px, cr, cs, olds, k+1, prevOld)
 		switch {
 		case abortErr != nil:
 			return "", abortErr
@@ -147,7 +147,7 @@ func (p *plan) holdStep(ctx context.Context, px Proxy, cr *canaryRun, cs []candi
 }
 
 // watchStep is holdStep's loop, every verifyTick.
-func (p *plan) watchStep(ctx context.Context, px Proxy, cr *canaryRun, cs []candidate, olds []instance.ID, prevOld proxy.Stats) (*verdict, proxy.Stats, string, error) {
+func (p *plan) watchStep(ctx context.Context, px Proxy, cr *canaryRun, cs []candidate, olds []instance.ID, step int, prevOld proxy.Stats) (*verdict, proxy.Stats, string, error) {
 	c := p.app.Deploy.Canary
 	stop := p.stop
 	if stop == nil {
@@ -180,7 +180,7 @@ func (p *plan) watchStep(ctx context.Context, px Proxy, cr *canaryRun, cs []cand
 		if v := judgeCanary(c, cur, old, false); v != nil {
 			return v, old, "", nil
 		}
-		promoted := cr.promoted()
+		promoted := cr.promoted(step)
 		held := time.Since(start)
 		if !promoted && (c.StepFor.Manual || held < c.StepFor.Duration) {
 			continue

@@ -37,14 +37,14 @@ type CanaryStatus struct {
 // canaryRun is a canary's state that Promote and Status read while its
 // deploy runs. Safe for concurrent use.
 type canaryRun struct {
-	promote chan struct{} // one pending promote at most
+	promote chan int // the step (1-based) a pending promote ends; one at most
 
 	mu sync.Mutex
 	st CanaryStatus
 }
 
 func newCanaryRun(id string, c *spec.Canary) *canaryRun {
-	return &canaryRun{promote: make(chan struct{}, 1),
+	return &canaryRun{promote: make(chan int, 1),
 		st: CanaryStatus{Deployment: id, Steps: c.Steps, StepFor: c.StepFor.String(), State: CanaryStarting}}
 }
 
@@ -62,11 +62,13 @@ func (c *canaryRun) status() CanaryStatus {
 	return s
 }
 
-// promoted takes a pending promote, if there is one.
-func (c *canaryRun) promoted() bool {
+// promoted takes a pending promote, if there is one, and reports whether
+// it was for step (1-based): a promote of a step that ended by itself just
+// before does not skip the next one.
+func (c *canaryRun) promoted(step int) bool {
 	select {
-	case <-c.promote:
-		return true
+	case s := <-c.promote:
+		return s == step
 	default:
 		return false
 	}
@@ -101,7 +103,7 @@ func (e *Engine) Promote(app, user string) (string, int, error) {
 		return r.id, 0, fmt.Errorf("%w: deployment %s of %s is still starting its new instances; promote once a step is held", ErrNotCanary, r.id, app)
 	}
 	select {
-	case c.promote <- struct{}{}:
+	case c.promote <- st.Step:
 	default: // one pending already: promote moves one step
 	}
 	e.event(app, "canary.promote", fmt.Sprintf("deployment %s step %d (%d%%) promoted by %s", r.id, st.Step, st.Percent, user))

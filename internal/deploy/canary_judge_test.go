@@ -67,3 +67,21 @@ func TestEnoughRequests(t *testing.T) {
 		t.Error("50 finished (10 failed) not counted as enough")
 	}
 }
+
+// TestPromoteEndsOnlyItsStep: a promote sent for a step that has ended
+// meanwhile is dropped, not carried into the next step.
+func TestPromoteEndsOnlyItsStep(t *testing.T) {
+	t.Parallel()
+	c := newCanaryRun("1", &spec.Canary{Steps: []int{10, 100}})
+	c.promote <- 1
+	if c.promoted(2) {
+		t.Error("a promote of step 1 ended step 2")
+	}
+	if c.promoted(2) {
+		t.Error("a promote was taken twice")
+	}
+	c.promote <- 2
+	if !c.promoted(2) {
+		t.Error("a promote of step 2 did not end step 2")
+	}
+}
