@@ -207,6 +207,13 @@ func (c *Client) Restart(ctx context.Context, app string, out deploy.ProgressFun
 	return c.stream(ctx, "/v1/apps/"+url.PathEscape(app)+"/restart", struct{}{}, out)
 }
 
+// Promote ends the running canary's current step of app and returns its
+// deployment ID and the step promoted.
+func (c *Client) Promote(ctx context.Context, app string) (PromoteAnswer, error) {
+	var a PromoteAnswer
+	return a, c.getJSON(ctx, http.MethodPost, "/v1/apps/"+url.PathEscape(app)+"/promote", struct{}{}, &a)
+}
+
 // Abort stops the running deploy of app and returns its deployment ID; the
 // deploy then undoes itself (Attach follows it to its end).
 func (c *Client) Abort(ctx context.Context, app string) (string, error) {

@@ -24,7 +24,7 @@ func toError(err error) (*Error, int) {
 		return &Error{Code: CodeBadRequest, Message: err.Error()}, http.StatusBadRequest
 	case errors.Is(err, deploy.ErrBusy):
 		return &Error{Code: CodeBusy, Message: err.Error()}, http.StatusConflict
-	case errors.Is(err, deploy.ErrCommitted), errors.Is(err, deploy.ErrUndoing):
+	case errors.Is(err, deploy.ErrCommitted), errors.Is(err, deploy.ErrUndoing), errors.Is(err, deploy.ErrNotCanary):
 		return &Error{Code: CodeConflict, Message: err.Error()}, http.StatusConflict
 	case errors.Is(err, deploy.ErrUnknownApp), errors.Is(err, state.ErrNotFound), errors.Is(err, deploy.ErrNoPrevious),
 		errors.Is(err, deploy.ErrNotRunning), errors.Is(err, deploy.ErrUnknownRelease), errors.Is(err, secrets.ErrNotFound):

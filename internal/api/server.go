@@ -65,6 +65,7 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("POST /v1/apps/{app}/rollback", s.rollback)
 	m.HandleFunc("POST /v1/apps/{app}/restart", s.restart)
 	m.HandleFunc("POST /v1/apps/{app}/abort", s.abort)
+	m.HandleFunc("POST /v1/apps/{app}/promote", s.promote)
 	m.HandleFunc("DELETE /v1/apps/{app}", s.remove)
 	m.HandleFunc("GET /v1/apps/{app}/attach", s.attach)
 	m.HandleFunc("POST /v1/apps/{app}/start", s.control)
@@ -138,6 +139,17 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, AbortAnswer{Deployment: id})
+}
+
+// promote ends the running canary's current step now; the answer does not
+// wait for the next step (attach follows it).
+func (s *Server) promote(w http.ResponseWriter, r *http.Request) {
+	id, step, err := s.engine.Promote(r.PathValue("app"), peerName(r.Context()))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, PromoteAnswer{Deployment: id, Step: step})
 }
 
 // remove takes the app out of berth (?purge=true: its files too).

@@ -59,6 +59,13 @@ type AbortAnswer struct {
 	Deployment string `json:"deployment"`
 }
 
+// PromoteAnswer names the canary deployment and the step (1-based) that
+// a promote ended.
+type PromoteAnswer struct {
+	Deployment string `json:"deployment"`
+	Step       int    `json:"step"`
+}
+
 // RemoveAnswer says an app was removed, and whether its files went too.
 type RemoveAnswer struct {
 	App    string `json:"app"`

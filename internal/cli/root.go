@@ -130,7 +130,7 @@ func (a *app) root() *cobra.Command {
 		a.statusCmd(), a.historyCmd(), a.logsCmd(), a.eventsCmd(), a.rollbackCmd(),
 		a.startCmd(), a.stopCmd(), a.restartCmd(), a.pauseCmd(), a.resumeCmd(), a.scaleCmd(),
 		a.whyCmd(), a.logrotateCmd(), a.checkCmd(), a.demoCmd(), a.sampleAgentCmd(), a.provisionCmd(), a.unprovisionCmd(),
-		a.abortCmd(), a.rmCmd(), a.secretCmd(), a.dialStdioCmd(), a.contextCmd(), a.setupCmd(),
+		a.abortCmd(), a.promoteCmd(), a.rmCmd(), a.secretCmd(), a.dialStdioCmd(), a.contextCmd(), a.setupCmd(),
 	)
 	root.AddCommand(a.versionCmd())
 	root.AddCommand(a.planCmd())

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"text/tabwriter"
 	"time"
 
@@ -104,7 +105,29 @@ func printStatus(w io.Writer, apps []deploy.AppStatus) {
 		if notes != "" {
 			fmt.Fprintf(w, "%s:%s\n", ap.Name, notes)
 		}
+		if c := ap.Canary; c != nil {
+			fmt.Fprintf(w, "%s: %s\n", ap.Name, canaryLine(c))
+		}
 	}
+}
+
+// canaryLine is a running canary in one line: its step, share, state and
+// each instance's weight.
+func canaryLine(c *deploy.CanaryStatus) string {
+	if c.Step == 0 {
+		return fmt.Sprintf("canary (deployment %s) %s, steps %v", c.Deployment, c.State, c.Steps)
+	}
+	names := make([]string, 0, len(c.Weights))
+	for n := range c.Weights {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	ws := ""
+	for _, n := range names {
+		ws += fmt.Sprintf(" %s=%d", n, c.Weights[n])
+	}
+	return fmt.Sprintf("canary (deployment %s) step %d of %d: %d%% to the new release, step_for %s, %s; weights%s",
+		c.Deployment, c.Step, len(c.Steps), c.Percent, c.StepFor, c.State, ws)
 }
 
 func writeJSON(w io.Writer, v any) error {

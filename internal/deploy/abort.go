@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/berth-dev/berth/internal/state"
 )
@@ -34,6 +35,7 @@ type run struct {
 	cancel  context.CancelCauseFunc
 	out     ProgressFunc // the deploying client's
 	done    chan struct{}
+	canary  atomic.Pointer[canaryRun] // set while a canary runs, for Promote and Status
 
 	cmu       sync.Mutex // orders Abort against the commit and the undoing
 	committed bool

@@ -39,6 +39,8 @@ func (p *plan) run(ctx context.Context) (string, error) {
 		return p.restart(ctx)
 	case p.app.Deploy.Strategy == spec.StrategyRolling:
 		return p.rolling(ctx)
+	case p.app.Deploy.Strategy == spec.StrategyCanary && p.app.Service != nil:
+		return p.canary(ctx)
 	case p.app.Service != nil:
 		return p.blueGreen(ctx)
 	default:

@@ -27,6 +27,8 @@ type AppStatus struct {
 	Stopped   bool             `json:"stopped"`
 	Deploying string           `json:"deploying,omitempty"` // what holds the app's lock, e.g. "deployment 17"
 	Instances []InstanceStatus `json:"instances"`
+	// Canary is the running canary's step and weights, when one runs.
+	Canary *CanaryStatus `json:"canary,omitempty"`
 }
 
 // InstanceStatus is one instance of an app: a color's instance Index
@@ -77,6 +79,7 @@ func (e *Engine) appStatus(ctx context.Context, st state.App) AppStatus {
 	e.mu.Lock()
 	s.Deploying = e.busy[st.Name]
 	e.mu.Unlock()
+	s.Canary = e.canaryStatus(st.Name)
 	if a != nil {
 		s.Strategy = a.Deploy.Strategy
 		if a.Service != nil {

@@ -14,6 +14,7 @@ type input struct {
 	gapOK     bool // downtime = "seconds"
 	service   bool // takes traffic through the proxy
 	warm      bool // bluegreen keeps the old color warm for an instant rollback
+	canary    bool // [deploy.canary] is present: canary is asked for
 	est       Estimate
 }
 
@@ -22,7 +23,7 @@ func inputOf(app *spec.App, h Timings) input {
 	return input{
 		n: max(app.Deploy.Instances, 1), extra: c.MaxExtraInstances, singleton: c.Singleton,
 		gapOK: c.Downtime == spec.DowntimeSeconds, service: app.Service != nil,
-		warm: app.Deploy.KeepWarm != "0s", est: estimate(app, h),
+		warm: app.Deploy.KeepWarm != "0s", canary: app.Deploy.Canary != nil, est: estimate(app, h),
 	}
 }
 
@@ -30,6 +31,10 @@ func inputOf(app *spec.App, h Timings) input {
 // settings and one line of why, or an *Error when nothing fits.
 func (in input) choose() (string, map[string]any, string, error) {
 	gap := in.est.gap()
+	if o := in.canaryOption(); in.canary && o.Fits {
+		return spec.StrategyCanary, in.settings(spec.StrategyCanary),
+			"[deploy.canary] is present and fits: the new release takes a growing share of requests, judged after each step", nil
+	}
 	switch {
 	case in.singleton && !in.gapOK:
 		return "", nil, "", &Error{Key: "constraints.downtime", Msg: fmt.Sprintf(
@@ -70,7 +75,7 @@ func (in input) settings(strategy string) map[string]any {
 		surge, unavailable := in.surge()
 		return map[string]any{"instances": in.n, "max_surge": surge, "max_unavailable": unavailable}
 	case spec.StrategyCanary:
-		return map[string]any{"instances": in.n}
+		return map[string]any{"instances": in.n, "steps": in.est.CanarySteps, "step_for": in.est.canaryStepFor()}
 	}
 	return map[string]any{}
 }

@@ -71,15 +71,24 @@ func median(ds []time.Duration) time.Duration {
 type Estimate struct {
 	Timings
 	VerifyFor time.Duration
-	Measured  bool   // from this app's history, not the spec
-	Source    string // one line saying which
+	// CanarySteps and CanaryStepFor are [deploy.canary]'s, or its
+	// defaults when the table is absent; a manual step counts as 0.
+	CanarySteps   []int
+	CanaryStepFor time.Duration
+	CanaryManual  bool
+	Measured      bool   // from this app's history, not the spec
+	Source        string // one line saying which
 }
 
 // estimate uses the measured timings when there are some; else the spec:
 // readiness passing healthy_after times at its interval (the least a start
 // takes) and stop_timeout (the most a stop takes).
 func estimate(app *spec.App, h Timings) Estimate {
-	e := Estimate{VerifyFor: app.Deploy.VerifyFor.Duration}
+	e := Estimate{VerifyFor: app.Deploy.VerifyFor.Duration,
+		CanarySteps: spec.DefaultCanarySteps(), CanaryStepFor: spec.DefaultCanaryStepFor}
+	if c := app.Deploy.Canary; c != nil {
+		e.CanarySteps, e.CanaryStepFor, e.CanaryManual = c.Steps, c.StepFor.Duration, c.StepFor.Manual
+	}
 	if h.Deploys > 0 {
 		e.Timings, e.Measured = h, true
 		e.Source = fmt.Sprintf("measured: median of this app's last %d deploy(s)", h.Deploys)
@@ -123,12 +132,31 @@ func (e Estimate) rolling(n, batch int, service bool) string {
 	return e.about(time.Duration(batches)*each + e.VerifyFor)
 }
 
-// canaryStepsAssumed: three steps (10%, 50%, 100%) each held verify_for,
-// until [deploy.canary] says otherwise.
-const canaryStepsAssumed = 3
-
+// canary is the new instances' start, every step held step_for (the last,
+// at 100%, too: the old instances stay up to take the traffic back), and
+// the old ones' drain.
+// Manual steps last as long as the operator takes: the estimate says so.
 func (e Estimate) canary() string {
-	return e.about(e.ready() + canaryStepsAssumed*e.VerifyFor + e.Drain)
+	held := time.Duration(len(e.CanarySteps)) * e.CanaryStepFor
+	if e.CanaryManual {
+		return e.about(e.ready()+e.Drain) + " + manual steps"
+	}
+	return e.about(e.ready() + held + e.Drain)
+}
+
+func (e Estimate) canarySteps() string {
+	parts := make([]string, len(e.CanarySteps))
+	for i, s := range e.CanarySteps {
+		parts[i] = fmt.Sprintf("%d%%", s)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (e Estimate) canaryStepFor() string {
+	if e.CanaryManual {
+		return spec.StepManual
+	}
+	return short(e.CanaryStepFor)
 }
 
 func (e Estimate) about(d time.Duration) string { return "~" + short(d) }

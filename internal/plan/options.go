@@ -17,7 +17,7 @@ func (in input) option(strategy string) Option {
 	case spec.StrategyRolling:
 		return in.rolling()
 	}
-	return in.canary()
+	return in.canaryOption()
 }
 
 func (in input) restart() Option {
@@ -72,7 +72,7 @@ func (in input) rolling() Option {
 	return o
 }
 
-func (in input) canary() Option {
+func (in input) canaryOption() Option {
 	o := Option{Strategy: spec.StrategyCanary, Downtime: "none", ExtraInstances: in.n,
 		Rollback: "instant: the canary's weight goes to 0", Duration: in.est.canary()}
 	switch {
@@ -83,6 +83,8 @@ func (in input) canary() Option {
 		o.Why = "runs both releases at once, but singleton = true"
 	case in.extra < in.n:
 		o.Why = fmt.Sprintf("needs %d extra instance(s), but max_extra_instances = %d", in.n, in.extra)
+	case in.canary:
+		o.Fits, o.Why = true, "[deploy.canary] is present: steps "+in.est.canarySteps()+", each held "+in.est.canaryStepFor()
 	default:
 		o.Fits, o.Why = true, "fits; chosen only when asked (strategy = \"canary\" or [deploy.canary])"
 	}

@@ -68,6 +68,10 @@ func TestChoose(t *testing.T) {
 			want: "bluegreen", settings: map[string]any{"instances": 1}, fits: []bool{true, true, true, true}},
 		{name: "explicit strategy is kept", deploy: `strategy = "restart"`, constraints: "downtime = \"seconds\"",
 			want: "restart", settings: map[string]any{"stop_first": true}, fits: []bool{true, true, true, true}},
+		{name: "[deploy.canary] present: canary with its steps", deploy: auto + "instances = 2\n[deploy.canary]\nsteps = [5, 100]\nstep_for = \"30s\"", constraints: "max_extra_instances = 2",
+			want: "canary", settings: map[string]any{"instances": 2, "steps": []int{5, 100}, "step_for": "30s"}, fits: []bool{false, true, true, true}},
+		{name: "[deploy.canary] that does not fit: the rules choose", deploy: auto + "instances = 2\n[deploy.canary]\nstep_for = \"manual\"", constraints: "max_extra_instances = 1",
+			want: "rolling", settings: map[string]any{"instances": 2, "max_surge": 1, "max_unavailable": 0}, fits: []bool{false, false, true, false}},
 		{name: "explicit bluegreen on a singleton is kept, not fitting", deploy: `strategy = "bluegreen"`, constraints: "singleton = true",
 			want: "bluegreen", settings: map[string]any{"instances": 1}, fits: []bool{true, false, false, false}},
 	}

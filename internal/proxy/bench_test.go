@@ -51,7 +51,15 @@ func BenchmarkLane(b *testing.B) { benchLane(b, 1) }
 // backend under 4 names): the cost of picking the least loaded member.
 func BenchmarkLaneSet4(b *testing.B) { benchLane(b, 4) }
 
+// BenchmarkLaneCanary4 is BenchmarkLaneSet4 with two of the four members
+// a 10% canary: the split's side choice on every request.
+func BenchmarkLaneCanary4(b *testing.B) { benchLane(b, -4) }
+
+// benchLane serves members targets (one: Switch; more: SwitchSet; a
+// negative count: a set whose second half is a 10% canary).
 func benchLane(b *testing.B, members int) {
+	canary := members < 0
+	members = max(members, -members)
 	answer := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\nDate: Wed, 25 Nov 2026 10:00:00 GMT\r\n\r\n" + strings.Repeat("x", 100))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -89,7 +97,14 @@ func benchLane(b *testing.B, members int) {
 	} else {
 		var ms []Member
 		for i := range members {
-			ms = append(ms, Member{Target: Target{Name: fmt.Sprintf("blue.%d", i), Addr: ln.Addr().String()}, Weight: 1})
+			m := Member{Target: Target{Name: fmt.Sprintf("blue.%d", i), Addr: ln.Addr().String()}, Weight: 1}
+			if canary {
+				m.Weight, m.Canary = 90, i >= members/2
+				if m.Canary {
+					m.Weight = 10
+				}
+			}
+			ms = append(ms, m)
 		}
 		p.SwitchSet("blue", ms)
 	}

@@ -246,7 +246,7 @@ func TestRefusedAfterSwitchBackGoesToLive(t *testing.T) {
 	p := startProxy(t, Config{})
 	p.Switch(blue)
 	p.Switch(green)
-	rt := p.acquire() // on green
+	rt := p.acquire(pinNone) // on green
 	p.Switch(blue)
 	fb := p.fallback(rt)
 	if fb == nil || fb.target != blue {

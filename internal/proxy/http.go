@@ -75,7 +75,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, a == heldTooLong)
 		return
 	}
-	rt := p.acquire()
+	pn := pinNone
+	if v, ok := r.Header[CanaryHeader]; ok {
+		if len(v) > 0 {
+			pn = pinOf(v[0])
+		}
+		delete(r.Header, CanaryHeader)
+	}
+	rt := p.acquire(pn)
 	if rt == nil {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusServiceUnavailable)

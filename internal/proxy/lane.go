@@ -62,6 +62,7 @@ type laneReq struct {
 	nkv       int
 	xff       []string
 	named     []string // extra hop-by-hop fields named by Connection
+	pin       pin      // CanaryHeader's, which is not forwarded
 }
 
 // serveLane runs the lane on a freshly accepted client connection.

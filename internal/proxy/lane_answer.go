@@ -21,7 +21,7 @@ func (lc *laneConn) handle(q *laneReq) bool {
 		}
 		return lc.answer(&q.answerTo, http.StatusServiceUnavailable, body, true)
 	}
-	rt := p.acquire()
+	rt := p.acquire(q.pin)
 	if rt == nil {
 		return lc.answer(&q.answerTo, http.StatusServiceUnavailable, bodyNoTarget, false)
 	}

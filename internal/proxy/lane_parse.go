@@ -18,7 +18,7 @@ func (q *laneReq) parse(head []byte) bool {
 		return false
 	}
 	s = s[i+2:]
-	q.nkv, q.xff, q.named, q.host = 0, q.xff[:0], q.named[:0], ""
+	q.nkv, q.xff, q.named, q.host, q.pin = 0, q.xff[:0], q.named[:0], "", pinNone
 	hosts, lengths := 0, 0
 	keepAlive, trailers := false, false
 	for {
@@ -39,6 +39,9 @@ func (q *laneReq) parse(head []byte) bool {
 		switch fieldKind(k) {
 		case fieldForward:
 		case fieldDrop:
+			continue
+		case fieldCanary:
+			q.pin = pinOf(v)
 			continue
 		case fieldRefuse:
 			return false
@@ -159,6 +162,7 @@ const (
 	fieldXFF
 	fieldTE
 	fieldConnection
+	fieldCanary // CanaryHeader: read, then dropped
 )
 
 // fieldKind classifies a field name without canonicalizing it: a switch
@@ -199,6 +203,9 @@ func fieldKind(k string) fieldClass {
 	case 14:
 		if is("content-length") {
 			return fieldLength
+		}
+		if is("x-berth-canary") {
+			return fieldCanary
 		}
 	case 15:
 		if is("x-forwarded-for") {

@@ -155,7 +155,7 @@ func (l *evloop) start(c *client, n int) bool {
 	// becomes a constant, the rest is used before.
 	q.method = methodName(q.method)
 	c.req = q.answerTo
-	rt := p.acquire()
+	rt := p.acquire(q.pin)
 	if rt == nil {
 		c.out = appendAnswer(l.bufs.getOut(), &c.req, http.StatusServiceUnavailable, bodyNoTarget, false)
 		c.closing = c.req.close

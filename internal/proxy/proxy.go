@@ -297,8 +297,9 @@ func (p *Proxy) allBackends() []*backend {
 // re-reads the live pointer after counting: if a Switch happened in
 // between, the caller has sent nothing yet, so it moves to the new route.
 // That closes the window in which Drain could see zero in flight on the
-// old target while a request was about to be sent there.
-func (p *Proxy) acquire() *route {
+// old target while a request was about to be sent there. pn is the
+// request's CanaryHeader pin (pinNone for TCP).
+func (p *Proxy) acquire(pn pin) *route {
 	for {
 		r := p.live.Load()
 		if r == nil {
@@ -306,7 +307,7 @@ func (p *Proxy) acquire() *route {
 		}
 		m := r
 		if r.set != nil {
-			m = r.set.pick(Target{})
+			m = r.set.pick(Target{}, pn)
 		}
 		m.b.stats.inFlight.Add(1)
 		if p.live.Load() == r {

@@ -11,6 +11,10 @@ type Member struct {
 	// Weight is the member's relative share of new requests; 0 sends it
 	// none (it keeps what it has in flight). Negative counts as 0.
 	Weight int
+	// Canary marks the new release's members in a canary: when a set has
+	// both kinds, the canary side gets exactly its weights' share of new
+	// requests (see split) and CanaryHeader can pin a request to a side.
+	Canary bool `json:",omitempty"`
 }
 
 // set is the part of a route that makes it a group of live targets.
@@ -19,8 +23,22 @@ type Member struct {
 type set struct {
 	members []*route
 	weights []int64
-	next    atomic.Uint32 // where the next pick starts, so ties spread
+	// groups index members: all of them, the stable side and the canary
+	// side (both empty without a split); next is where each group's next
+	// pick starts, so ties spread.
+	groups [3][]int
+	next   [3]atomic.Uint32
+	split  *split        // nil: no canary split
+	seq    atomic.Uint64 // requests the split has placed
+	live   []Member      // as given, for LiveSet
 }
+
+// The groups of a set's members.
+const (
+	groupAll = iota
+	groupStable
+	groupCanary
+)
 
 // SwitchSet makes members the live targets in one atomic step, under
 // name (what Live reports), and returns the previous live target. New
@@ -48,7 +66,7 @@ func (p *Proxy) SwitchSet(name string, members []Member) (prev Target) {
 			return p.Switch(live[0].Target)
 		}
 	}
-	s := &set{}
+	s := &set{split: newSplit(live), live: live}
 	next := &route{target: Target{Name: name, Addr: live[0].Target.Addr}, ipPort: true, set: s}
 	for _, m := range live {
 		_, err := netip.ParseAddrPort(m.Target.Addr)
@@ -56,6 +74,14 @@ func (p *Proxy) SwitchSet(name string, members []Member) (prev Target) {
 		next.ipPort = next.ipPort && r.ipPort
 		s.members = append(s.members, r)
 		s.weights = append(s.weights, int64(m.Weight))
+		s.groups[groupAll] = append(s.groups[groupAll], len(s.members)-1)
+		if s.split != nil {
+			g := groupStable
+			if m.Canary {
+				g = groupCanary
+			}
+			s.groups[g] = append(s.groups[g], len(s.members)-1)
+		}
 	}
 	return p.swap(next, name)
 }
@@ -70,11 +96,7 @@ func (p *Proxy) LiveSet() []Member {
 	case r.set == nil:
 		return []Member{{Target: r.target, Weight: 1}}
 	}
-	out := make([]Member, len(r.set.members))
-	for i, m := range r.set.members {
-		out[i] = Member{Target: m.target, Weight: int(r.set.weights[i])}
-	}
-	return out
+	return append([]Member(nil), r.set.live...)
 }
 
 // pick returns the member with the fewest requests in flight per unit of
@@ -82,14 +104,40 @@ func (p *Proxy) LiveSet() []Member {
 // robin: an instance that is slow (a long request, a GC pause, a cold
 // cache) gets fewer new requests while it is slow, and a fresh instance
 // that joined a loaded set catches up at once. Scanning starts one
-// further each time, so equal members share requests evenly.
-func (s *set) pick(not Target) *route {
-	n := len(s.members)
-	start := int(s.next.Add(1) % uint32(n))
+// further each time, so equal members share requests evenly. In a canary
+// split the side is chosen first (by pn, else by the share) and the
+// member within it; a side left empty by not gives way to the other.
+func (s *set) pick(not Target, pn pin) *route {
+	if s.split == nil {
+		return s.pickIn(not, groupAll)
+	}
+	g := groupStable
+	switch {
+	case pn == pinCanary:
+		g = groupCanary
+	case pn == pinStable:
+	case s.split.side(s.seq.Add(1)):
+		g = groupCanary
+	}
+	if m := s.pickIn(not, g); m != nil {
+		return m
+	}
+	return s.pickIn(not, groupAll)
+}
+
+// pickIn is pick among group g's members, with a rotation of its own so
+// that each side's members share its requests evenly.
+func (s *set) pickIn(not Target, g int) *route {
+	idx := s.groups[g]
+	n := len(idx)
+	if n == 0 {
+		return nil
+	}
+	start := int(s.next[g].Add(1) % uint32(n))
 	var best *route
 	var bestLoad, bestWeight int64
 	for k := range n {
-		i := (start + k) % n
+		i := idx[(start+k)%n]
 		m := s.members[i]
 		if m.target == not {
 			continue
@@ -112,5 +160,5 @@ func (r *route) member(not Target) *route {
 		}
 		return r
 	}
-	return r.set.pick(not)
+	return r.set.pick(not, pinNone)
 }

@@ -44,7 +44,7 @@ func (p *Proxy) serveTCP(c net.Conn) {
 	if p.admit(ctx) != admitted {
 		return
 	}
-	rt := p.acquire()
+	rt := p.acquire(pinNone)
 	if rt == nil {
 		return
 	}

@@ -25,6 +25,7 @@ const (
 	ModeErrors    = "errors"     // healthy, but real requests get 500: only traffic shows it
 	ModeCrashLate = "crash-late" // healthy, then exits after CRASH_AFTER (default 2s)
 	ModeCounter   = "counter"    // a worker: prints "seq 1".."seq COUNT" as fast as it can, then waits
+	ModeFlaky     = "flaky"      // healthy, but FAIL_PERCENT (default 30) of every 100 requests to / get 500, spread evenly
 )
 
 // Run serves until ctx ends (the CLI ends it on SIGTERM or SIGINT), then
@@ -98,7 +99,15 @@ func handler(version, mode string) *http.ServeMux {
 		fmt.Fprintf(w, "slow %dms from %s\n", ms, version)
 	})
 	m.HandleFunc("/events", sse(version))
+	failPct, _ := strconv.Atoi(getenv("FAIL_PERCENT", "30"))
+	var served atomic.Uint64
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// Flaky fails FAIL_PERCENT of every hundred requests, spread
+		// evenly: an exact share, not a random one.
+		if n := served.Add(1); mode == ModeFlaky && n*uint64(failPct)/100 != (n-1)*uint64(failPct)/100 {
+			http.Error(w, "internal error (simulated, flaky)", http.StatusInternalServerError)
+			return
+		}
 		if mode == ModeErrors {
 			http.Error(w, "internal error (simulated)", http.StatusInternalServerError)
 			return

@@ -79,6 +79,7 @@ func applyDefaults(app *App, root *tomlconf.Node) {
 	setFloat(&app.Deploy.MaxErrorRate, dep, "max_error_rate", DefaultMaxErrorRate)
 	setFloat(&app.Deploy.MaxLatencyRise, dep, "max_latency_rise", DefaultMaxLatencyRise)
 	setInt(&app.Deploy.MinRequests, dep, "min_requests", DefaultMinRequests)
+	canaryDefaults(&app.Deploy, dep.Field("canary"))
 
 	constraintDefaults(&app.Constraints, root.Field("constraints"))
 

@@ -142,6 +142,10 @@ type Deploy struct {
 	MaxErrorRate   float64 `toml:"max_error_rate"`   // 5xx + connection errors / requests; default 0.05
 	MaxLatencyRise float64 `toml:"max_latency_rise"` // p99 new / p99 old baseline; default 3.0 (0 disables)
 	MinRequests    int     `toml:"min_requests"`     // requests before ratios are judged; default 20
+
+	// Canary tunes strategy = "canary" ([deploy.canary]); nil when the
+	// table is absent and the strategy is another.
+	Canary *Canary `toml:"canary"`
 }
 
 // Constraints declare what a deploy may cost; strategy = "auto" chooses the

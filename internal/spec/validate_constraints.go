@@ -28,6 +28,13 @@ func (v *validator) constraints(a *App) {
 		if n := t.Field("max_extra_instances"); n != nil && c.MaxExtraInstances < a.Deploy.Instances && !stopFirst {
 			v.warn("deploy.strategy", `bluegreen starts %d extra instance(s), but [constraints] max_extra_instances = %d; use strategy = "auto" to choose one that fits`, a.Deploy.Instances, c.MaxExtraInstances)
 		}
+	case StrategyCanary:
+		if t.Field("singleton") != nil && c.Singleton {
+			v.warn("deploy.strategy", `canary runs both releases at once, but [constraints] singleton = true; use strategy = "restart" or "auto"`)
+		}
+		if n := t.Field("max_extra_instances"); n != nil && c.MaxExtraInstances < a.Deploy.Instances {
+			v.warn("deploy.strategy", `canary starts %d extra instance(s) beside the old ones, but [constraints] max_extra_instances = %d; use strategy = "auto" to choose one that fits`, a.Deploy.Instances, c.MaxExtraInstances)
+		}
 	case StrategyRestart:
 		if t.Field("downtime") != nil && c.Downtime == DowntimeNone {
 			v.warn("deploy.strategy", `restart stops the old instance before the new one is ready, but [constraints] downtime = "none"; use strategy = "bluegreen" or "auto"`)

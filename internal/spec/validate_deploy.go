@@ -10,12 +10,8 @@ import (
 const MaxInstances = 64
 
 func (v *validator) deploy(d *Deploy, svc *Service) {
-	switch d.Strategy {
-	case StrategyCanary:
-		v.fail("deploy.strategy", "strategy %q is not available yet; use %q, %q, %q or %q", d.Strategy, StrategyRestart, StrategyBlueGreen, StrategyRolling, StrategyAuto)
-	default:
-		v.oneOf("deploy.strategy", "a strategy", d.Strategy, StrategyRestart, StrategyBlueGreen, StrategyRolling, StrategyAuto)
-	}
+	v.oneOf("deploy.strategy", "a strategy", d.Strategy, StrategyRestart, StrategyBlueGreen, StrategyRolling, StrategyCanary, StrategyAuto)
+	v.canary(d, svc)
 	switch {
 	case d.MaxSurge < 0 || d.MaxUnavailable < 0:
 		v.fail("deploy.max_surge", "max_surge %d and max_unavailable %d must not be negative", d.MaxSurge, d.MaxUnavailable)
