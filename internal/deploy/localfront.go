@@ -44,7 +44,7 @@ func (f *LocalFront) Route(app string, svc spec.Service) (Proxy, error) {
 	f.mu.Lock()
 	cur, ok := f.served[app]
 	f.mu.Unlock()
-	if ok && cur.svc == svc {
+	if ok && cur.svc.Equal(svc) {
 		return cur.p, nil
 	}
 	var ln net.Listener
