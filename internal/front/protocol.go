@@ -2,10 +2,10 @@ package front
 
 import (
 	"errors"
-	"slices"
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
