@@ -39,6 +39,8 @@ type remoteFront struct {
 	// activation), or nil.
 	inherited func(app, addr string) net.Listener
 	log       *slog.Logger
+	// door is daemon.toml's front door, given to every front attached.
+	door front.DoorSpec
 }
 
 // Route implements deploy.Front. The front adopts a route it already
@@ -57,8 +59,7 @@ func (f *remoteFront) Route(app string, svc spec.Service) (deploy.Proxy, error) 
 			sock = s
 		}
 	}
-	r, err := f.c.Route(ctx, app, front.RouteSpec{Listen: svc.Listen, Protocol: svc.Protocol,
-		RequestTimeout: svc.RequestTimeout.Duration}, sock)
+	r, err := f.c.Route(ctx, app, routeSpec(svc), sock)
 	if sock != nil {
 		sock.Close()
 	}
@@ -114,6 +115,9 @@ func newSelfRestart(argv []string) *selfRestart {
 // hold its sockets, and register for restarts when sr is not nil.
 func (f *remoteFront) attach(sr *selfRestart) func(context.Context, *front.Client) error {
 	return func(ctx context.Context, c *front.Client) error {
+		if err := c.Door(ctx, f.door); err != nil {
+			f.log.Error("front door", "err", err)
+		}
 		if err := f.refresh(ctx, c); err != nil {
 			return err
 		}

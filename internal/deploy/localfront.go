@@ -47,6 +47,9 @@ func (f *LocalFront) Route(app string, svc spec.Service) (Proxy, error) {
 	if ok && cur.svc.Equal(svc) {
 		return cur.p, nil
 	}
+	if svc.Listen == "" {
+		return nil, fmt.Errorf("routing %s: hosts without a listen address are served by the front door of `berth front`, not by an in-process front", app)
+	}
 	var ln net.Listener
 	if f.inh != nil {
 		ln = f.inh(app, svc.Listen)

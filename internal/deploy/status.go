@@ -27,6 +27,7 @@ type AppStatus struct {
 	Stopped   bool             `json:"stopped"`
 	Deploying string           `json:"deploying,omitempty"` // what holds the app's lock, e.g. "deployment 17"
 	Instances []InstanceStatus `json:"instances"`
+	Hosts     []HostStatus     `json:"hosts,omitempty"` // front door hosts of the app
 }
 
 // InstanceStatus is one instance of an app: a color's instance Index
@@ -67,6 +68,7 @@ func (e *Engine) Status(ctx context.Context, name string) ([]AppStatus, error) {
 	for _, st := range apps {
 		out = append(out, e.appStatus(ctx, st))
 	}
+	e.addHosts(ctx, out)
 	return out, nil
 }
 
