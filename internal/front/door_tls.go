@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,7 +74,7 @@ func newCerts(log *slog.Logger, spec DoorSpec, tune DoorTuning, table func() *ho
 		Logger:             nop,
 	})
 	c.cfg = certmagic.New(c.cache, certmagic.Config{
-		Storage:            &certmagic.FileStorage{Path: spec.Storage},
+		Storage:            &privateStorage{certmagic.FileStorage{Path: spec.Storage}},
 		RenewalWindowRatio: tune.RenewWindow,
 		OnEvent:            c.onEvent,
 		Logger:             nop,
@@ -96,6 +97,19 @@ func newCerts(log *slog.Logger, spec DoorSpec, tune DoorTuning, table func() *ho
 	})
 	c.cfg.Issuers = []certmagic.Issuer{c.issuer}
 	return c, nil
+}
+
+// privateStorage is certmagic's file storage with lock files of mode
+// 0600 like everything else in it (certmagic makes them 0644).
+type privateStorage struct{ certmagic.FileStorage }
+
+// Lock implements certmagic.Locker.
+func (s *privateStorage) Lock(ctx context.Context, name string) error {
+	if err := s.FileStorage.Lock(ctx, name); err != nil {
+		return err
+	}
+	_ = os.Chmod(filepath.Join(s.Path, "locks", certmagic.StorageKeys.Safe(name)+".lock"), 0o600)
+	return nil
 }
 
 func splitPort(addr string) (string, int) {
