@@ -128,6 +128,16 @@ func TestFrontDoorBlueGreenOverTLS(t *testing.T) {
 	if st := e.berth("status"); !strings.Contains(st.stdout, "hosts a.test (file, cert until") {
 		t.Errorf("berth status does not show a's host:\n%s", st.stdout)
 	}
+	_, page, err := get(newClient(5*time.Second), fmt.Sprintf("http://127.0.0.1:%d/metrics", e.admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`berth_front_host_requests_total{app="a",host="a.test"}`, `berth_front_cert_expiry_timestamp_seconds{host="b.test"}`,
+		`berth_front_host_errors_total{app="a",host="a.test"} 0`, `berth_scrape_source_up{source="hosts"} 1`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 // doorLoad is HTTPS clients on a.test, half over HTTP/2 and half over

@@ -134,7 +134,11 @@ func Run(ctx context.Context, cfg Config) error {
 	// The metrics read the engine's proxies and the engine records into the
 	// metrics: the source learns its engine before anything is served.
 	proxies := &proxySource{}
-	m = metrics.New(metrics.Sources{Proxy: proxies, Instances: rt, Disks: diskSource{disks}, Version: cfg.Version})
+	msrc := metrics.Sources{Proxy: proxies, Instances: rt, Disks: diskSource{disks}, Version: cfg.Version}
+	if dc.Front.Enabled() {
+		msrc.Hosts = hostSource{fc}
+	}
+	m = metrics.New(msrc)
 	// Likewise the monitor watches the engine's instances and the
 	// engine's status reads the monitor's results.
 	watched := &healthSource{}

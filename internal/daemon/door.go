@@ -11,6 +11,7 @@ import (
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/front"
 	"github.com/berth-dev/berth/internal/home"
+	"github.com/berth-dev/berth/internal/metrics"
 	"github.com/berth-dev/berth/internal/monitor"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
@@ -103,6 +104,27 @@ func (f *remoteFront) Hosts(ctx context.Context) (map[string][]deploy.HostStatus
 			out[app] = append(out[app], deploy.HostStatus{Host: h.Host, TLS: h.TLS, Requests: h.Requests,
 				Errors: h.Errors, CertExpiry: h.CertExpiry, CertError: h.CertError})
 		}
+	}
+	return out, nil
+}
+
+// hostSource gives the metrics the front door's hosts.
+type hostSource struct{ c *front.Client }
+
+// HostSamples implements metrics.Hosts.
+func (s hostSource) HostSamples(ctx context.Context) ([]metrics.HostSample, error) {
+	hosts, err := s.c.DoorStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]metrics.HostSample, 0, len(hosts))
+	for _, h := range hosts {
+		app := ""
+		if len(h.Apps) > 0 {
+			app = h.Apps[len(h.Apps)-1]
+		}
+		out = append(out, metrics.HostSample{Host: h.Host, App: app, Requests: h.Requests, Errors: h.Errors,
+			CertExpiry: h.CertExpiry, CertFailed: h.CertError != ""})
 	}
 	return out, nil
 }
