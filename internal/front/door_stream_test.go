@@ -2,10 +2,10 @@ package front
 
 import (
 	"bufio"
-	"errors"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
