@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/internal/alert"
@@ -127,4 +128,16 @@ func (s hostSource) HostSamples(ctx context.Context) ([]metrics.HostSample, erro
 			CertExpiry: h.CertExpiry, CertFailed: h.CertError != ""})
 	}
 	return out, nil
+}
+
+// routeWhere names where svc is served, for errors.
+func routeWhere(svc spec.Service) string {
+	var parts []string
+	if svc.Listen != "" {
+		parts = append(parts, "listen "+svc.Listen)
+	}
+	if len(svc.Hosts) > 0 {
+		parts = append(parts, "hosts "+strings.Join(svc.Hosts, ", "))
+	}
+	return strings.Join(parts, "; ")
 }

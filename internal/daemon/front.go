@@ -64,7 +64,7 @@ func (f *remoteFront) Route(app string, svc spec.Service) (deploy.Proxy, error) 
 		sock.Close()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("listening on %s for %s: %w", svc.Listen, app, err)
+		return nil, fmt.Errorf("routing %s (%s): %w", app, routeWhere(svc), err)
 	}
 	if err := f.refresh(ctx, f.c); err != nil {
 		f.log.Warn("holding the front's sockets", "err", err)
