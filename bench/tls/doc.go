@@ -41,13 +41,14 @@ func writeDoc(path, table string, rounds int, d time.Duration) error {
 		"certificate from files) against nginx (`worker_processes auto`, `listen ... ssl http2`, upstream\n" +
 		"`keepalive 64`, no TLS session cache or tickets, as berth has none) with the same ECDSA P-256\n" +
 		"certificate, in front of the same small Go backend, over loopback. HTTP/1.1 with wrk, HTTP/2\n" +
-		"with h2load. Medians of " + fmt.Sprint(rounds) + " interleaved rounds of " + d.String() + "; host routing is one run each,\n" +
-		"the 49 extra hosts (one app each) added between them. Measured " + time.Now().UTC().Format("2006-01-02") + ".\n\n" +
+		"with h2load. Medians of " + fmt.Sprint(rounds) + " interleaved rounds of " + d.String() + ". Host routing: a second front with\n" +
+		"49 more hosts (one app each), measured in the same rounds. nginx gets `keepalive_requests\n" +
+		"10000000` (its default closes a connection after 1000 requests). Measured " + time.Now().UTC().Format("2006-01-02") + ".\n\n" +
 		"Caveat: 2 shared cores run the load generator, the server and the backend (and other\n" +
 		"builds and tests), so compare ratios within one run only. The door serves TLS with Go's\n" +
 		"crypto/tls and net/http, not the epoll fast path of a plain `listen` address.\n\n" +
 		table + "\n" +
-		"Reproduce from the repository root: `go run ./bench/tls` (about 2 minutes; installs wrk,\n" +
+		"Reproduce from the repository root: `go run ./bench/tls` (about 4 minutes; installs wrk,\n" +
 		"nghttp2-client and nginx-light with apt-get when missing; `-rounds`, `-d`, `-c`, `-doc`).\n"
 	text := string(old)
 	start := strings.Index(text, heading+"\n")

@@ -21,13 +21,13 @@ type berthFront struct {
 	backend string
 }
 
-func startFront(ctx context.Context, dir, backend, certFile, keyFile string) (*berthFront, *peers.Proc, error) {
+func startFront(ctx context.Context, dir, name, backend, certFile, keyFile string) (*berthFront, *peers.Proc, error) {
 	addr, err := peers.FreePort()
 	if err != nil {
 		return nil, nil, err
 	}
-	runDir := filepath.Join(dir, "front")
-	p, err := peers.Start(dir, "front", "", "", []string{filepath.Join(dir, "berth"), "front", "--run-dir", runDir})
+	runDir := filepath.Join(dir, name)
+	p, err := peers.Start(dir, name, "", "", []string{filepath.Join(dir, "berth"), "front", "--run-dir", runDir})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -60,7 +60,7 @@ func ensureTools() error {
 // "localhost" over TLS with the same certificate and backend.
 type servers struct {
 	berth, nginx string // https addresses
-	front        *berthFront
+	berth50      string // a second front with 49 more hosts (one app each)
 }
 
 func run(ctx context.Context, dur time.Duration, rounds, conns int, doc string) error {
@@ -85,12 +85,13 @@ func run(ctx context.Context, dur time.Duration, rounds, conns int, doc string) 
 	if err != nil {
 		return err
 	}
-	s, stop, err := start(ctx, dir, certFile, keyFile)
+	s, stop, err := start(ctx, dir, certFile, keyFile, hosts)
 	if err != nil {
 		return err
 	}
 	defer stop()
 	res := map[string][]measure{}
+	var ones, fifties []wrkResult
 	for r := 0; r < rounds; r++ {
 		for _, t := range []struct{ name, addr string }{{"berth", s.berth}, {"nginx", s.nginx}} {
 			m, err := measureAll(ctx, t.addr, conns, dur)
@@ -100,19 +101,18 @@ func run(ctx context.Context, dur time.Duration, rounds, conns int, doc string) 
 			fmt.Fprintf(os.Stderr, "round %d %s: %+v\n", r+1, t.name, m)
 			res[t.name] = append(res[t.name], m)
 		}
+		one, err := keepAlive(ctx, s.berth, conns, dur)
+		if err != nil {
+			return err
+		}
+		fifty, err := keepAlive(ctx, s.berth50, conns, dur)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "round %d hosts: 1 %+v, 50 %+v\n", r+1, one, fifty)
+		ones, fifties = append(ones, one), append(fifties, fifty)
 	}
-	one, err := keepAlive(ctx, s.berth, conns, dur)
-	if err != nil {
-		return err
-	}
-	if err := s.front.routeMany(ctx, hosts[1:], certFile, keyFile); err != nil {
-		return err
-	}
-	fifty, err := keepAlive(ctx, s.berth, conns, dur)
-	if err != nil {
-		return err
-	}
-	table := render(median(res["berth"]), median(res["nginx"]), one, fifty, conns)
+	table := render(median(res["berth"]), median(res["nginx"]), medianWrk(ones), medianWrk(fifties), conns)
 	fmt.Println(table)
 	if doc == "" {
 		return nil
@@ -121,7 +121,7 @@ func run(ctx context.Context, dur time.Duration, rounds, conns int, doc string) 
 }
 
 // start runs the backend, berth's front and nginx.
-func start(ctx context.Context, dir, certFile, keyFile string) (*servers, func(), error) {
+func start(ctx context.Context, dir, certFile, keyFile string, hosts []string) (*servers, func(), error) {
 	var procs []*peers.Proc
 	stop := func() {
 		for _, p := range procs {
@@ -141,23 +141,34 @@ func start(ctx context.Context, dir, certFile, keyFile string) (*servers, func()
 	if err := peers.WaitReady(ctx, p.URL); err != nil {
 		return fail(err)
 	}
-	bf, bp, err := startFront(ctx, dir, backend, certFile, keyFile)
+	bf, bp, err := startFront(ctx, dir, "front", backend, certFile, keyFile)
 	if err != nil {
 		return fail(err)
 	}
 	procs = append(procs, bp)
+	b50, bp50, err := startFront(ctx, dir, "front50", backend, certFile, keyFile)
+	if err != nil {
+		return fail(err)
+	}
+	procs = append(procs, bp50)
+	if err := b50.routeMany(ctx, hosts[1:], certFile, keyFile); err != nil {
+		return fail(err)
+	}
 	ng, np, err := startNginx(ctx, dir, backend, certFile, keyFile)
 	if err != nil {
 		return fail(err)
 	}
 	procs = append(procs, np)
-	return &servers{berth: bf.addr, nginx: ng, front: bf}, stop, nil
+	return &servers{berth: bf.addr, nginx: ng, berth50: b50.addr}, stop, nil
 }
 
 // nginxConf is peers.NginxConfig's set-up with TLS and HTTP/2 on the
 // listener and the same certificate as berth.
 func nginxConf(dir, listen, backend, certFile, keyFile string) string {
-	conf := peers.NginxConfig(dir, listen, backend)
+	// keepalive_requests: nginx closes a client connection after 1000
+	// requests by default (HTTP/2 too), which would add handshakes to its
+	// keep-alive numbers and stop h2load's connections; berth has no limit.
+	conf := strings.Replace(peers.NginxConfig(dir, listen, backend), "access_log off;", "access_log off;\n    keepalive_requests 10000000;", 1)
 	// "listen ... ssl http2": nginx 1.22 (Debian 12) has no "http2 on".
 	tlsListen := fmt.Sprintf("listen %s ssl http2;\n        server_name localhost;\n"+
 		"        ssl_certificate %s;\n        ssl_certificate_key %s;\n"+

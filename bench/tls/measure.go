@@ -147,3 +147,17 @@ func median(ms []measure) measure {
 	}
 	return out
 }
+
+func medianWrk(rs []wrkResult) wrkResult {
+	rps := make([]float64, len(rs))
+	p99 := make([]time.Duration, len(rs))
+	out := wrkResult{}
+	for i, r := range rs {
+		rps[i], p99[i] = r.rps, r.p99
+		out.errors += r.errors
+	}
+	slices.Sort(rps)
+	slices.Sort(p99)
+	out.rps, out.p99 = rps[len(rps)/2], p99[len(p99)/2]
+	return out
+}
