@@ -1,6 +1,7 @@
 package front
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -204,4 +205,48 @@ func TestDoorHostsWithCertFiles(t *testing.T) {
 	f, _ = startFront(t, dir, nil)
 	defer f.stop(t)
 	t.Run("after a front restart", check)
+}
+
+// TestDoorSocketsAreHeld checks that the door's sockets are in the socket
+// table as front:http and front:https, and that a peer holding them keeps
+// a connection made while no front runs, which the next front, given the
+// sockets, serves.
+func TestDoorSocketsAreHeld(t *testing.T) {
+	dir := t.TempDir()
+	plain, secure := freeAddr(t), freeAddr(t)
+	f, c := startFront(t, dir, nil)
+	ctx := context.Background()
+	if err := c.Door(ctx, DoorSpec{HTTP: plain, HTTPS: secure}); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := c.Route(ctx, "p", RouteSpec{Protocol: "http", Hosts: []string{"p.test"}, TLS: TLSSpec{Mode: tlsOff}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Switch(backend(t, "p"))
+	socks, err := c.Listeners(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if socks[doorHTTP] == nil || socks[doorHTTPS] == nil || len(socks) != 2 {
+		t.Fatalf("listeners = %v; want front:http and front:https only (the route has no listener)", socks)
+	}
+	f.stop(t)
+	conn, err := net.DialTimeout("tcp", plain, 2*time.Second)
+	if err != nil {
+		t.Fatalf("connecting while no front runs: %v", err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: p.test\r\nConnection: close\r\n\r\n")
+	f, _ = startFront(t, dir, socks)
+	defer f.stop(t)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the answer of the next front: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(b) != "p" {
+		t.Errorf("next front answered %d %q; want 200 \"p\"", resp.StatusCode, b)
+	}
 }
