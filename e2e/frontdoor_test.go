@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -16,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -146,6 +148,7 @@ type doorLoad struct {
 	cancel       context.CancelFunc
 	done         sync.WaitGroup
 	sent, failed atomic.Int64
+	refused      atomic.Int64 // connection refused: the listening socket was gone
 	mu           sync.Mutex
 	bodies       map[string]int
 	errs         []string
@@ -168,6 +171,9 @@ func startDoorLoad(addr string, pool *x509.CertPool, n int) *doorLoad {
 					resp.Body.Close()
 				}
 				l.mu.Lock()
+				if errors.Is(err, syscall.ECONNREFUSED) {
+					l.refused.Add(1)
+				}
 				if err != nil || resp.StatusCode != 200 {
 					l.failed.Add(1)
 					if len(l.errs) < 5 {
@@ -189,5 +195,48 @@ func (l *doorLoad) stop() { l.cancel(); l.done.Wait() }
 func (l *doorLoad) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return fmt.Sprintf("%d sent, %d failed, bodies %v, first errors %v", l.sent.Load(), l.failed.Load(), l.bodies, l.errs)
+	return fmt.Sprintf("%d sent, %d failed (%d refused), bodies %v, first errors %v", l.sent.Load(), l.failed.Load(), l.refused.Load(), l.bodies, l.errs)
+}
+
+// TestFrontDoorSurvivesFrontKill9 kills the front three times under HTTPS
+// load on the front door: the daemon holds the door's sockets and hands
+// them to the next front, which serves the stored routes and certificate
+// at once, so no connection is refused.
+func TestFrontDoorSurvivesFrontKill9(t *testing.T) {
+	e := newEnv(t)
+	plain, secure := freePort(t), freePort(t)
+	e.stopDaemon(syscall.SIGTERM)
+	conf := fmt.Sprintf("[front]\nhttp = \"127.0.0.1:%d\"\nhttps = \"127.0.0.1:%d\"\n", plain, secure)
+	if err := os.WriteFile(filepath.Join(e.home, "daemon.toml"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.startDaemon()
+	certFile, keyFile, pool := doorCert(t, e.home, "a.test")
+	e.mustDeploy(hostApp("a", "a1", fmt.Sprintf("[service]\nhosts = [\"a.test\"]\ntls = { cert = %q, key = %q }\n", certFile, keyFile)))
+	l := startDoorLoad(fmt.Sprintf("127.0.0.1:%d", secure), pool, 4)
+	defer l.stop()
+	for range 3 {
+		time.Sleep(500 * time.Millisecond)
+		old := e.frontPID()
+		if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		e.eventually(10*time.Second, "a new front serves", func() error {
+			b, err := os.ReadFile(filepath.Join(e.home, "run", "front", "front.pid"))
+			if err != nil {
+				return err
+			}
+			next, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			if next == old || !alive(next) {
+				return fmt.Errorf("front pid %d", next)
+			}
+			return nil
+		})
+	}
+	time.Sleep(500 * time.Millisecond)
+	l.stop()
+	t.Logf("front kill -9 x3 under HTTPS load on the door: %s", l)
+	if l.refused.Load() != 0 || l.bodies["hello from a1"] == 0 {
+		t.Errorf("load across front kills: %s; want 0 refused", l)
+	}
 }
