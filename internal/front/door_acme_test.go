@@ -112,6 +112,7 @@ func TestDoorACMEWithPebble(t *testing.T) {
 		t.Errorf("handshake for blocked.test succeeded; want it refused (no certificate at all)")
 	}
 	blocked := waitStatus(t, c, "blocked.test", func(h HostStatus) bool { return h.CertError != "" })
+	t.Logf("blocked.test: %s", blocked.CertError)
 	if !strings.Contains(blocked.CertError, "blocked") {
 		t.Errorf("blocked.test error = %q; want the CA's own text", blocked.CertError)
 	}
@@ -121,6 +122,7 @@ func TestDoorACMEWithPebble(t *testing.T) {
 		t.Errorf("renewed certificate expires %v, the first %v", renewed.NotAfter, first.NotAfter)
 	}
 	st := waitStatus(t, c, "a.test", func(h HostStatus) bool { return h.Renewals > 0 })
+	t.Logf("a.test: first certificate until %v, renewed one until %v", first.NotAfter, renewed.NotAfter)
 	if st.CertExpiry.IsZero() || st.Requests < 1 {
 		t.Errorf("status of a.test = %+v", st)
 	}
