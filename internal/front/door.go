@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -61,6 +62,15 @@ type door struct {
 
 	table atomic.Pointer[hostTable]
 	hosts hostCounters
+	// live is what the request path reads of the above, without d.mu.
+	live atomic.Pointer[doorLive]
+}
+
+// doorLive is the request path's view of the door's config.
+type doorLive struct {
+	certs    *certs // nil without ACME
+	redirect bool   // redirect_http with an https listener
+	port     string // the https port in redirects; "" for 443
 }
 
 // doorListener is one shared listener and the server on it.
@@ -74,6 +84,7 @@ type doorListener struct {
 func newDoor(log *slog.Logger, tune DoorTuning) *door {
 	d := &door{log: log, tune: tune}
 	d.table.Store(&hostTable{})
+	d.live.Store(&doorLive{})
 	return d
 }
 
@@ -107,7 +118,17 @@ func (d *door) configure(spec DoorSpec, inherited map[string]*os.File) error {
 		errs = append(errs, err)
 	}
 	d.manageLocked()
+	d.publishLocked()
 	return errors.Join(errs...)
+}
+
+// publishLocked makes the config visible to the request path.
+func (d *door) publishLocked() {
+	l := &doorLive{certs: d.certs, redirect: d.spec.RedirectHTTP && d.spec.HTTPS != ""}
+	if _, port, err := net.SplitHostPort(d.spec.HTTPS); err == nil && port != "443" {
+		l.port = port
+	}
+	d.live.Store(l)
 }
 
 // relisten returns the listener for addr: cur when it already serves
@@ -226,6 +247,7 @@ func (d *door) close() {
 		d.certs.close()
 		d.certs = nil
 	}
+	d.live.Store(&doorLive{})
 }
 
 // setTable makes t the door's routing table and has certificates managed

@@ -141,11 +141,9 @@ func (d *door) servePlain(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusNotFound, bodyUnknownHost)
 		return
 	}
-	if hr.mode != tlsOff {
-		if port, ok := d.redirectPort(); ok {
-			d.redirect(w, r, host, port)
-			return
-		}
+	if l := d.live.Load(); hr.mode != tlsOff && l.redirect {
+		d.redirect(w, r, host, l.port)
+		return
 	}
 	d.forward(w, r, host, hr)
 }
@@ -177,22 +175,6 @@ func (d *door) forward(w http.ResponseWriter, r *http.Request, host string, hr h
 	if sw.status >= 500 {
 		c.errors.Add(1)
 	}
-}
-
-// redirectPort returns the https port to redirect to ("" for 443), and
-// whether the door redirects at all.
-func (d *door) redirectPort() (string, bool) {
-	d.mu.Lock()
-	spec := d.spec
-	d.mu.Unlock()
-	if !spec.RedirectHTTP || spec.HTTPS == "" {
-		return "", false
-	}
-	_, port, err := net.SplitHostPort(spec.HTTPS)
-	if err != nil || port == "443" {
-		return "", true
-	}
-	return port, true
 }
 
 // redirect answers 308 (method and body kept) to the https URL of r.

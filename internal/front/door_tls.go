@@ -217,9 +217,7 @@ func (c *certs) close() {
 // certificate for TLS-ALPN-01, the file or ACME certificate of a known
 // host, and none (a failed handshake) for any other name.
 func (d *door) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	d.mu.Lock()
-	c := d.certs
-	d.mu.Unlock()
+	c := d.live.Load().certs
 	if slices.Contains(hello.SupportedProtos, acmeALPN) {
 		if c == nil {
 			return nil, errNoCert
@@ -243,8 +241,6 @@ func (d *door) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error)
 // challenge answers an ACME HTTP-01 request; false when it is not one
 // of the door's.
 func (d *door) challenge(w http.ResponseWriter, r *http.Request) bool {
-	d.mu.Lock()
-	c := d.certs
-	d.mu.Unlock()
+	c := d.live.Load().certs
 	return c != nil && c.issuer.HandleHTTPChallenge(w, r)
 }
