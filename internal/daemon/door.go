@@ -76,7 +76,7 @@ func reportCert(h front.HostStatus, seen map[string]time.Time, store *state.Stor
 		}
 		return
 	}
-	if seen[h.Host].Equal(h.CertErrorAt) {
+	if at, ok := seen[h.Host]; ok && at.Equal(h.CertErrorAt) {
 		return
 	}
 	seen[h.Host] = h.CertErrorAt

@@ -64,9 +64,12 @@ func (d *door) status() []HostStatus {
 		}
 		cnt := d.hosts.get(host)
 		hs.Requests, hs.Errors = cnt.requests.Load(), cnt.errors.Load()
-		if hs.TLS == tlsACME && c != nil {
+		switch {
+		case hs.TLS == tlsACME && c != nil:
 			st, exp := c.status(host)
 			hs.CertExpiry, hs.CertError, hs.CertErrorAt, hs.Renewals = exp, st.LastError, st.ErrorAt, st.Renewals
+		case hs.TLS == tlsACME:
+			hs.CertError = `tls = "acme", but daemon.toml has no [front.acme] (or its CA could not be set up; see the front's log)`
 		}
 		out = append(out, hs)
 	}
