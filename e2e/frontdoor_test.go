@@ -240,3 +240,33 @@ func TestFrontDoorSurvivesFrontKill9(t *testing.T) {
 		t.Errorf("load across front kills: %s; want 0 refused", l)
 	}
 }
+
+// TestFrontDoorCertFailureIsAnEvent deploys an app whose host asks for
+// ACME certificates on a daemon without [front.acme]: the deploy goes
+// live, the host gets no certificate (no handshake succeeds), and the
+// failure reaches the journal as a cert.failed event and berth status.
+func TestFrontDoorCertFailureIsAnEvent(t *testing.T) {
+	e := newEnv(t)
+	plain, secure := freePort(t), freePort(t)
+	e.stopDaemon(syscall.SIGTERM)
+	conf := fmt.Sprintf("[front]\nhttp = \"127.0.0.1:%d\"\nhttps = \"127.0.0.1:%d\"\n", plain, secure)
+	if err := os.WriteFile(filepath.Join(e.home, "daemon.toml"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.startDaemon()
+	e.mustDeploy(hostApp("c", "c1", "[service]\nhosts = [\"c.test\"]\ntls = \"acme\"\n"))
+	if conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", secure), &tls.Config{ServerName: "c.test", InsecureSkipVerify: true}); err == nil {
+		conn.Close()
+		t.Errorf("handshake for c.test succeeded without a certificate of its own")
+	}
+	e.eventually(20*time.Second, "a cert.failed event", func() error {
+		r := e.berth("events", "--json", "-n", "50")
+		if !strings.Contains(r.stdout, "cert.failed") || !strings.Contains(r.stdout, "no [front.acme]") {
+			return fmt.Errorf("events:\n%s", r.stdout)
+		}
+		return nil
+	})
+	if st := e.berth("status"); !strings.Contains(st.stdout, "c.test (acme, CERT FAILED") {
+		t.Errorf("berth status does not show the failure:\n%s", st.stdout)
+	}
+}
