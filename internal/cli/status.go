@@ -93,6 +93,7 @@ func printStatus(w io.Writer, apps []deploy.AppStatus) {
 		if ap.Listen != "" {
 			notes += " listen " + ap.Listen
 		}
+		notes += hostNotes(ap.Hosts)
 		if ap.Paused != "" {
 			notes += " PAUSED(" + ap.Paused + ")"
 		}

@@ -60,6 +60,7 @@ type Daemon struct {
 	Logs  Logs    `toml:"logs"`
 	Disk  []Disk  `toml:"disk"`
 	Alert []Alert `toml:"alert"`
+	Front Front   `toml:"front"`
 
 	// File is the file it was loaded from, "" when the file does not exist
 	// and every value is a default. Not read from TOML.

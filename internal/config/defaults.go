@@ -21,6 +21,7 @@ func applyDefaults(d *Daemon, root *tomlconf.Node) {
 		}
 		diskDefaults(&d.Disk[i], t)
 	}
+	frontDefaults(&d.Front, root.Field("front"))
 	alerts := root.Field("alert").Items()
 	for i := range d.Alert {
 		var t *tomlconf.Node

@@ -35,6 +35,7 @@ func validate(doc *tomlconf.Doc, d *Daemon) {
 	for i := range d.Alert {
 		alert(doc, &d.Alert[i], fmt.Sprintf("alert[%d]", i))
 	}
+	front(doc, &d.Front)
 }
 
 func disk(doc *tomlconf.Doc, d *Disk, path string) {
@@ -135,7 +136,12 @@ func checkURL(raw string) error {
 }
 
 func checkListen(addr string) error {
-	const want = `write host:port, like "127.0.0.1:9100", or "" to turn the listener off`
+	return checkAddr(addr, `write host:port, like "127.0.0.1:9100", or "" to turn the listener off`)
+}
+
+func checkHostPort(addr string) error { return checkAddr(addr, frontListenHelp) }
+
+func checkAddr(addr, want string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("not a host:port address; %s", want)

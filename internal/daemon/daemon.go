@@ -107,8 +107,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("starting the front: %w", err)
 	}
-	fr := &remoteFront{c: fc, held: front.NewHeld(), inherited: hand.listener(), log: log}
+	fr := &remoteFront{c: fc, held: front.NewHeld(), inherited: hand.listener(), log: log, door: doorSpec(dc.Front, cfg.Home)}
 	defer fr.held.Close()
+	if err := fc.Door(ctx, fr.door); err != nil {
+		log.Error("front door", "err", err)
+	}
 	if err := fr.refresh(ctx, fc); err != nil {
 		log.Warn("holding the front's sockets", "err", err)
 	}
@@ -131,7 +134,11 @@ func Run(ctx context.Context, cfg Config) error {
 	// The metrics read the engine's proxies and the engine records into the
 	// metrics: the source learns its engine before anything is served.
 	proxies := &proxySource{}
-	m = metrics.New(metrics.Sources{Proxy: proxies, Instances: rt, Disks: diskSource{disks}, Version: cfg.Version})
+	msrc := metrics.Sources{Proxy: proxies, Instances: rt, Disks: diskSource{disks}, Version: cfg.Version}
+	if dc.Front.Enabled() {
+		msrc.Hosts = hostSource{fc}
+	}
+	m = metrics.New(msrc)
 	// Likewise the monitor watches the engine's instances and the
 	// engine's status reads the monitor's results.
 	watched := &healthSource{}
@@ -186,6 +193,7 @@ func Run(ctx context.Context, cfg Config) error {
 	bg.Go(func() { journalKeeperEvents(bctx, kc, store, alert.Flat{D: alerts}, log, blind) })
 	bg.Go(func() { keeper.Watch(bctx, kcfg, keeperReporter(store, alert.Flat{D: alerts}, log)) })
 	bg.Go(func() { capLogs(bctx, cfg.Home, int64(dc.Logs.MaxTotal), log) })
+	bg.Go(func() { watchCerts(bctx, fc, store, alert.Flat{D: alerts}, log) })
 	adm := startAdmin(dc.Admin.Listen, m, log)
 	if err := notify.Ready(); err != nil {
 		log.Warn("telling systemd the daemon is ready", "err", err)

@@ -39,6 +39,8 @@ type remoteFront struct {
 	// activation), or nil.
 	inherited func(app, addr string) net.Listener
 	log       *slog.Logger
+	// door is daemon.toml's front door, given to every front attached.
+	door front.DoorSpec
 }
 
 // Route implements deploy.Front. The front adopts a route it already
@@ -57,13 +59,12 @@ func (f *remoteFront) Route(app string, svc spec.Service) (deploy.Proxy, error) 
 			sock = s
 		}
 	}
-	r, err := f.c.Route(ctx, app, front.RouteSpec{Listen: svc.Listen, Protocol: svc.Protocol,
-		RequestTimeout: svc.RequestTimeout.Duration}, sock)
+	r, err := f.c.Route(ctx, app, routeSpec(svc), sock)
 	if sock != nil {
 		sock.Close()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("listening on %s for %s: %w", svc.Listen, app, err)
+		return nil, fmt.Errorf("routing %s (%s): %w", app, routeWhere(svc), err)
 	}
 	if err := f.refresh(ctx, f.c); err != nil {
 		f.log.Warn("holding the front's sockets", "err", err)
@@ -114,6 +115,9 @@ func newSelfRestart(argv []string) *selfRestart {
 // hold its sockets, and register for restarts when sr is not nil.
 func (f *remoteFront) attach(sr *selfRestart) func(context.Context, *front.Client) error {
 	return func(ctx context.Context, c *front.Client) error {
+		if err := c.Door(ctx, f.door); err != nil {
+			f.log.Error("front door", "err", err)
+		}
 		if err := f.refresh(ctx, c); err != nil {
 			return err
 		}

@@ -44,8 +44,11 @@ func (f *LocalFront) Route(app string, svc spec.Service) (Proxy, error) {
 	f.mu.Lock()
 	cur, ok := f.served[app]
 	f.mu.Unlock()
-	if ok && cur.svc == svc {
+	if ok && cur.svc.Equal(svc) {
 		return cur.p, nil
+	}
+	if svc.Listen == "" {
+		return nil, fmt.Errorf("routing %s: hosts without a listen address are served by the front door of `berth front`, not by an in-process front", app)
 	}
 	var ln net.Listener
 	if f.inh != nil {

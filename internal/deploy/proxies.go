@@ -70,13 +70,20 @@ func (r *registry) ensure(app string, svc *spec.Service) (Proxy, error) {
 	r.mu.Lock()
 	cur, ok := r.routes[app]
 	for other, o := range r.routes {
-		if other != app && listenOverlap(o.svc.Listen, svc.Listen) {
+		if other == app {
+			continue
+		}
+		if err := hostClash(app, svc, other, &o.svc); err != nil {
+			r.mu.Unlock()
+			return nil, err
+		}
+		if svc.Listen != "" && o.svc.Listen != "" && listenOverlap(o.svc.Listen, svc.Listen) {
 			r.mu.Unlock()
 			return nil, fmt.Errorf("listening on %s for %s: app %s already listens on %s; give one of them another [service] listen", svc.Listen, app, other, o.svc.Listen)
 		}
 	}
 	r.mu.Unlock()
-	if ok && cur.svc == *svc {
+	if ok && cur.svc.Equal(*svc) {
 		return cur.p, nil
 	}
 	p, err := r.front.Route(app, *svc)

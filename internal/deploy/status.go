@@ -29,6 +29,7 @@ type AppStatus struct {
 	Instances []InstanceStatus `json:"instances"`
 	// Canary is the running canary's step and weights, when one runs.
 	Canary *CanaryStatus `json:"canary,omitempty"`
+	Hosts  []HostStatus  `json:"hosts,omitempty"` // front door hosts of the app
 }
 
 // InstanceStatus is one instance of an app: a color's instance Index
@@ -69,6 +70,7 @@ func (e *Engine) Status(ctx context.Context, name string) ([]AppStatus, error) {
 	for _, st := range apps {
 		out = append(out, e.appStatus(ctx, st))
 	}
+	e.addHosts(ctx, out)
 	return out, nil
 }
 

@@ -27,6 +27,13 @@ func (s *server) handle(req request, files []*os.File) (rep reply, out []*os.Fil
 	case opRelease:
 		s.sup.release(req.PID)
 		return reply{}, nil
+	case opDoor:
+		if req.Door == nil {
+			return errReply(codeBad, errors.New("door needs door")), nil
+		}
+		return s.result(s.rs.setDoor(*req.Door)), nil
+	case opDoorStat:
+		return reply{Hosts: s.rs.door.status()}, nil
 	case opListeners:
 		apps, socks, err := s.rs.sockets()
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +32,8 @@ const (
 	opListeners = "listeners"
 	opSupervise = "supervise"
 	opRelease   = "release"
+	opDoor      = "door"
+	opDoorStat  = "door_status"
 )
 
 // Error codes in replies; the client maps them back to sentinels.
@@ -53,9 +56,29 @@ var ErrRunning = errors.New("another front is running")
 
 // RouteSpec is what a route serves: where it listens and how it forwards.
 type RouteSpec struct {
-	Listen         string        `json:"listen"`
+	Listen         string        `json:"listen"` // "" with Hosts: front door only
 	Protocol       string        `json:"protocol"`
 	RequestTimeout time.Duration `json:"request_timeout"` // nanoseconds
+	// Hosts are served on the front door's shared listeners (door.go),
+	// under PathPrefix ("" is "/"), with certificates as TLS says.
+	Hosts      []string `json:"hosts,omitempty"`
+	PathPrefix string   `json:"path_prefix,omitempty"`
+	TLS        TLSSpec  `json:"tls,omitzero"`
+}
+
+// TLSSpec is how a route's hosts get certificates: Mode "acme" (from the
+// door's ACME CA), "off" (plain HTTP only), or "file" with Cert and Key,
+// PEM files the front reads.
+type TLSSpec struct {
+	Mode string `json:"mode,omitempty"`
+	Cert string `json:"cert,omitempty"`
+	Key  string `json:"key,omitempty"`
+}
+
+// equal reports whether two specs are the same route.
+func (s RouteSpec) equal(o RouteSpec) bool {
+	return s.Listen == o.Listen && s.Protocol == o.Protocol && s.RequestTimeout == o.RequestTimeout &&
+		slices.Equal(s.Hosts, o.Hosts) && s.PathPrefix == o.PathPrefix && s.TLS == o.TLS
 }
 
 // RouteState is one route as the front holds and persists it.
@@ -91,6 +114,7 @@ type request struct {
 	Mode     string         `json:"mode,omitempty"`
 	Daemon   *DaemonSpec    `json:"daemon,omitempty"`
 	PID      int            `json:"pid,omitempty"`
+	Door     *DoorSpec      `json:"door,omitempty"`
 }
 
 // DaemonSpec is how a front restarts the daemon that registered it: the
@@ -118,6 +142,7 @@ type reply struct {
 	Epoch   int64             `json:"epoch,omitempty"` // the front's start (ns), with stats
 	Drain   proxy.DrainResult `json:"drain,omitzero"`
 	Routes  []RouteState      `json:"routes,omitempty"`
+	Hosts   []HostStatus      `json:"hosts,omitempty"` // door_status
 	Apps    []string          `json:"apps,omitempty"`
 }
 

@@ -27,6 +27,7 @@ type route struct {
 type routes struct {
 	log  *slog.Logger
 	path string // routes.json
+	door *door  // the shared listeners of routes with hosts
 
 	mu sync.Mutex
 	m  map[string]*route
@@ -68,18 +69,38 @@ func listen(spec RouteSpec, passed, reuse *os.File) (net.Listener, *os.File, err
 	return ln, sock, nil
 }
 
-// start makes and serves the proxy of st on ln.
+// listenFor is listen for a route that has a listen address; a route of
+// hosts only gets no listener (nil, nil) and passed is closed.
+func listenFor(spec RouteSpec, passed, reuse *os.File) (net.Listener, *os.File, error) {
+	if spec.Listen == "" {
+		closeFile(passed)
+		return nil, nil, nil
+	}
+	ln, sock, err := listen(spec, passed, reuse)
+	closeFile(passed) // listen duplicated it
+	return ln, sock, err
+}
+
+// start makes and serves the proxy of st on ln; with no ln, a proxy that
+// only the front door reaches (proxy.NewRouted).
 func (rs *routes) start(st RouteState, ln net.Listener, sock *os.File) (*route, error) {
-	p, err := proxy.New(proxy.Config{
+	cfg := proxy.Config{
 		Listen:         st.Spec.Listen,
 		Listener:       ln,
 		Protocol:       st.Spec.Protocol,
 		RequestTimeout: st.Spec.RequestTimeout,
 		Logger:         rs.log.With("app", st.App),
-	})
+	}
+	newProxy := proxy.New
+	if ln == nil {
+		newProxy = proxy.NewRouted
+	}
+	p, err := newProxy(cfg)
 	if err != nil {
-		ln.Close()
-		sock.Close()
+		if ln != nil {
+			ln.Close()
+		}
+		closeFile(sock)
 		return nil, fmt.Errorf("starting the proxy of %s: %w", st.App, err)
 	}
 	if len(st.Set) > 0 {
@@ -106,7 +127,7 @@ func (r *route) stop() {
 	r.cancel()
 	r.p.Close()
 	<-r.done
-	r.sock.Close()
+	closeFile(r.sock)
 }
 
 // put creates app's route on spec, or adopts it when it already serves
@@ -115,14 +136,12 @@ func (r *route) stop() {
 func (rs *routes) put(app string, spec RouteSpec, passed *os.File) (created bool, err error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	for other, o := range rs.m {
-		if other != app && o.state.Spec.Listen == spec.Listen {
-			closeFile(passed)
-			return false, fmt.Errorf("%w: %s is the listen address of app %s", ErrConflict, spec.Listen, other)
-		}
+	if err := rs.conflict(app, spec); err != nil {
+		closeFile(passed)
+		return false, err
 	}
 	cur := rs.m[app]
-	if cur != nil && cur.state.Spec == spec {
+	if cur != nil && cur.state.Spec.equal(spec) {
 		closeFile(passed)
 		return false, nil
 	}
@@ -134,8 +153,7 @@ func (rs *routes) put(app string, spec RouteSpec, passed *os.File) (created bool
 			reuse = cur.sock
 		}
 	}
-	ln, sock, err := listen(spec, passed, reuse)
-	closeFile(passed) // listen duplicated it
+	ln, sock, err := listenFor(spec, passed, reuse)
 	if err != nil {
 		return false, err
 	}
@@ -144,6 +162,7 @@ func (rs *routes) put(app string, spec RouteSpec, passed *os.File) (created bool
 		return false, err
 	}
 	rs.m[app] = r
+	rs.retableLocked()
 	if cur != nil {
 		cur.stop()
 	}
@@ -189,6 +208,7 @@ func (rs *routes) remove(app string) error {
 		return nil
 	}
 	delete(rs.m, app)
+	rs.retableLocked()
 	r.stop()
 	return rs.saveLocked()
 }
@@ -209,9 +229,14 @@ func (rs *routes) states() []RouteState {
 func (rs *routes) sockets() ([]string, []*os.File, error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	var apps []string
-	var files []*os.File
+	apps, files, err := rs.door.sockets()
+	if err != nil {
+		return nil, nil, err
+	}
 	for app, r := range rs.m {
+		if r.sock == nil {
+			continue
+		}
 		f, err := dupOf(r.sock)
 		if err != nil {
 			closeAll(files)
@@ -227,7 +252,8 @@ func (rs *routes) saveLocked() error {
 	for _, r := range rs.m {
 		out = append(out, r.state)
 	}
-	return saveTable(rs.path, out)
+	door := rs.door.current()
+	return saveTable(rs.path, out, &door)
 }
 
 // closeAllRoutes stops every proxy (the front is exiting).

@@ -37,7 +37,10 @@ type Config struct {
 	Logger  *slog.Logger // nil discards
 	// Inherited maps apps to listening sockets the process was started
 	// with; they are served instead of binding the persisted addresses.
+	// The front door's are named "front:http" and "front:https".
 	Inherited map[string]*os.File
+	// Door tunes the front door's certificate manager (tests).
+	Door DoorTuning
 }
 
 // InheritedFromEnv returns the sockets named by ListenersEnv.
@@ -74,8 +77,9 @@ func Serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer lock.Close()
-	rs := &routes{log: log, path: filepath.Join(cfg.RunDir, tableName), m: map[string]*route{}}
+	rs := &routes{log: log, path: filepath.Join(cfg.RunDir, tableName), m: map[string]*route{}, door: newDoor(log, cfg.Door)}
 	defer rs.closeAllRoutes()
+	defer rs.door.close()
 	start := time.Now()
 	if err := rs.restore(cfg.Inherited); err != nil {
 		log.Error("restoring routes", "err", err)
@@ -113,16 +117,21 @@ func Serve(ctx context.Context, cfg Config) error {
 // there are some. A route that cannot bind is kept in the table and
 // logged: the daemon routes it again.
 func (rs *routes) restore(inherited map[string]*os.File) error {
-	states, err := loadTable(rs.path)
+	states, door, err := loadTable(rs.path)
 	if err != nil {
 		closeAll(mapFiles(inherited))
 		return err
 	}
+	if err := rs.door.configure(door, inherited); err != nil {
+		rs.log.Error("front door not served", "err", err)
+	}
+	delete(inherited, doorHTTP)
+	delete(inherited, doorHTTPS)
+	defer rs.retableLocked()
 	for _, st := range states {
 		passed := inherited[st.App]
 		delete(inherited, st.App)
-		ln, sock, err := listen(st.Spec, passed, nil)
-		closeFile(passed)
+		ln, sock, err := listenFor(st.Spec, passed, nil)
 		if err != nil {
 			rs.log.Error("route not served", "app", st.App, "err", err)
 			continue

@@ -79,6 +79,9 @@ func (s *snapshot) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- gauge(d.sourceUp, 1, "disks")
 	}
+	if src.Hosts != nil {
+		ch <- gauge(d.sourceUp, boolFloat(s.collectHosts(ch, src.Hosts)), "hosts")
+	}
 }
 
 func (s *snapshot) collectProxies(ch chan<- prometheus.Metric, d descs, samples []ProxySample) {

@@ -73,6 +73,7 @@ type Sources struct {
 	Proxy     ProxyStats
 	Instances Instances
 	Disks     Disks
+	Hosts     Hosts // the front door's hosts
 	// Version is berth's version, the value of berth_build_info's
 	// version label.
 	Version string

@@ -17,7 +17,7 @@ func Write(w io.Writer, app *spec.App, p Plan) error {
 	c := app.Constraints
 	kind := "a worker (no [service])"
 	if app.Service != nil {
-		kind = "[service] " + app.Service.Listen
+		kind = "[service] " + strings.TrimSpace(app.Service.Listen+" "+strings.Join(app.Service.Hosts, " "))
 	}
 	fmt.Fprintf(w, "app %s: %d instance(s), %s\n", app.Name, max(app.Deploy.Instances, 1), kind)
 	fmt.Fprintf(w, "constraints: downtime = %q, singleton = %t, max_extra_instances = %d\n", c.Downtime, c.Singleton, c.MaxExtraInstances)

@@ -117,9 +117,14 @@ type RunSystemd struct {
 
 // Service is present when the agent takes traffic through berth's proxy.
 type Service struct {
-	Listen         string   `toml:"listen"`          // host:port users connect to
+	Listen         string   `toml:"listen"`          // host:port users connect to; optional with hosts
 	Protocol       string   `toml:"protocol"`        // http (default) | tcp
 	RequestTimeout Duration `toml:"request_timeout"` // 0 = none
+	// Hosts are the host names the shared front door ([front] of
+	// daemon.toml) serves the app on; PathPrefix narrows them to a path.
+	Hosts      []string `toml:"hosts"`
+	PathPrefix string   `toml:"path_prefix"` // default "/"
+	TLS        TLS      `toml:"tls"`         // how the hosts get certificates
 }
 
 // Deploy selects and tunes the deploy strategy.

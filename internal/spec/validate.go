@@ -152,12 +152,18 @@ func (v *validator) noNUL(path string, argv []string) {
 }
 
 func (v *validator) service(s *Service) {
-	if v.root.Field("service").Field("listen") == nil {
-		v.fail("service.listen", `missing; add listen = "127.0.0.1:8080" (the address users connect to)`)
-	} else if _, err := listenPort(s.Listen); err != nil {
-		v.fail("service.listen", "%q: %v", s.Listen, err)
+	switch {
+	case v.root.Field("service").Field("listen") == nil:
+		if len(s.Hosts) == 0 {
+			v.fail("service.listen", `missing; add listen = "127.0.0.1:8080" (the address users connect to), or hosts = ["app.example.com"] for the front door`)
+		}
+	default:
+		if _, err := listenPort(s.Listen); err != nil {
+			v.fail("service.listen", "%q: %v", s.Listen, err)
+		}
 	}
 	v.oneOf("service.protocol", "a protocol", s.Protocol, ProtocolHTTP, ProtocolTCP)
+	v.hosts(s)
 }
 
 // ListenPort returns the port of a valid [service] listen address.

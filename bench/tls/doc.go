@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+const heading = "## TLS front door"
+
+func render(b, n measure, one, fifty wrkResult, conns int) string {
+	ratio := func(x, y float64) string {
+		if y == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f", x/y)
+	}
+	var s strings.Builder
+	s.WriteString("| measurement | berth front door | nginx | berth / nginx |\n| --- | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&s, "| TLS keep-alive HTTP/1.1, %d connections: req/s | %.0f | %.0f | %s |\n", conns, b.keepRPS, n.keepRPS, ratio(b.keepRPS, n.keepRPS))
+	fmt.Fprintf(&s, "| TLS keep-alive HTTP/1.1: p99 | %v | %v | %s |\n", b.keepP99.Round(10*time.Microsecond), n.keepP99.Round(10*time.Microsecond),
+		ratio(float64(b.keepP99), float64(n.keepP99)))
+	fmt.Fprintf(&s, "| new TLS handshakes/s (a connection per request, 16 clients) | %.0f | %.0f | %s |\n", b.handshakes, n.handshakes, ratio(b.handshakes, n.handshakes))
+	fmt.Fprintf(&s, "| HTTP/2, 4 connections x 32 streams: req/s | %.0f | %.0f | %s |\n", b.h2RPS, n.h2RPS, ratio(b.h2RPS, n.h2RPS))
+	fmt.Fprintf(&s, "| berth host routing: 1 host, TLS keep-alive req/s (p99) | %.0f (%v) | | |\n", one.rps, one.p99.Round(10*time.Microsecond))
+	fmt.Fprintf(&s, "| berth host routing: 50 hosts, TLS keep-alive req/s (p99) | %.0f (%v) | | 50/1: %s |\n", fifty.rps, fifty.p99.Round(10*time.Microsecond), ratio(fifty.rps, one.rps))
+	fmt.Fprintf(&s, "| failed requests in all runs | %d | %d | |\n", b.errors+one.errors+fifty.errors, n.errors)
+	return s.String()
+}
+
+// writeDoc replaces the "## TLS front door" section of path (up to the
+// next "## " heading), adding it when missing.
+func writeDoc(path, table string, rounds int, d time.Duration) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	section := heading + "\n\n" +
+		"berth's front door (`berth front`, daemon.toml `[front] https`, a route by host name with a\n" +
+		"certificate from files) against nginx (`worker_processes auto`, `listen ... ssl http2`, upstream\n" +
+		"`keepalive 64`, no TLS session cache or tickets, as berth has none) with the same ECDSA P-256\n" +
+		"certificate, in front of the same small Go backend, over loopback. HTTP/1.1 with wrk, HTTP/2\n" +
+		"with h2load. Medians of " + fmt.Sprint(rounds) + " interleaved rounds of " + d.String() + ". Host routing: a second front with\n" +
+		"49 more hosts (one app each), measured in the same rounds. nginx gets `keepalive_requests\n" +
+		"10000000` (its default closes a connection after 1000 requests). Measured " + time.Now().UTC().Format("2006-01-02") + ".\n\n" +
+		"Caveat: 2 shared cores run the load generator, the server and the backend (and other\n" +
+		"builds and tests), so compare ratios within one run only. The door serves TLS with Go's\n" +
+		"crypto/tls and net/http, not the epoll fast path of a plain `listen` address.\n\n" +
+		table + "\n" +
+		"Reproduce from the repository root: `go run ./bench/tls` (about 4 minutes; installs wrk,\n" +
+		"nghttp2-client and nginx-light with apt-get when missing; `-rounds`, `-d`, `-c`, `-doc`).\n"
+	text := string(old)
+	start := strings.Index(text, heading+"\n")
+	if start < 0 {
+		if !strings.HasSuffix(text, "\n\n") {
+			text += "\n"
+		}
+		return write(path, text+section)
+	}
+	end := len(text)
+	if i := strings.Index(text[start+len(heading):], "\n## "); i >= 0 {
+		end = start + len(heading) + i + 1
+		section += "\n"
+	}
+	return write(path, text[:start]+section+text[end:])
+}
+
+func write(path, text string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("replacing %s: %w", path, err)
+	}
+	return nil
+}
