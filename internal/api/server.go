@@ -19,13 +19,14 @@ import (
 
 // Server serves the control API.
 type Server struct {
-	engine  *deploy.Engine
-	store   *state.Store
-	logs    LogReader
-	secrets secrets.Store
-	version Version
-	log     *slog.Logger
-	srv     *http.Server
+	engine    *deploy.Engine
+	store     *state.Store
+	logs      LogReader
+	secrets   secrets.Store
+	dashboard LoginMinter
+	version   Version
+	log       *slog.Logger
+	srv       *http.Server
 }
 
 // Config holds a Server's dependencies.
@@ -34,13 +35,16 @@ type Config struct {
 	Store   *state.Store
 	Logs    LogReader
 	Secrets secrets.Store // the home's secrets
-	Version Version
-	Logger  *slog.Logger
+	// Dashboard mints dashboard logins; nil answers that there is none.
+	Dashboard LoginMinter
+	Version   Version
+	Logger    *slog.Logger
 }
 
 // NewServer returns a Server; Serve runs it.
 func NewServer(cfg Config) *Server {
-	s := &Server{engine: cfg.Engine, store: cfg.Store, logs: cfg.Logs, secrets: cfg.Secrets, version: cfg.Version, log: cfg.Logger}
+	s := &Server{engine: cfg.Engine, store: cfg.Store, logs: cfg.Logs, secrets: cfg.Secrets, dashboard: cfg.Dashboard,
+		version: cfg.Version, log: cfg.Logger}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -73,6 +77,7 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("POST /v1/apps/{app}/resume", s.control)
 	m.HandleFunc("POST /v1/apps/{app}/scale", s.scale)
 	m.HandleFunc("GET /v1/events", s.events)
+	m.HandleFunc("POST /v1/dashboard/login", s.dashboardLogin)
 	s.secretRoutes(m)
 	return m
 }

@@ -135,6 +135,7 @@ func (a *app) root() *cobra.Command {
 	root.AddCommand(a.versionCmd())
 	root.AddCommand(a.planCmd())
 	root.AddCommand(a.frontCmd())
+	root.AddCommand(a.dashboardCmd())
 	usageArgs(root)
 	a.completeApps(root)
 	return root

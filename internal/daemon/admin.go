@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
+	"github.com/berth-dev/berth/internal/dashboard"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/metrics"
 	"github.com/berth-dev/berth/internal/monitor"
@@ -34,7 +36,8 @@ func (s *proxySource) ProxyStats() []metrics.ProxySample {
 	return out
 }
 
-// admin serves /metrics on the admin listener (loopback by default). A
+// admin serves /metrics and the dashboard on the admin listener (loopback
+// by default). A
 // listener that cannot be bound is reported, and the daemon runs on: the
 // agents and their traffic matter more than their numbers.
 type admin struct {
@@ -42,7 +45,7 @@ type admin struct {
 	done chan struct{}
 }
 
-func startAdmin(addr string, m *metrics.Metrics, log *slog.Logger) *admin {
+func startAdmin(addr string, m *metrics.Metrics, dash *dashboard.Dashboard, log *slog.Logger) *admin {
 	if addr == "" {
 		return nil
 	}
@@ -53,6 +56,8 @@ func startAdmin(addr string, m *metrics.Metrics, log *slog.Logger) *admin {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
+	mux.Handle("/", dash.Handler())
+	dash.SetBase("http://" + reachable(l.Addr()))
 	a := &admin{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, done: make(chan struct{})}
 	go func() {
 		defer close(a.done)
@@ -60,8 +65,18 @@ func startAdmin(addr string, m *metrics.Metrics, log *slog.Logger) *admin {
 			log.Error("admin listener stopped", "err", err)
 		}
 	}()
-	log.Info("metrics on the admin listener", "url", "http://"+l.Addr().String()+"/metrics")
+	log.Info("metrics and dashboard on the admin listener", "url", "http://"+l.Addr().String()+"/metrics")
 	return a
+}
+
+// reachable is addr with an unspecified host (":9100", "[::]:9100")
+// replaced by loopback, for a URL a browser on this host can open.
+func reachable(addr net.Addr) string {
+	ta, ok := addr.(*net.TCPAddr)
+	if !ok || !ta.IP.IsUnspecified() {
+		return addr.String()
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(ta.Port))
 }
 
 func (a *admin) close(ctx context.Context) {
