@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browser starts Debian's headless Chromium for one test and returns a
+// context for one tab. It skips the test when chromium is not installed
+// (.ci/run installs it).
+func browser(t *testing.T) (context.Context, func() context.Context) {
+	t.Helper()
+	exe, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium is not installed (apt-get install chromium; .ci/run does): the browser tests need it")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTime := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { cancelTime(); cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	// fresh opens a browser context of its own: no cookies of the first.
+	fresh := func() context.Context {
+		c, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+		t.Cleanup(cancel)
+		return c
+	}
+	return ctx, fresh
+}
+
+// loginURL asks the daemon for a one-time dashboard login, as a user does.
+func (e *env) loginURL() string {
+	e.t.Helper()
+	r := e.berth("dashboard", "--url")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "http://") {
+		e.t.Fatalf("berth dashboard --url: %s", r)
+	}
+	return strings.TrimSpace(r.stdout)
+}
+
+// text reads the text of the first node matching sel.
+func text(ctx context.Context, sel string) (string, error) {
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
+}
+
+// browserEventually polls f until it passes, for at most limit.
+func browserEventually(t *testing.T, limit time.Duration, what string, f func() error) {
+	t.Helper()
+	if err := poll(limit, f); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// TestDashboardInBrowser drives the dashboard in a real Chromium against a
+// real daemon: log in by URL, see every app and its live color, watch a
+// deploy run from the CLI without reloading, roll back with the button
+// (checked with a real request), no data without a session, and a POST
+// without the CSRF token refused.
+func TestDashboardInBrowser(t *testing.T) {
+	t.Parallel()
+	ctx, fresh := browser(t)
+	e := newEnv(t)
+	p1, p2 := freePort(t), freePort(t)
+	a := app{name: "web", version: "v1", mode: "good", listen: p1}
+	b := app{name: "api", version: "v1", mode: "good", listen: p2}
+	e.mustDeploy(a)
+	e.mustDeploy(b)
+
+	// Log in by URL: the token leaves the address bar.
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.loginURL()), chromedp.WaitVisible(chromedp.CSS(`#live .card`))); err != nil {
+		t.Fatalf("logging in: %v", err)
+	}
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(loc, "token") || !strings.HasSuffix(loc, "/") {
+		t.Errorf("after login the address is %q, want the overview without the token", loc)
+	}
+
+	// The overview shows every app with its live color, in words.
+	for _, name := range []string{"web", "api"} {
+		want := e.status(name).Live
+		got, err := text(ctx, fmt.Sprintf(`section[data-app=%q] .live-color`, name))
+		if err != nil || !strings.Contains(got, want) {
+			t.Errorf("overview: %s live color %q (%v), want %q", name, got, err, want)
+		}
+	}
+
+	// A deploy run from the CLI appears step by step on the open app page.
+	if err := chromedp.Do(ctx, chromedp.Navigate(strings.TrimSuffix(loc, "/")+"/apps/web"),
+		chromedp.WaitVisible(chromedp.CSS(`.timeline`))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded = true`)); err != nil {
+		t.Fatal(err)
+	}
+	a.version = "v2"
+	deployed := make(chan result, 1)
+	go func() { deployed <- e.deploy(a) }()
+	sawRunning := false
+	browserEventually(t, 60*time.Second, "the CLI's deploy shown live", func() error {
+		first, err := text(ctx, `.timeline > li`)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(first, "#2 deploy") && strings.Contains(first, "running") {
+			sawRunning = true
+		}
+		if !strings.Contains(first, "#2 deploy") || !strings.Contains(first, "succeeded") {
+			return fmt.Errorf("newest deploy on the page: %q", first)
+		}
+		return nil
+	})
+	if r := <-deployed; r.code != 0 {
+		t.Fatalf("deploy v2: %s", r)
+	}
+	if !sawRunning {
+		t.Error("the page never showed deploy #2 running: its steps did not arrive while it ran")
+	}
+	if kept, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded === true`)); err != nil || !kept {
+		t.Errorf("the page was reloaded to show the deploy (%v)", err)
+	}
+	e.waitAnswer(p1, "hello from v2")
+
+	// The rollback button (and its confirm step) moves traffic back to v1.
+	v1 := e.history("web")[1].Release
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[href$="rollback?to=%s"]`, v1)), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS(`form button[type=submit].danger`)),
+		chromedp.Click(chromedp.CSS(`form button[type=submit].danger`), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS(`.note`))); err != nil {
+		t.Fatalf("rolling back in the browser: %v", err)
+	}
+	e.waitAnswer(p1, "hello from v1")
+	if d := e.latest("web"); d.Kind != "rollback" || !strings.Contains(d.User, "(dashboard)") {
+		t.Errorf("newest deployment: %s by %q, want a rollback by the session's user via the dashboard", d.Kind, d.User)
+	}
+
+	// A POST without the CSRF token is refused, even with the session.
+	status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch("/apps/web/restart", {method: "POST"}).then(r => r.status)`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status != 403 {
+		t.Errorf("POST without the CSRF token: %d, want 403", status)
+	}
+
+	// Another browser without a session sees the login page and no data.
+	other := fresh()
+	if err := chromedp.Do(other, chromedp.Navigate(strings.TrimSuffix(loc, "/")+"/apps/web")); err != nil {
+		t.Fatal(err)
+	}
+	body, err := chromedp.Run(other, chromedp.Text(chromedp.CSS(`body`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(body, "Log in") || strings.Contains(body, "v1") || strings.Contains(body, v1) || strings.Contains(body, "api") {
+		t.Errorf("without a session the page shows:\n%s", body)
+	}
+}
