@@ -210,7 +210,7 @@ func TestNoSessionNoData(t *testing.T) {
 	f.login(t) // a session exists; the requests below do not carry it
 	forged := &http.Cookie{Name: CookieName, Value: "forged"}
 	paths := []string{"/", "/apps/" + secretApp, "/host", "/events", "/live/overview", "/live/app/" + secretApp,
-		"/apps/" + secretApp + "/logs", "/apps/" + secretApp + "/confirm/rollback", "/nothing"}
+		"/live/app/" + secretApp + "?logs=1", "/apps/" + secretApp + "/confirm/rollback", "/nothing"}
 	for _, c := range []*http.Cookie{nil, forged} {
 		for _, p := range paths {
 			resp, body := f.get(t, p, c)

@@ -150,7 +150,6 @@ func (d *Dashboard) Handler() http.Handler {
 	m.HandleFunc("GET /host", d.with(d.hostPage))
 	m.HandleFunc("GET /events", d.with(d.eventsPage))
 	m.HandleFunc("GET /live/{topic...}", d.with(d.live))
-	m.HandleFunc("GET /apps/{app}/logs", d.with(d.logTail))
 	m.HandleFunc("GET /apps/{app}/confirm/{action}", d.with(d.confirm))
 	m.HandleFunc("POST /apps/{app}/{action}", d.with(d.act))
 	m.HandleFunc("POST /logout", d.with(d.logout))

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -39,11 +40,18 @@ func writeEvent(w io.Writer, event string, data []byte) error {
 }
 
 // live streams a topic's fragment each time it changes: /live/overview,
-// /live/host, /live/app/NAME, /live/events?app=&kind=.
+// /live/host, /live/app/NAME, /live/events?app=&kind=. With ?logs=1 an app's
+// stream carries its log lines too, so a page holds one connection (a
+// browser opens at most 6 to a host over HTTP/1.1).
 func (d *Dashboard) live(w http.ResponseWriter, r *http.Request, _ session) {
 	topic := r.PathValue("topic")
+	var lines <-chan []byte
 	switch {
-	case topic == topicOverview, topic == topicHost, strings.HasPrefix(topic, topicApp):
+	case topic == topicOverview, topic == topicHost:
+	case strings.HasPrefix(topic, topicApp):
+		if r.URL.Query().Get("logs") == "1" {
+			lines = d.followLog(r.Context(), strings.TrimPrefix(topic, topicApp))
+		}
 	case topic == "events":
 		q := r.URL.Query()
 		topic = topicEvents + url.Values{"app": {q.Get("app")}, "kind": {q.Get("kind")}}.Encode()
@@ -57,17 +65,23 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request, _ session) {
 	tick := time.NewTicker(keepAlive)
 	defer tick.Stop()
 	for {
+		var err error
 		select {
 		case <-r.Context().Done():
 			return
 		case b := <-ch:
-			if writeEvent(w, "fragment", b) != nil || rc.Flush() != nil {
-				return
+			err = writeEvent(w, "fragment", b)
+		case l, ok := <-lines:
+			if !ok {
+				lines = nil
+				continue
 			}
+			err = writeEvent(w, "line", l)
 		case <-tick.C:
-			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
-				return
-			}
+			_, err = io.WriteString(w, ": keep-alive\n\n")
+		}
+		if err != nil || rc.Flush() != nil {
+			return
 		}
 	}
 }
@@ -83,20 +97,29 @@ type logLine struct {
 // logTailLines is how many past lines the log tail starts with.
 const logTailLines = 200
 
-// logTail streams the app's live log (the last lines, then new ones, across
-// blue-green switches) through the same reader as `berth logs -f`.
-func (d *Dashboard) logTail(w http.ResponseWriter, r *http.Request, _ session) {
-	rc := sse(w)
-	err := d.cfg.Logs.ReadLogs(r.Context(), r.PathValue("app"), "", logs.Query{Tail: logTailLines, Follow: true}, func(l logs.Line) error {
-		b, _ := json.Marshal(logLine{Time: l.Time.Local().Format("15:04:05.000"), Stream: string(l.Stream), Color: l.Color, Text: l.Text})
-		if err := writeEvent(w, "line", b); err != nil {
-			return err
+// followLog reads the app's live log (the last lines, then new ones,
+// across blue-green switches) through the same reader as `berth logs -f`,
+// each line encoded for the page's script, until ctx ends. A read that
+// fails sends its error as the last line.
+func (d *Dashboard) followLog(ctx context.Context, app string) <-chan []byte {
+	out := make(chan []byte, 64)
+	send := func(l logLine) error {
+		b, _ := json.Marshal(l)
+		select {
+		case out <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		return rc.Flush()
-	})
-	if err != nil && r.Context().Err() == nil {
-		b, _ := json.Marshal(err.Error())
-		_ = writeEvent(w, "failed", b)
-		_ = rc.Flush()
 	}
+	go func() {
+		defer close(out)
+		err := d.cfg.Logs.ReadLogs(ctx, app, "", logs.Query{Tail: logTailLines, Follow: true}, func(l logs.Line) error {
+			return send(logLine{Time: l.Time.Local().Format("15:04:05.000"), Stream: string(l.Stream), Color: l.Color, Text: l.Text})
+		})
+		if err != nil && ctx.Err() == nil {
+			_ = send(logLine{Stream: "berth", Text: "the log cannot be read: " + err.Error()})
+		}
+	}()
+	return out
 }
