@@ -79,7 +79,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	e.mustDeploy(b)
 
 	// Log in by URL: the token leaves the address bar.
-	if err := chromedp.Do(ctx, chromedp.Navigate(e.loginURL()), chromedp.WaitVisible(chromedp.CSS(`#live .card`))); err != nil {
+	if err := chromedp.Do(ctx, navigate(e.loginURL()), chromedp.WaitVisible(chromedp.CSS(`#live .card`))); err != nil {
 		t.Fatalf("logging in: %v", err)
 	}
 	loc, err := chromedp.Run(ctx, chromedp.Location())
@@ -100,13 +100,20 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 
 	// A deploy run from the CLI appears step by step on the open app page.
-	if err := chromedp.Do(ctx, chromedp.Navigate(strings.TrimSuffix(loc, "/")+"/apps/web"),
+	if err := chromedp.Do(ctx, navigate(strings.TrimSuffix(loc, "/")+"/apps/web"),
 		chromedp.WaitVisible(chromedp.CSS(`.timeline`))); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded = true`)); err != nil {
 		t.Fatal(err)
 	}
+	// The live log shows the agent's own output, on the page's one stream.
+	browserEventually(t, 20*time.Second, "the live log", func() error {
+		if l, err := text(ctx, `#log`); err != nil || !strings.Contains(l, "sample agent v1") {
+			return fmt.Errorf("log tail %q (%v)", l, err)
+		}
+		return nil
+	})
 	a.version = "v2"
 	deployed := make(chan result, 1)
 	go func() { deployed <- e.deploy(a) }()
@@ -161,7 +168,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// Another browser without a session sees the login page and no data.
 	other := fresh()
-	if err := chromedp.Do(other, chromedp.Navigate(strings.TrimSuffix(loc, "/")+"/apps/web")); err != nil {
+	if err := chromedp.Do(other, navigate(strings.TrimSuffix(loc, "/")+"/apps/web")); err != nil {
 		t.Fatal(err)
 	}
 	body, err := chromedp.Run(other, chromedp.Text(chromedp.CSS(`body`)))
@@ -170,5 +177,21 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	if !strings.Contains(body, "Log in") || strings.Contains(body, "v1") || strings.Contains(body, v1) || strings.Contains(body, "api") {
 		t.Errorf("without a session the page shows:\n%s", body)
+	}
+}
+
+// navigate is chromedp.Navigate tried up to 3 times while Chromium reports
+// ERR_NETWORK_CHANGED, which it does when another test adds or removes a
+// network interface (the nspawn and sshd tests do).
+func navigate(url string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		var err error
+		for range 3 {
+			if _, err = chromedp.Navigate(url)(ctx, t); err == nil || !strings.Contains(err.Error(), "ERR_NETWORK_CHANGED") {
+				return chromedp.Void{}, err
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		return chromedp.Void{}, err
 	}
 }

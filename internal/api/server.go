@@ -19,14 +19,15 @@ import (
 
 // Server serves the control API.
 type Server struct {
-	engine    *deploy.Engine
-	store     *state.Store
-	logs      LogReader
-	secrets   secrets.Store
+	engine  *deploy.Engine
+	store   *state.Store
+	logs    LogReader
+	secrets secrets.Store
+	version Version
+	log     *slog.Logger
+	srv     *http.Server
+
 	dashboard LoginMinter
-	version   Version
-	log       *slog.Logger
-	srv       *http.Server
 }
 
 // Config holds a Server's dependencies.
@@ -35,10 +36,11 @@ type Config struct {
 	Store   *state.Store
 	Logs    LogReader
 	Secrets secrets.Store // the home's secrets
+	Version Version
+	Logger  *slog.Logger
+
 	// Dashboard mints dashboard logins; nil answers that there is none.
 	Dashboard LoginMinter
-	Version   Version
-	Logger    *slog.Logger
 }
 
 // NewServer returns a Server; Serve runs it.

@@ -142,8 +142,7 @@ func Run(ctx context.Context, cfg Config) error {
 	mon := monitor.New(monitor.Config{Source: eng, Actions: eng, Alerts: alert.Flat{D: alerts}, Recorder: m, Logger: log})
 	watched.mon = mon
 
-	logs := logReader{home: cfg.Home, store: store, journal: rt.Backends[spec.RuntimeSystemd]}
-	dash, err := newDashboard(cfg.Home, eng, store, mon, logs, disks, log)
+	dash, err := newDashboard(cfg.Home, eng, store, mon, logReader{home: cfg.Home, store: store, journal: rt.Backends[spec.RuntimeSystemd]}, disks, log)
 	if err != nil {
 		return err
 	}
@@ -152,15 +151,16 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	srv := api.NewServer(api.Config{
-		Engine:    eng,
-		Store:     store,
-		Logs:      logs,
-		Secrets:   secrets.New(cfg.Home),
-		Dashboard: dash,
-		Version:   api.Version{Version: cfg.Version, PID: os.Getpid(), Home: cfg.Home.Root},
-		Logger:    log,
-	})
+	acfg := api.Config{
+		Engine:  eng,
+		Store:   store,
+		Logs:    logReader{home: cfg.Home, store: store, journal: rt.Backends[spec.RuntimeSystemd]},
+		Secrets: secrets.New(cfg.Home),
+		Version: api.Version{Version: cfg.Version, PID: os.Getpid(), Home: cfg.Home.Root},
+		Logger:  log,
+	}
+	acfg.Dashboard = dash
+	srv := api.NewServer(acfg)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 
