@@ -90,10 +90,10 @@ func measureCPU(ctx context.Context, w *world, b *browser, o opts) ([]cpuRow, er
 
 func report(o opts, ws []weight, renders []time.Duration, cpu []cpuRow) {
 	fmt.Printf("\n%d apps of the sample agent, each with a few requests per second; %s windows; 2 CPUs, %s.\n\n", o.apps, o.window, time.Now().UTC().Format("2006-01-02"))
-	fmt.Println("| page | HTML bytes | with CSS and JS |")
-	fmt.Println("| --- | ---: | ---: |")
+	fmt.Println("| page | HTML bytes | with CSS and JS | served in (median of 5) |")
+	fmt.Println("| --- | ---: | ---: | ---: |")
 	for _, w := range ws {
-		fmt.Printf("| `%s` | %d | %d |\n", w.page, w.html, w.html+w.rest)
+		fmt.Printf("| `%s` | %d | %d | %s |\n", w.page, w.html, w.html+w.rest, w.served.Round(100*time.Microsecond))
 	}
 	fmt.Printf("\nFirst contentful paint of the overview in headless Chromium, %d fresh tabs: median %s (min %s, max %s).\n\n",
 		len(renders), renders[len(renders)/2].Round(time.Millisecond), renders[0].Round(time.Millisecond), renders[len(renders)-1].Round(time.Millisecond))
