@@ -37,12 +37,14 @@ func (s *proxySource) ProxyStats() []metrics.ProxySample {
 }
 
 // admin serves /metrics and the dashboard on the admin listener (loopback
-// by default). A
-// listener that cannot be bound is reported, and the daemon runs on: the
-// agents and their traffic matter more than their numbers.
+// by default). A listener that cannot be bound is reported, and the daemon
+// runs on: the agents and their traffic matter more than their numbers.
 type admin struct {
 	srv  *http.Server
 	done chan struct{}
+	// endStreams cancels every request's context, so the dashboard's event
+	// streams end at shutdown instead of holding it for its whole budget.
+	endStreams context.CancelFunc
 }
 
 func startAdmin(addr string, m *metrics.Metrics, dash *dashboard.Dashboard, log *slog.Logger) *admin {
@@ -51,14 +53,16 @@ func startAdmin(addr string, m *metrics.Metrics, dash *dashboard.Dashboard, log 
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		log.Error("admin listener not started; /metrics is unavailable", "listen", addr, "err", err)
+		log.Error("admin listener not started; /metrics and the dashboard are unavailable", "listen", addr, "err", err)
 		return nil
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	mux.Handle("/", dash.Handler())
 	dash.SetBase("http://" + reachable(l.Addr()))
-	a := &admin{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, done: make(chan struct{})}
+	base, end := context.WithCancel(context.Background())
+	a := &admin{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return base }}, done: make(chan struct{}), endStreams: end}
 	go func() {
 		defer close(a.done)
 		if err := a.srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
@@ -83,6 +87,7 @@ func (a *admin) close(ctx context.Context) {
 	if a == nil {
 		return
 	}
+	a.endStreams()
 	_ = a.srv.Shutdown(ctx)
 	<-a.done
 }
