@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/berth-dev/berth/internal/state"
 )
 
 // browser starts Debian's headless Chromium for one test and returns a
@@ -194,4 +196,45 @@ func navigate(url string) chromedp.Action[chromedp.Void] {
 		}
 		return chromedp.Void{}, err
 	}
+}
+
+// TestDashboardAbortsADeploy: the overview shows a deploy run from the CLI
+// with its current step, and the app page's Abort button (after its
+// confirm step) stops it: the CLI's deploy ends aborted (exit 3) and the
+// previous release still answers.
+func TestDashboardAbortsADeploy(t *testing.T) {
+	t.Parallel()
+	ctx, _ := browser(t)
+	e := newEnv(t)
+	port := freePort(t)
+	e.mustDeploy(app{name: "slow", version: "v1", mode: "good", listen: port})
+	if err := chromedp.Do(ctx, navigate(e.loginURL()), chromedp.WaitVisible(chromedp.CSS(`#live .card`))); err != nil {
+		t.Fatalf("logging in: %v", err)
+	}
+	base, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dep := e.startBerth("deploy", "-f", e.write(slowApp("slow", "v2", port)))
+	dep.waitLine(t, "start green")
+	browserEventually(t, 30*time.Second, "the deploy on the overview", func() error {
+		if s, err := text(ctx, `section[data-app="slow"] .deploying`); err != nil || !strings.Contains(s, "step") {
+			return fmt.Errorf("overview's deploy line %q (%v)", s, err)
+		}
+		return nil
+	})
+	if err := chromedp.Do(ctx, navigate(strings.TrimSuffix(base, "/")+"/apps/slow"),
+		chromedp.Click(chromedp.CSS(`a[href$="/confirm/abort"]`), chromedp.NodeVisible),
+		chromedp.Click(chromedp.CSS(`form button[type=submit].danger`), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS(`.note`))); err != nil {
+		t.Fatalf("aborting in the browser: %v", err)
+	}
+	if code := dep.wait(t); code != 3 {
+		t.Errorf("the aborted deploy's client: exit %d, want 3\n%s", code, dep.out.String())
+	}
+	if d := e.latest("slow"); d.Outcome != state.OutcomeAborted {
+		t.Errorf("the deploy ended %s (%s), want aborted", d.Outcome, d.Reason)
+	}
+	e.waitAnswer(port, "hello from v1")
 }
