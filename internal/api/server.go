@@ -28,6 +28,7 @@ type Server struct {
 	srv     *http.Server
 
 	dashboard LoginMinter
+	checks    ChecksPauser
 }
 
 // Config holds a Server's dependencies.
@@ -41,12 +42,14 @@ type Config struct {
 
 	// Dashboard mints dashboard logins; nil answers that there is none.
 	Dashboard LoginMinter
+	// Checks pauses the monitor's checks of an app.
+	Checks ChecksPauser
 }
 
 // NewServer returns a Server; Serve runs it.
 func NewServer(cfg Config) *Server {
 	s := &Server{engine: cfg.Engine, store: cfg.Store, logs: cfg.Logs, secrets: cfg.Secrets, dashboard: cfg.Dashboard,
-		version: cfg.Version, log: cfg.Logger}
+		checks: cfg.Checks, version: cfg.Version, log: cfg.Logger}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -80,6 +83,7 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("POST /v1/apps/{app}/scale", s.scale)
 	m.HandleFunc("GET /v1/events", s.events)
 	m.HandleFunc("POST /v1/dashboard/login", s.dashboardLogin)
+	m.HandleFunc("POST /v1/apps/{app}/checks/{what}", s.pauseChecks)
 	s.secretRoutes(m)
 	return m
 }

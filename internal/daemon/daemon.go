@@ -159,7 +159,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Version: api.Version{Version: cfg.Version, PID: os.Getpid(), Home: cfg.Home.Root},
 		Logger:  log,
 	}
-	acfg.Dashboard = dash
+	acfg.Dashboard, acfg.Checks = dash, mon
 	srv := api.NewServer(acfg)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
