@@ -26,6 +26,9 @@ type Server struct {
 	version Version
 	log     *slog.Logger
 	srv     *http.Server
+
+	dashboard LoginMinter
+	checks    ChecksPauser
 }
 
 // Config holds a Server's dependencies.
@@ -36,11 +39,17 @@ type Config struct {
 	Secrets secrets.Store // the home's secrets
 	Version Version
 	Logger  *slog.Logger
+
+	// Dashboard mints dashboard logins; nil answers that there is none.
+	Dashboard LoginMinter
+	// Checks pauses the monitor's checks of an app.
+	Checks ChecksPauser
 }
 
 // NewServer returns a Server; Serve runs it.
 func NewServer(cfg Config) *Server {
-	s := &Server{engine: cfg.Engine, store: cfg.Store, logs: cfg.Logs, secrets: cfg.Secrets, version: cfg.Version, log: cfg.Logger}
+	s := &Server{engine: cfg.Engine, store: cfg.Store, logs: cfg.Logs, secrets: cfg.Secrets, dashboard: cfg.Dashboard,
+		checks: cfg.Checks, version: cfg.Version, log: cfg.Logger}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -74,6 +83,8 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("POST /v1/apps/{app}/resume", s.control)
 	m.HandleFunc("POST /v1/apps/{app}/scale", s.scale)
 	m.HandleFunc("GET /v1/events", s.events)
+	m.HandleFunc("POST /v1/dashboard/login", s.dashboardLogin)
+	m.HandleFunc("POST /v1/apps/{app}/checks/{what}", s.pauseChecks)
 	s.secretRoutes(m)
 	return m
 }

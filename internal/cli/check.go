@@ -34,6 +34,7 @@ func (a *app) checkCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	c.AddCommand(a.checkDiskCmd(), a.checkAppCmd())
+	c.AddCommand(a.checkPauseCmd(true), a.checkPauseCmd(false))
 	return c
 }
 

@@ -136,6 +136,7 @@ func (a *app) root() *cobra.Command {
 	root.AddCommand(a.planCmd())
 	root.AddCommand(a.frontCmd())
 	root.AddCommand(a.exportCmd())
+	root.AddCommand(a.dashboardCmd())
 	usageArgs(root)
 	a.completeApps(root)
 	return root

@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
+	"github.com/berth-dev/berth/internal/dashboard"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/metrics"
 	"github.com/berth-dev/berth/internal/monitor"
@@ -34,40 +36,58 @@ func (s *proxySource) ProxyStats() []metrics.ProxySample {
 	return out
 }
 
-// admin serves /metrics on the admin listener (loopback by default). A
-// listener that cannot be bound is reported, and the daemon runs on: the
-// agents and their traffic matter more than their numbers.
+// admin serves /metrics and the dashboard on the admin listener (loopback
+// by default). A listener that cannot be bound is reported, and the daemon
+// runs on: the agents and their traffic matter more than their numbers.
 type admin struct {
 	srv  *http.Server
 	done chan struct{}
+	// endStreams cancels every request's context, so the dashboard's event
+	// streams end at shutdown instead of holding it for its whole budget.
+	endStreams context.CancelFunc
 }
 
-func startAdmin(addr string, m *metrics.Metrics, log *slog.Logger) *admin {
+func startAdmin(addr string, m *metrics.Metrics, dash *dashboard.Dashboard, log *slog.Logger) *admin {
 	if addr == "" {
 		return nil
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		log.Error("admin listener not started; /metrics is unavailable", "listen", addr, "err", err)
+		log.Error("admin listener not started; /metrics and the dashboard are unavailable", "listen", addr, "err", err)
 		return nil
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
-	a := &admin{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, done: make(chan struct{})}
+	mux.Handle("/", dash.Handler())
+	dash.SetBase("http://" + reachable(l.Addr()))
+	base, end := context.WithCancel(context.Background())
+	a := &admin{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return base }}, done: make(chan struct{}), endStreams: end}
 	go func() {
 		defer close(a.done)
 		if err := a.srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
 			log.Error("admin listener stopped", "err", err)
 		}
 	}()
-	log.Info("metrics on the admin listener", "url", "http://"+l.Addr().String()+"/metrics")
+	log.Info("metrics and dashboard on the admin listener", "url", "http://"+l.Addr().String()+"/metrics")
 	return a
+}
+
+// reachable is addr with an unspecified host (":9100", "[::]:9100")
+// replaced by loopback, for a URL a browser on this host can open.
+func reachable(addr net.Addr) string {
+	ta, ok := addr.(*net.TCPAddr)
+	if !ok || !ta.IP.IsUnspecified() {
+		return addr.String()
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(ta.Port))
 }
 
 func (a *admin) close(ctx context.Context) {
 	if a == nil {
 		return
 	}
+	a.endStreams()
 	_ = a.srv.Shutdown(ctx)
 	<-a.done
 }

@@ -149,18 +149,25 @@ func Run(ctx context.Context, cfg Config) error {
 	mon := monitor.New(monitor.Config{Source: eng, Actions: eng, Alerts: alert.Flat{D: alerts}, Recorder: m, Logger: log})
 	watched.mon = mon
 
+	dash, err := newDashboard(cfg.Home, eng, store, mon, logReader{home: cfg.Home, store: store, journal: rt.Backends[spec.RuntimeSystemd]}, disks, log)
+	if err != nil {
+		return err
+	}
+
 	l, err := api.Listen(cfg.Home.Socket())
 	if err != nil {
 		return err
 	}
-	srv := api.NewServer(api.Config{
+	acfg := api.Config{
 		Engine:  eng,
 		Store:   store,
 		Logs:    logReader{home: cfg.Home, store: store, journal: rt.Backends[spec.RuntimeSystemd]},
 		Secrets: secrets.New(cfg.Home),
 		Version: api.Version{Version: cfg.Version, PID: os.Getpid(), Home: cfg.Home.Root},
 		Logger:  log,
-	})
+	}
+	acfg.Dashboard, acfg.Checks = dash, mon
+	srv := api.NewServer(acfg)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 
@@ -194,7 +201,8 @@ func Run(ctx context.Context, cfg Config) error {
 	bg.Go(func() { keeper.Watch(bctx, kcfg, keeperReporter(store, alert.Flat{D: alerts}, log)) })
 	bg.Go(func() { capLogs(bctx, cfg.Home, int64(dc.Logs.MaxTotal), log) })
 	bg.Go(func() { watchCerts(bctx, fc, store, alert.Flat{D: alerts}, log) })
-	adm := startAdmin(dc.Admin.Listen, m, log)
+	bg.Go(func() { dash.Run(bctx) })
+	adm := startAdmin(dc.Admin.Listen, m, dash, log)
 	if err := notify.Ready(); err != nil {
 		log.Warn("telling systemd the daemon is ready", "err", err)
 	}

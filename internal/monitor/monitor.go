@@ -74,6 +74,7 @@ type Monitor struct {
 	mu       sync.Mutex
 	watching map[string]*watched // by Target.key
 	damp     map[string]*damper  // by app.color, survives watcher restarts
+	paused   map[string]bool     // apps whose checks are paused (PauseChecks)
 }
 
 // New returns a Monitor; Run runs it.
@@ -81,7 +82,7 @@ func New(cfg Config) *Monitor {
 	if cfg.Every <= 0 {
 		cfg.Every = 2 * time.Second
 	}
-	return &Monitor{cfg: cfg, watching: map[string]*watched{}, damp: map[string]*damper{}}
+	return &Monitor{cfg: cfg, watching: map[string]*watched{}, damp: map[string]*damper{}, paused: map[string]bool{}}
 }
 
 // Run reconciles the watched set with Source until ctx ends, then stops
@@ -100,12 +101,34 @@ func (m *Monitor) Run(ctx context.Context) error {
 	}
 }
 
+// PauseChecks stops (on) or resumes (off) the checks of app's instances,
+// and with them the actions they take, from the next reconcile on (within
+// Config.Every). The pause lasts until resumed or the daemon restarts.
+func (m *Monitor) PauseChecks(app string, on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if on {
+		m.paused[app] = true
+	} else {
+		delete(m.paused, app)
+	}
+}
+
+// ChecksPaused reports whether app's checks are paused by PauseChecks.
+func (m *Monitor) ChecksPaused(app string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.paused[app]
+}
+
 func (m *Monitor) reconcile(ctx context.Context, targets []Target) {
+	m.mu.Lock()
 	want := map[string]Target{}
 	for _, t := range targets {
-		want[t.key()] = t
+		if !m.paused[t.App] {
+			want[t.key()] = t
+		}
 	}
-	m.mu.Lock()
 	var stop []*watched
 	for k, w := range m.watching {
 		// A new start of the same release (a restart) is a new instance:
