@@ -17,8 +17,7 @@ type action struct {
 	Explain string // what it does, on the confirm page
 }
 
-// actions are the dashboard's actions. Promoting a canary is not here: the
-// engine has no promote call yet.
+// actions are the dashboard's actions.
 var actions = map[string]action{
 	"rollback": {Name: "rollback", Title: "Roll back",
 		Explain: "Moves traffic to the release named below: instantly while it is warm, otherwise by deploying it again."},
@@ -26,6 +25,8 @@ var actions = map[string]action{
 		Explain: "Starts the live release again on the idle color and switches to it: no downtime."},
 	"abort": {Name: "abort", Title: "Abort the deploy",
 		Explain: "Stops the running deploy (or canary) at its step; the previous version stays live."},
+	"promote": {Name: "promote", Title: "Promote the canary",
+		Explain: "Ends the canary's current step now (a manual one too): its numbers are judged, then it moves to the next share of requests, or at the last step takes every instance."},
 	"pause-checks": {Name: "pause-checks", Title: "Pause checks",
 		Explain: "Stops the app's health checks and what they do (restarts, fail-overs, alerts) until resumed or the daemon restarts."},
 	"resume-checks": {Name: "resume-checks", Title: "Resume checks",
@@ -76,6 +77,8 @@ func (d *Dashboard) act(w http.ResponseWriter, r *http.Request, s session) {
 		})
 	case "abort":
 		_, err = d.cfg.Engine.Abort(app, user)
+	case "promote":
+		_, _, err = d.cfg.Engine.Promote(app, user)
 	case "pause-checks", "resume-checks":
 		if d.cfg.Monitor == nil {
 			err = fmt.Errorf("no monitor in this daemon")

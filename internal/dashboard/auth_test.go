@@ -29,6 +29,7 @@ const secretApp = "secretapp-7d1"
 type engine struct {
 	mu        sync.Mutex
 	rollbacks []string // app/to/user
+	promotes  []string // app/user
 }
 
 func (e *engine) Status(_ context.Context, name string) ([]deploy.AppStatus, error) {
@@ -49,7 +50,13 @@ func (e *engine) Rollback(_ context.Context, app, to, user string, _ deploy.Prog
 func (e *engine) Restart(context.Context, string, string, deploy.ProgressFunc) (state.Deployment, error) {
 	return state.Deployment{}, nil
 }
-func (e *engine) Abort(string, string) (string, error)       { return "", deploy.ErrNotRunning }
+func (e *engine) Abort(string, string) (string, error) { return "", deploy.ErrNotRunning }
+func (e *engine) Promote(app, user string) (string, int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.promotes = append(e.promotes, app+"/"+user)
+	return "7", 1, nil
+}
 func (e *engine) EachProxy(func(app string, p deploy.Proxy)) {}
 func (e *engine) count() int                                 { e.mu.Lock(); defer e.mu.Unlock(); return len(e.rollbacks) }
 
@@ -281,6 +288,30 @@ func TestActionsNeedCSRF(t *testing.T) {
 	evs, _ := f.store.TailEvents(secretApp, 10)
 	if len(evs) == 0 || evs[len(evs)-1].Kind != "dashboard.action" || evs[len(evs)-1].Fields["user"] != "alice" {
 		t.Errorf("the action is not journaled with its user: %+v", evs)
+	}
+}
+
+func TestPromoteAction(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	c := f.login(t)
+	_, body := f.get(t, "/apps/"+secretApp+"/confirm/promote", c)
+	i := strings.Index(body, `name="csrf" value="`)
+	if i < 0 {
+		t.Fatalf("the promote confirm page has no CSRF field:\n%s", body)
+	}
+	tok := body[i+len(`name="csrf" value="`):]
+	tok = tok[:strings.IndexByte(tok, '"')]
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/apps/"+secretApp+"/promote", strings.NewReader(url.Values{"csrf": {tok}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(c)
+	if resp, _ := do(t, req); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("promote with the token: %d, want 303", resp.StatusCode)
+	}
+	f.eng.mu.Lock()
+	defer f.eng.mu.Unlock()
+	if want := secretApp + "/alice (dashboard)"; len(f.eng.promotes) != 1 || f.eng.promotes[0] != want {
+		t.Errorf("promotes = %q, want [%q]", f.eng.promotes, want)
 	}
 }
 

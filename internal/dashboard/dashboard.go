@@ -31,6 +31,7 @@ type Engine interface {
 	Rollback(ctx context.Context, app, to, user string, out deploy.ProgressFunc) (state.Deployment, error)
 	Restart(ctx context.Context, app, user string, out deploy.ProgressFunc) (state.Deployment, error)
 	Abort(app, user string) (string, error)
+	Promote(app, user string) (string, int, error)
 	EachProxy(fn func(app string, p deploy.Proxy))
 }
 

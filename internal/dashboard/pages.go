@@ -116,6 +116,8 @@ func noteFor(did string) string {
 		return "Restart started: its steps appear below as they run."
 	case "abort":
 		return "Abort requested: the deploy stops at its step and the previous version stays live."
+	case "promote":
+		return "Promote requested: the canary moves to its next step once the current one is judged."
 	case "pause-checks":
 		return "Checks paused: they stop within 2 seconds and act on nothing until resumed."
 	case "resume-checks":
