@@ -128,6 +128,9 @@ func (e *Engine) RestartInstance(ctx context.Context, app, slot, reason string) 
 	}
 	defer unlock()
 	c := st.Colors[color]
+	if px, ok := e.px.get(app); ok && color == st.Live && c.Count() > 1 {
+		return e.restartInSet(ctx, px, st, a, id)
+	}
 	inst, err := e.previousInstance(ctx, st.Spec, st.SpecFile, id, c.Release, st.Ports[slot])
 	if err != nil {
 		return err

@@ -8,7 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/proxy"
+	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/state"
 )
 
@@ -135,4 +137,36 @@ func (e *Engine) poolLock(ctx context.Context, app string) (func(), error) {
 // app's live set, for the monitor (see FailOver).
 func (e *Engine) Readmit(ctx context.Context, app, slot string) error {
 	return e.setServing(ctx, app, slot, "", false)
+}
+
+// restartInSet restarts one live instance of several while the others
+// serve: it leaves the live set, drains, restarts and passes its checks
+// (healthy_after times), then the set is what serving says again. One
+// that fails its checks goes back all the same: the monitor judges it
+// from there (restart, damped; or out for readiness). The caller holds
+// the app's lock.
+func (e *Engine) restartInSet(ctx context.Context, px Proxy, st state.App, a *spec.App, id instance.ID) error {
+	ms, _ := e.serving(st, st.Live)
+	var rest []proxy.Member
+	for _, m := range ms {
+		if m.Target.Name != id.Slot() {
+			rest = append(rest, m)
+		}
+	}
+	if len(rest) > 0 {
+		px.SwitchSet(st.Live, rest)
+		dctx, cancel := context.WithTimeout(ctx, a.Deploy.DrainTimeout.Duration)
+		px.Drain(dctx, id.Slot())
+		cancel()
+	}
+	if err := e.stopAll(ctx, []instance.ID{id}); err != nil {
+		return fmt.Errorf("stopping %s for its restart: %w", id, err)
+	}
+	err := e.startOne(ctx, st, a, id)
+	ms, _ = e.serving(st, st.Live)
+	px.SwitchSet(st.Live, ms)
+	if err != nil {
+		return fmt.Errorf("restarting %s: %w", id, err)
+	}
+	return nil
 }
