@@ -22,6 +22,7 @@ type capacity struct {
 	samples int
 	least   int
 	errs    []string
+	low     []string // each new minimum after the first sample, and its set
 }
 
 // sampleCapacity starts sampling app's capacity (bounded: 2 minutes).
@@ -71,6 +72,9 @@ func (c *capacity) sample(e *env, client *http.Client, app string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.samples++
+	if healthy < c.least && c.samples > 1 && len(c.low) < 10 {
+		c.low = append(c.low, fmt.Sprintf("%s %d of %v", time.Now().Format("15:04:05.000"), healthy, ms))
+	}
 	c.least = min(c.least, healthy)
 }
 

@@ -39,7 +39,7 @@ func rollUnderLoad(t *testing.T, name, extra string, floor int) {
 		t.Errorf("sampling the live set: %v", errs)
 	}
 	if samples < 50 || least < floor {
-		t.Errorf("%d samples, least healthy capacity %d; want 50 or more samples, never below %d", samples, least, floor)
+		t.Errorf("%d samples, least healthy capacity %d; want 50 or more samples, never below %d; minima: %v", samples, least, floor, capa.low)
 	}
 	t.Logf("%d samples of the live set every 10ms: healthy capacity never below %d (floor %d)", samples, least, floor)
 	mixed := false

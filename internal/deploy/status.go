@@ -163,16 +163,24 @@ type SetMember struct {
 // LiveSet returns the members of app's live set as its proxy holds them
 // now (none for an app without a [service]), for sampling capacity.
 func (e *Engine) LiveSet(app string) ([]SetMember, error) {
-	if _, err := e.store.GetApp(app); errors.Is(err, state.ErrNotFound) {
+	st, err := e.store.GetApp(app)
+	if errors.Is(err, state.ErrNotFound) {
 		return nil, ErrUnknownApp
 	} else if err != nil {
 		return nil, err
 	}
 	out := []SetMember{}
-	if px, ok := e.px.get(app); ok {
-		for _, m := range px.LiveSet() {
-			out = append(out, SetMember{Name: m.Target.Name, Addr: m.Target.Addr, Weight: m.Weight})
+	px, ok := e.px.get(app)
+	if !ok {
+		if a, err := e.specs.parse(st.Name, st.SpecFile, st.Spec); err == nil && a.Service != nil {
+			// Right after a daemon start: the front serves a set this
+			// daemon has not taken over yet; [] would be a lie.
+			return nil, fmt.Errorf("reading the live set of %s: its proxy is not restored yet", app)
 		}
+		return out, nil
+	}
+	for _, m := range px.LiveSet() {
+		out = append(out, SetMember{Name: m.Target.Name, Addr: m.Target.Addr, Weight: m.Weight})
 	}
 	return out, nil
 }
