@@ -87,6 +87,9 @@ func (e *Engine) setServing(ctx context.Context, app, slot, reason string, out b
 	if err != nil {
 		return fmt.Errorf("reading %s for its live set: %w", app, err)
 	}
+	if id, err := instance.ParseSlot(app, slot); err != nil || id.Color != st.Live {
+		return err // only the live color has a set
+	}
 	if !e.pool.mark(app, slot, st.Colors[st.Live].Release, out) {
 		return nil
 	}
