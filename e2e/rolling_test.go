@@ -65,6 +65,18 @@ func rollUnderLoad(t *testing.T, name, extra string, floor int) {
 	if st.Idle == nil || st.Idle.Instances != 4 {
 		t.Errorf("idle summary after the rollout = %+v, want the old color's 4 stopped instances", st.Idle)
 	}
+	// The table: one row per live instance, the old color in one line.
+	out := e.berth("status", name).stdout
+	rows := 0
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, name+" ") {
+			rows++
+		}
+	}
+	if rows != 4 || !strings.Contains(out, name+": ") || !strings.Contains(out, "4 instance(s) stopped") {
+		t.Errorf("berth status after the rollout: %d instance rows, want 4 and an idle line:\n%s", rows, out)
+	}
+	t.Logf("berth status:\n%s", out)
 }
 
 // TestRollingOverFourUnderLoad rolls one new instance at a time
