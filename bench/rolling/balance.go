@@ -119,7 +119,9 @@ func balanceTable(runs map[int][]balanceRun, conns int, d time.Duration) string 
 	}
 	return t.String() + fmt.Sprintf("\n%d interleaved rounds of %s per cell; %d keep-alive Go clients, in-process proxy "+
 		"(`internal/proxy`, least outstanding requests over the set), backends of 100-byte answers on loopback, "+
-		"all in one process; the ratios are medians of the per-round ratios.\n", len(runs[1]), d, conns)
+		"all in one process; the ratios are medians of the per-round ratios. A set of 4 spreads the same clients over 4 "+
+		"backend servers, so this end-to-end ratio includes the backends' own parallelism; the request path alone is "+
+		"`go test -bench 'Forward' ./internal/proxy/` (BenchmarkForward against BenchmarkForwardSet4).\n", len(runs[1]), d, conns)
 }
 
 func median(xs []float64) float64 {

@@ -110,6 +110,7 @@ type rollResult struct {
 	took               []time.Duration
 	sent, failed       int64
 	rps                float64
+	ran                time.Duration // the load's length, which the sampler shares
 	samples, readFails int
 	least              int
 	outcomes           []string // the first few that did not succeed
@@ -161,7 +162,7 @@ func rolling(ctx context.Context, o *opts) (rollResult, error) {
 		fmt.Println("  capacity minimum at", s)
 	}
 	l.stop()
-	r.sent, r.failed, r.rps = l.sent.Load(), l.failed.Load(), l.rps()
+	r.sent, r.failed, r.rps, r.ran = l.sent.Load(), l.failed.Load(), l.rps(), l.took
 	return r, nil
 }
 
@@ -172,8 +173,9 @@ func (r rollResult) table(o *opts) string {
 	s := t.String() + fmt.Sprintf("\n%d keep-alive Go clients, unpaced, through berth's proxy to GET /. Spec: max_surge 1, "+
 		"max_unavailable 0, healthy_after 2, check interval 100ms, verify_for 500ms (per batch). Capacity: every 10 ms the "+
 		"live set is read from the daemon's API (GET /v1/apps/APP/live-set) and each member's /up probed; a sample counts "+
-		"the members that answered (%d reads of the set failed). Deploy duration from the deployment's record.\n",
-		o.conns, r.readFails)
+		"the members that answered (%d reads of the set failed); a sample takes time itself, so %d samples in %s are one "+
+		"every %s on average. Deploy duration from the deployment's record.\n",
+		o.conns, r.readFails, r.samples, r.ran.Round(time.Second), ms(r.ran/time.Duration(max(r.samples, 1))))
 	if len(r.outcomes) > 0 {
 		s += "\nNot succeeded: " + strings.Join(r.outcomes, "; ") + "\n"
 	}
