@@ -7,51 +7,41 @@ import (
 	"time"
 )
 
-// TestRollingOverFourUnderLoad rolls 4 instances to a new release, one
-// batch at a time, under load: no request fails and the 4 new ones serve.
-func TestRollingOverFourUnderLoad(t *testing.T) {
-	t.Parallel()
+// rollUnderLoad rolls 4 instances to a new release with extra in
+// [deploy], under load, sampling capacity every 10 ms: no request fails,
+// the healthy members of the live set never drop below floor, and the 4
+// new ones serve at the end.
+func rollUnderLoad(t *testing.T, name, extra string, floor int) {
 	e := newEnv(t)
 	port := freePort(t)
-	a := instanceApp("roll", port, 4)
+	a := instanceApp(name, port, 4)
 	a.strategy, a.verify = "rolling", "500ms"
+	a.extra += extra
 	e.mustDeploy(a)
 	e.waitAnswer(port, "hello from v1.0")
 
 	ld := startLoad(port, 4)
 	defer ld.stop()
 	time.Sleep(300 * time.Millisecond)
+	capa := e.sampleCapacity(name)
 	a.version = "v2"
 	r := e.mustDeploy(a)
+	samples, least, errs := capa.stop()
 	ld.stop()
 	if f := ld.failed.Load(); f != 0 {
 		t.Errorf("%d of %d requests failed during the rolling deploy; first: %v", f, ld.sent.Load(), ld.errs())
 	}
 	t.Logf("%d requests, answers: %v", ld.sent.Load(), ld.bodies)
-	for b := 1; b <= 4; b++ {
-		if !strings.Contains(r.stdout+r.stderr, fmt.Sprintf("batch %d", b)) {
-			t.Errorf("deploy output names no batch %d:\n%s", b, r)
-		}
+	if !strings.Contains(r.stdout+r.stderr, "batch 1") {
+		t.Errorf("deploy output names no batch:\n%s", r)
 	}
-	// Capacity at every change of the live set, from the deploy's steps
-	// ("live set batch 2  ok  ...  2 new, 2 old"): never below 4.
-	changes, least := 0, 1<<30
-	for _, line := range strings.Split(r.stdout, "\n") {
-		if !strings.Contains(line, "live set") {
-			continue
-		}
-		var nw, old int
-		i := strings.LastIndex(line, "  ")
-		if _, err := fmt.Sscanf(strings.TrimSpace(line[i:]), "%d new, %d old", &nw, &old); err != nil {
-			t.Fatalf("reading %q: %v", line, err)
-		}
-		changes++
-		least = min(least, nw+old)
+	if len(errs) > 0 {
+		t.Errorf("sampling the live set: %v", errs)
 	}
-	if changes < 8 || least < 4 {
-		t.Errorf("%d changes of the live set, least capacity %d; want 8 or more changes, never below 4", changes, least)
+	if samples < 50 || least < floor {
+		t.Errorf("%d samples, least healthy capacity %d; want 50 or more samples, never below %d; minima: %v", samples, least, floor, capa.low)
 	}
-	t.Logf("live set changed %d times, capacity never below %d", changes, least)
+	t.Logf("%d samples of the live set every 10ms: healthy capacity never below %d (floor %d)", samples, least, floor)
 	mixed := false
 	for body := range ld.bodies {
 		mixed = mixed || strings.Contains(body, "v2.")
@@ -60,14 +50,54 @@ func TestRollingOverFourUnderLoad(t *testing.T) {
 		t.Errorf("no v2 answer under load: %v", ld.bodies)
 	}
 	live := 0
-	for _, in := range e.status("roll").Instances {
-		if in.Live && in.State == "running" {
+	st := e.status(name)
+	for _, in := range st.Instances {
+		if in.Live && in.State == "running" && in.Serving {
 			live++
+		}
+		if !in.Live && in.State == "stopped" {
+			t.Errorf("status lists the stopped old instance %s.%d; want the idle summary", in.Color, in.Index)
 		}
 	}
 	if live != 4 {
-		t.Errorf("%d live running instances after the rollout, want 4", live)
+		t.Errorf("%d live running serving instances after the rollout, want 4", live)
 	}
+	if st.Idle == nil || st.Idle.Instances != 4 {
+		t.Errorf("idle summary after the rollout = %+v, want the old color's 4 stopped instances", st.Idle)
+	}
+	// The table: one row per live instance, the old color in one line.
+	out := e.berth("status", name).stdout
+	rows := 0
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, name+" ") {
+			rows++
+		}
+	}
+	if rows != 4 || !strings.Contains(out, name+": ") || !strings.Contains(out, "4 instance(s) stopped") {
+		t.Errorf("berth status after the rollout: %d instance rows, want 4 and an idle line:\n%s", rows, out)
+	}
+	t.Logf("berth status:\n%s", out)
+}
+
+// TestRollingOverFourUnderLoad rolls one new instance at a time
+// (max_surge 1): capacity never drops below 4.
+func TestRollingOverFourUnderLoad(t *testing.T) {
+	t.Parallel()
+	rollUnderLoad(t, "roll", "", 4)
+}
+
+// TestRollingNoSurgeUnderLoad rolls without room for one more (max_surge
+// 0, max_unavailable 1): capacity never drops below 3.
+func TestRollingNoSurgeUnderLoad(t *testing.T) {
+	t.Parallel()
+	rollUnderLoad(t, "rollns", "max_surge = 0\nmax_unavailable = 1\n", 3)
+}
+
+// TestRollingSurgeTwoUnderLoad rolls two new instances at a time
+// (max_surge 2): capacity never drops below 4.
+func TestRollingSurgeTwoUnderLoad(t *testing.T) {
+	t.Parallel()
+	rollUnderLoad(t, "rolls2", "max_surge = 2\n", 4)
 }
 
 // TestRollingNeverHealthyStops rolls a release whose instances never pass

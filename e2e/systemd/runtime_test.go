@@ -106,6 +106,8 @@ func TestRuntimeInBox(t *testing.T) {
 		t.Errorf("journalctl -u shows no output of green:\n%s", out)
 	}
 
+	checkSecondInstance(ctx, t, rt, app)
+
 	st, err := rt.Stop(ctx, "echo.blue")
 	if err != nil || st.State != runtime.StateStopped {
 		t.Errorf("Stop blue = %+v, %v; want stopped", st, err)
@@ -147,6 +149,34 @@ func TestRuntimeInBox(t *testing.T) {
 		t.Errorf("List = %+v, %v; want only echo.green", list, err)
 	}
 	checkSecretsInBox(ctx, t, rt, l, app)
+}
+
+// checkSecondInstance runs instance 1 of blue ([deploy] instances > 1)
+// beside instance 0: its own unit of the template, named by its slot,
+// serving on its own port, stopped and removed alone.
+func checkSecondInstance(ctx context.Context, t *testing.T, rt *systemd.Runtime, app *spec.App) {
+	t.Helper()
+	second := instance(t, app, "blue.1", 9003, "v1", "good")
+	if st, err := rt.Start(ctx, second); err != nil || st.State != runtime.StateRunning {
+		t.Fatalf("Start echo.blue.1 = %+v, %v; want running", st, err)
+	}
+	if got := get(t, 9003); !strings.Contains(got, "hello from v1") {
+		t.Errorf("instance blue.1 answered %q", got)
+	}
+	for _, unit := range []string{"berth-echo@blue.service", "berth-echo@blue.1.service"} {
+		if out, err := inBox(ctx, "systemctl", "is-active", unit); strings.TrimSpace(out) != "active" {
+			t.Errorf("%s is %q (%v) while both instances of blue should run", unit, out, err)
+		}
+	}
+	if _, err := rt.Stop(ctx, "echo.blue.1"); err != nil {
+		t.Errorf("Stop echo.blue.1: %v", err)
+	}
+	if st, _ := rt.Status(ctx, "echo.blue"); st.State != runtime.StateRunning {
+		t.Errorf("blue after stopping blue.1: %+v", st)
+	}
+	if err := rt.Remove(ctx, "echo.blue.1"); err != nil {
+		t.Errorf("Remove echo.blue.1: %v", err)
+	}
 }
 
 // instance builds what the deploy engine would for app's color.

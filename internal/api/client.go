@@ -281,6 +281,12 @@ func (c *Client) Status(ctx context.Context, app string) ([]deploy.AppStatus, er
 	return out, c.getJSON(ctx, http.MethodGet, path, nil, &out)
 }
 
+// LiveSet returns the members of app's live set as its proxy holds them.
+func (c *Client) LiveSet(ctx context.Context, app string) ([]deploy.SetMember, error) {
+	var out []deploy.SetMember
+	return out, c.getJSON(ctx, http.MethodGet, "/v1/apps/"+url.PathEscape(app)+"/live-set", nil, &out)
+}
+
 // Control runs start, stop, pause (mode hold|refuse) or resume.
 func (c *Client) Control(ctx context.Context, app, action, mode string) ([]deploy.AppStatus, error) {
 	var body any

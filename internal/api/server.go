@@ -68,6 +68,7 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /v1/apps", s.status)
 	m.HandleFunc("GET /v1/apps/{app}", s.status)
 	m.HandleFunc("GET /v1/apps/{app}/history", s.history)
+	m.HandleFunc("GET /v1/apps/{app}/live-set", s.liveSet)
 	m.HandleFunc("GET /v1/apps/{app}/why", s.why)
 	m.HandleFunc("POST /v1/apps/{app}/check", s.check)
 	m.HandleFunc("GET /v1/apps/{app}/logs", s.readLogs)
@@ -252,6 +253,15 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, apps)
+}
+
+func (s *Server) liveSet(w http.ResponseWriter, r *http.Request) {
+	set, err := s.engine.LiveSet(r.PathValue("app"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, set)
 }
 
 func (s *Server) why(w http.ResponseWriter, r *http.Request) {

@@ -55,9 +55,15 @@ func printStatus(w io.Writer, apps []deploy.AppStatus) {
 		if len(ap.Instances) == 0 {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\tstopped\t-\t-\t-\t-\t-\n", ap.Name)
 		}
+		someServe := false // the set was read: a live instance not in it is out
+		for _, in := range ap.Instances {
+			someServe = someServe || in.Serving
+		}
 		for _, in := range ap.Instances {
 			role := "idle"
 			switch {
+			case in.Live && someServe && !in.Serving && in.State == "running":
+				role = "live,out" // out of the live set: failing readiness
 			case in.Live:
 				role = "live"
 			case in.Warm:
@@ -102,6 +108,9 @@ func printStatus(w io.Writer, apps []deploy.AppStatus) {
 		}
 		if ap.Stopped {
 			notes += " STOPPED"
+		}
+		if ap.Idle != nil {
+			notes += fmt.Sprintf(" idle %s: %s, %d instance(s) stopped (berth rollback starts it)", ap.Idle.Color, ap.Idle.Release, ap.Idle.Instances)
 		}
 		if notes != "" {
 			fmt.Fprintf(w, "%s:%s\n", ap.Name, notes)

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/berth-dev/berth/internal/disk"
 	"github.com/berth-dev/berth/internal/front"
 	"github.com/berth-dev/berth/internal/home"
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/keeper"
 	"github.com/berth-dev/berth/internal/metrics"
 	"github.com/berth-dev/berth/internal/monitor"
@@ -255,8 +255,8 @@ func journalKeeperEvents(ctx context.Context, kc *keeper.Client, store *state.St
 		for _, ev := range evs {
 			after = ev.Seq
 			app := ev.ID
-			if i := strings.LastIndexByte(app, '.'); i > 0 {
-				app = app[:i]
+			if id, err := instance.Parse(app); err == nil {
+				app = id.App // "echo.blue.2" belongs to echo
 			}
 			_, fresh, err := store.ImportKeeperEvent(state.Event{Time: ev.Time, App: app, Kind: "instance." + ev.Kind,
 				Message: ev.ID + ": " + ev.Message}, ev.Seq)

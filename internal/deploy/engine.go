@@ -52,6 +52,7 @@ type Engine struct {
 	seen  *gateSeen  // what deploys see of their candidates
 	specs *specCache // deployed specs, parsed once per change
 	px    *registry
+	pool  *pool // live instances out of their set for failing readiness
 
 	mu     sync.Mutex
 	busy   map[string]string      // app -> what holds its lock ("deployment 17", "stop")
@@ -107,6 +108,7 @@ func New(cfg Config) *Engine {
 	return &Engine{
 		rec:    cfg.Metrics,
 		px:     newRegistry(cfg.Front),
+		pool:   newPool(),
 		hs:     cfg.Health,
 		seen:   newGateSeen(),
 		specs:  newSpecCache(),

@@ -57,7 +57,7 @@ func (e *Engine) Targets(ctx context.Context) []monitor.Target {
 				t.Since, t.PID = startedSince(s), s.PID
 				// The monitor names an instance by its slot: "blue.2".
 				out = append(out, monitor.Target{App: st.Name, Color: id.Slot(), Release: c.Release, Live: color == st.Live,
-					Checks: a.Checks, Health: t})
+					Out: color == st.Live && e.pool.isOut(st.Name, id.Slot(), c.Release), Checks: a.Checks, Health: t})
 			}
 		}
 	}
@@ -128,6 +128,9 @@ func (e *Engine) RestartInstance(ctx context.Context, app, slot, reason string) 
 	}
 	defer unlock()
 	c := st.Colors[color]
+	if px, ok := e.px.get(app); ok && color == st.Live && c.Count() > 1 {
+		return e.restartInSet(ctx, px, st, a, id)
+	}
 	inst, err := e.previousInstance(ctx, st.Spec, st.SpecFile, id, c.Release, st.Ports[slot])
 	if err != nil {
 		return err
@@ -141,6 +144,8 @@ func (e *Engine) RestartInstance(ctx context.Context, app, slot, reason string) 
 
 // FailOver moves traffic from a failing live color to the warm one, when
 // it runs and passes its checks; otherwise it only says why it cannot.
+// An instance of a live color that runs several leaves the live set
+// instead, until Readmit; the last ones serving stay (see serving).
 func (e *Engine) FailOver(ctx context.Context, app, slot, reason string) error {
 	st, a, err := e.app(app)
 	if err != nil {
@@ -152,8 +157,7 @@ func (e *Engine) FailOver(ctx context.Context, app, slot, reason string) error {
 	}
 	color := id.Color
 	if st.Colors[color].Count() > 1 {
-		e.event(app, "monitor.failover.skipped", slot+" is one of several live instances; the others keep serving: "+reason)
-		return nil
+		return e.setServing(ctx, app, slot, reason, true)
 	}
 	warm, ok := st.Colors[other(color)]
 	if !ok || !warm.Warm {

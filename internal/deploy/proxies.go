@@ -20,6 +20,9 @@ type Proxy interface {
 	// (an app's N instances); see proxy.Proxy.SwitchSet.
 	SwitchSet(name string, members []proxy.Member) (prev proxy.Target)
 	Live() proxy.Target
+	// LiveSet returns the live targets and their weights; see
+	// proxy.Proxy.LiveSet.
+	LiveSet() []proxy.Member
 	Stats(name string) proxy.Stats
 	Drain(ctx context.Context, name string) proxy.DrainResult
 	Pause(mode proxy.PauseMode)

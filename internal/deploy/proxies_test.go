@@ -15,6 +15,7 @@ type nopProxy struct{}
 func (nopProxy) Switch(proxy.Target) proxy.Target                { return proxy.Target{} }
 func (nopProxy) SwitchSet(string, []proxy.Member) proxy.Target   { return proxy.Target{} }
 func (nopProxy) Live() proxy.Target                              { return proxy.Target{} }
+func (nopProxy) LiveSet() []proxy.Member                         { return nil }
 func (nopProxy) Stats(string) proxy.Stats                        { return proxy.Stats{} }
 func (nopProxy) Drain(context.Context, string) proxy.DrainResult { return proxy.DrainResult{} }
 func (nopProxy) Pause(proxy.PauseMode)                           {}

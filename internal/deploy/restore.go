@@ -65,14 +65,26 @@ func (e *Engine) restoreApp(ctx context.Context, st state.App) error {
 			switchColor(px, st.Name, st, st.Live)
 		}
 	}
+	// Some live instances are down (a rolling deploy cut between batches
+	// stopped old ones; the keeper lost one): they start again, gated, and
+	// become the set before any candidate stops, so capacity never falls
+	// below what the front serves now.
+	var startErr error
+	if st.Live != "" && !st.Stopped && !liveUp {
+		live := st.Colors[st.Live]
+		e.event(st.Name, "restore.restart", live.Instance+" (or another instance of "+st.Live+") was not running; starting it")
+		startErr = e.startLive(ctx, st.Name)
+	}
 	for color, c := range st.Colors {
 		if color == st.Live || c.Warm {
 			continue
 		}
 		if px != nil {
-			// The front may still drain it (the daemon died in a drain).
+			// The front may still drain them (the daemon died in a drain).
 			dctx, cancel := context.WithTimeout(ctx, a.Deploy.DrainTimeout.Duration)
-			px.Drain(dctx, color)
+			for _, id := range idsOf(st.Name, st, color) {
+				px.Drain(dctx, id.Slot())
+			}
 			cancel()
 		}
 		if err := e.stopAll(ctx, idsOf(st.Name, st, color)); err != nil {
@@ -84,14 +96,9 @@ func (e *Engine) restoreApp(ctx context.Context, st state.App) error {
 		})
 		e.event(st.Name, "restore.cleanup", "stopped "+color+", left by an interrupted deploy")
 	}
-	if st.Live == "" || st.Stopped {
-		return nil
-	}
-	live := st.Colors[st.Live]
 	if liveUp {
+		live := st.Colors[st.Live]
 		e.event(st.Name, "restore.adopted", fmt.Sprintf("re-adopted %s (%d instance(s))", live.Instance, live.Count()))
-		return nil
 	}
-	e.event(st.Name, "restore.restart", live.Instance+" (or another instance of "+st.Live+") was not running; starting it")
-	return e.startLive(ctx, st.Name)
+	return startErr
 }

@@ -111,7 +111,8 @@ func (e *Engine) recordCount(ctx context.Context, st state.App, n int) error {
 	c.Instances = n
 	st.Colors[st.Live] = c
 	if px, ok := e.Proxy(st.Name); ok {
-		switchColor(px, st.Name, st, st.Live)
+		ms, _ := e.serving(st, st.Live)
+		px.SwitchSet(st.Live, ms)
 	}
 	return nil
 }

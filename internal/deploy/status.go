@@ -30,6 +30,17 @@ type AppStatus struct {
 	// Canary is the running canary's step and weights, when one runs.
 	Canary *CanaryStatus `json:"canary,omitempty"`
 	Hosts  []HostStatus  `json:"hosts,omitempty"` // front door hosts of the app
+	// Idle is the color kept for rollback whose instances are all stopped:
+	// one summary instead of a row per stopped instance.
+	Idle *IdleColor `json:"idle,omitempty"`
+}
+
+// IdleColor is a stopped color of an app that keeps the release it ran
+// (what `berth rollback` starts again).
+type IdleColor struct {
+	Color     string `json:"color"`
+	Release   string `json:"release"`
+	Instances int    `json:"instances"`
 }
 
 // InstanceStatus is one instance of an app: a color's instance Index
@@ -41,6 +52,10 @@ type InstanceStatus struct {
 	Port    int    `json:"port,omitempty"`
 	Live    bool   `json:"live"`
 	Warm    bool   `json:"warm"`
+	// Serving says the app's proxy sends this instance new requests (it is
+	// in the live set): false for a live instance out for failing
+	// readiness. Always false for workers.
+	Serving bool   `json:"serving,omitempty"`
 	Health  string `json:"health"` // "ok", "failing: ...", "starting: ...", "unknown"
 	// MonitorRestarts counts the monitor's restarts of this color since its
 	// release went live; Restarts includes them.
@@ -94,12 +109,85 @@ func (e *Engine) appStatus(ctx context.Context, st state.App) AppStatus {
 	}
 	sort.Strings(colors)
 	restarts := e.monitorRestarts(st)
+	serving := e.servingNames(st.Name)
 	for _, color := range colors {
+		var ins []InstanceStatus
 		for _, id := range idsOf(st.Name, st, color) {
-			s.Instances = append(s.Instances, e.oneStatus(ctx, st, a, id, restarts, s.Deploying != ""))
+			is := e.oneStatus(ctx, st, a, id, restarts, s.Deploying != "")
+			is.Serving = serving[id.Slot()]
+			ins = append(ins, is)
 		}
+		if idle := idleColor(st, color, ins); idle != nil {
+			s.Idle = idle
+			continue
+		}
+		s.Instances = append(s.Instances, ins...)
 	}
 	return s
+}
+
+// idleColor summarises color when it is neither live nor warm and none of
+// its instances runs (the color a rolling or blue-green deploy left
+// behind); nil when its instances are worth a row each.
+func idleColor(st state.App, color string, ins []InstanceStatus) *IdleColor {
+	c := st.Colors[color]
+	if color == st.Live || c.Warm {
+		return nil
+	}
+	for _, in := range ins {
+		if in.State != runtime.StateStopped {
+			return nil
+		}
+	}
+	return &IdleColor{Color: color, Release: c.Release, Instances: len(ins)}
+}
+
+// servingNames are the targets app's proxy sends new requests to.
+func (e *Engine) servingNames(app string) map[string]bool {
+	px, ok := e.px.get(app)
+	if !ok {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, m := range px.LiveSet() {
+		if m.Weight > 0 {
+			out[m.Target.Name] = true
+		}
+	}
+	return out
+}
+
+// SetMember is one member of an app's live set as its proxy holds it.
+// Its JSON form is part of the API (GET /v1/apps/APP/live-set).
+type SetMember struct {
+	Name   string `json:"name"` // the instance's slot: "blue", "blue.2"
+	Addr   string `json:"addr"`
+	Weight int    `json:"weight"`
+}
+
+// LiveSet returns the members of app's live set as its proxy holds them
+// now (none for an app without a [service]), for sampling capacity.
+func (e *Engine) LiveSet(app string) ([]SetMember, error) {
+	st, err := e.store.GetApp(app)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, ErrUnknownApp
+	} else if err != nil {
+		return nil, err
+	}
+	out := []SetMember{}
+	px, ok := e.px.get(app)
+	if !ok {
+		if a, err := e.specs.parse(st.Name, st.SpecFile, st.Spec); err == nil && a.Service != nil {
+			// Right after a daemon start: the front serves a set this
+			// daemon has not taken over yet; [] would be a lie.
+			return nil, fmt.Errorf("reading the live set of %s: its proxy is not restored yet", app)
+		}
+		return out, nil
+	}
+	for _, m := range px.LiveSet() {
+		out = append(out, SetMember{Name: m.Target.Name, Addr: m.Target.Addr, Weight: m.Weight})
+	}
+	return out, nil
 }
 
 func (e *Engine) oneStatus(ctx context.Context, st state.App, a *spec.App, id instance.ID, restarts map[string]int, busy bool) InstanceStatus {

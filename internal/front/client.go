@@ -206,6 +206,22 @@ func (r *Route) Live() proxy.Target {
 	return r.live
 }
 
+// LiveSet returns the live targets and their weights (nil when the front
+// cannot be reached; a front from before sets were reported answers the
+// live target alone).
+func (r *Route) LiveSet() []proxy.Member {
+	rep, _, err := r.c.call(context.Background(), request{Op: opLive, App: r.app}, nil)
+	switch {
+	case err != nil:
+		return nil
+	case len(rep.Set) > 0:
+		return rep.Set
+	case rep.Live != (proxy.Target{}):
+		return []proxy.Member{{Target: rep.Live, Weight: 1}}
+	}
+	return nil
+}
+
 // Stats returns the cumulative numbers of target name. They never go
 // backwards: a new front counts from 0, so what the fronts before it
 // counted is added (a verify window spanning a front's restart sees the

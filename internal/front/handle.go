@@ -63,7 +63,7 @@ func (s *server) handle(req request, files []*os.File) (rep reply, out []*os.Fil
 		rep = s.result(err)
 		rep.Prev = prev
 	case opLive:
-		rep.Live = r.p.Live()
+		rep.Live, rep.Set = r.p.Live(), r.p.LiveSet()
 	case opStats:
 		rep.Stats, rep.Epoch = r.p.Stats(req.Name), s.info.StartedAt.UnixNano()
 	case opDrain:

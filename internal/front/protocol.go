@@ -138,6 +138,7 @@ type reply struct {
 	Created bool              `json:"created,omitempty"`
 	Prev    proxy.Target      `json:"prev,omitzero"`
 	Live    proxy.Target      `json:"live,omitzero"`
+	Set     []proxy.Member    `json:"set,omitempty"` // with live: the live set
 	Stats   proxy.Stats       `json:"stats,omitzero"`
 	Epoch   int64             `json:"epoch,omitempty"` // the front's start (ns), with stats
 	Drain   proxy.DrainResult `json:"drain,omitzero"`

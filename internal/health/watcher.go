@@ -50,6 +50,20 @@ func NewWatcher(checks []spec.Check, t Target, onResult func(Result)) *Watcher {
 // unhealthy or recovers. It must be called before Run.
 func (w *Watcher) OnTransition(fn func(Transition)) { w.onTransition = fn }
 
+// StartFailing marks the checks of role as failing from the start, so
+// their first passes (RecoverAfter in a row) report a recovery: watching
+// an instance already known to fail them, e.g. one taken out of its live
+// set, after a restart of the watcher. It must be called before Run.
+func (w *Watcher) StartFailing(role string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, c := range w.checks {
+		if c.Role == role {
+			w.failing[i] = true
+		}
+	}
+}
+
 // Run probes until ctx ends, then waits for its probes and returns nil. A
 // check's start period counts from the call, and ends early once the check
 // passes, so watching an instance already known healthy counts every

@@ -69,3 +69,33 @@ func TestWatcherReportsFailure(t *testing.T) {
 		t.Errorf("transitions (-want +got):\n%s", diff)
 	}
 }
+
+// A watcher told that an instance already fails its readiness reports the
+// recovery at its first pass, and nothing for its liveness check.
+func TestWatcherStartFailingReportsRecovery(t *testing.T) {
+	t.Parallel()
+	target := serve(t, func(http.ResponseWriter, *http.Request) {})
+	checks := []spec.Check{
+		{Name: "ready", Type: "http", Role: spec.RoleReadiness, Interval: dur(10 * time.Millisecond), Retries: 2},
+		{Name: "alive", Type: "tcp", Role: spec.RoleLiveness, Interval: dur(10 * time.Millisecond)},
+	}
+	w := NewWatcher(checks, target, nil)
+	w.StartFailing(spec.RoleReadiness)
+	if got := w.Failing(); !cmp.Equal(got, []string{"ready"}) {
+		t.Fatalf("Failing() before Run = %v, want [ready]", got)
+	}
+	got := make(chan Transition, 4)
+	w.OnTransition(func(tr Transition) { got <- tr })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = w.Run(ctx) }()
+	select {
+	case tr := <-got:
+		if tr.Check != "ready" || !tr.Healthy {
+			t.Fatalf("first transition %+v, want ready recovering", tr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no recovery reported within 10s")
+	}
+	waitFor(t, "nothing failing", func() bool { return len(w.Failing()) == 0 })
+}

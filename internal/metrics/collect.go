@@ -145,17 +145,17 @@ func listBounded(ctx context.Context, src Instances) ([]runtime.Status, error) {
 	}
 }
 
-// instanceLabels splits an instance ID "<app>.<color>" into its labels.
-// App names may hold dots, colors do not, so the last dot splits.
+// instanceLabels splits an instance ID "<app>.<slot>" into its labels:
+// the color label is the slot ("blue", "blue.2"), so the instances of a
+// color are told apart. The ID starts with the status's app when it has
+// one; otherwise the first dot splits (app names have no dots).
 func instanceLabels(st runtime.Status) (app, color string) {
-	app = st.App
-	if i := strings.LastIndexByte(st.ID, '.'); i >= 0 {
-		color = st.ID[i+1:]
-		if app == "" {
-			app = st.ID[:i]
-		}
-	} else if app == "" {
-		app = st.ID
+	if slot, ok := strings.CutPrefix(st.ID, st.App+"."); ok && st.App != "" {
+		return clean(st.App), clean(slot)
+	}
+	app, color, _ = strings.Cut(st.ID, ".")
+	if st.App != "" {
+		app = st.App
 	}
 	return clean(app), clean(color)
 }

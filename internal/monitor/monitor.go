@@ -23,8 +23,12 @@ type Target struct {
 	App, Color string
 	Release    string
 	Live       bool
-	Checks     []spec.Check
-	Health     health.Target
+	// Out says the instance is out of its live set for failing readiness:
+	// its watcher starts with readiness failing, so its next passes report
+	// the recovery that puts it back (Actions.Readmit).
+	Out    bool
+	Checks []spec.Check
+	Health health.Target
 }
 
 func (t Target) key() string { return t.App + "." + t.Color + "@" + t.Release }
@@ -43,6 +47,9 @@ type Actions interface {
 	// FailOver moves the app's traffic away from color to another healthy
 	// instance, if it has one (readiness, on_failure=rollback).
 	FailOver(ctx context.Context, app, color, reason string) error
+	// Readmit tells that color passes readiness again after a failure:
+	// an instance FailOver took out of its live set goes back in.
+	Readmit(ctx context.Context, app, color string) error
 }
 
 // Alerter fires and resolves alerts; firing the same key twice must send one.

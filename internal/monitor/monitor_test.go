@@ -24,6 +24,7 @@ type recorder struct {
 	mu       sync.Mutex
 	restarts []string
 	failover []string
+	readmit  []string
 	fired    map[string]int
 	resolved map[string]int
 	targets  []Target
@@ -46,6 +47,13 @@ func (r *recorder) FailOver(_ context.Context, app, color, _ string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.failover = append(r.failover, app+"."+color)
+	return nil
+}
+
+func (r *recorder) Readmit(_ context.Context, app, color string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.readmit = append(r.readmit, app+"."+color)
 	return nil
 }
 
@@ -87,9 +95,10 @@ func TestMonitorActsByRole(t *testing.T) {
 		live        bool
 		wantRestart bool
 		wantFail    bool
+		wantReadmit bool
 	}{
 		{name: "liveness restarts", role: spec.RoleLiveness, live: true, wantRestart: true},
-		{name: "readiness fails over when live", role: spec.RoleReadiness, live: true, wantFail: true},
+		{name: "readiness fails over when live, readmits when it passes", role: spec.RoleReadiness, live: true, wantFail: true, wantReadmit: true},
 		{name: "readiness of a warm instance only alerts", role: spec.RoleReadiness, live: false},
 	}
 	for _, tc := range tests {
@@ -131,6 +140,11 @@ func TestMonitorActsByRole(t *testing.T) {
 			}
 			if got := rec.count(func() int { return len(rec.failover) }); (got == 1) != tc.wantFail {
 				t.Errorf("failovers = %d, want failover %v", got, tc.wantFail)
+			}
+			if tc.wantReadmit {
+				waitFor(t, "the readmit", func() bool { return rec.count(func() int { return len(rec.readmit) }) == 1 })
+			} else if got := rec.count(func() int { return len(rec.readmit) }); got != 0 {
+				t.Errorf("readmits = %d, want none", got)
 			}
 		})
 	}
@@ -177,5 +191,34 @@ func TestLatestForStatus(t *testing.T) {
 	})
 	if _, ok := m.Latest("a", "green", "r1"); ok {
 		t.Error("Latest answers for a release the monitor does not watch")
+	}
+}
+
+// An instance the engine holds out of its live set is readmitted at its
+// first passing readiness probe, though the monitor never saw it fail:
+// the watcher of a restarted instance (or daemon) starts from "failing".
+func TestMonitorReadmitsAnInstanceHeldOut(t *testing.T) {
+	t.Parallel()
+	d := func(s string) spec.Duration { v, _ := time.ParseDuration(s); return spec.Duration{Duration: v} }
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	p, _ := strconv.Atoi(port)
+	check := spec.Check{Name: "up", Type: spec.CheckHTTP, Role: spec.RoleReadiness, Path: "/", ExpectStatus: 200,
+		Interval: d("20ms"), Timeout: d("1s"), Retries: 2, StartPeriod: d("0s")}
+	rec := &recorder{fired: map[string]int{}, resolved: map[string]int{},
+		targets: []Target{{App: "a", Color: "blue.1", Release: "r1", Live: true, Out: true, Checks: []spec.Check{check},
+			Health: health.Target{Host: "127.0.0.1", Port: p}}}}
+	m := New(Config{Source: rec, Actions: rec, Alerts: rec, Every: 20 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = m.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the readmit", func() bool { return rec.count(func() int { return len(rec.readmit) }) == 1 })
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.readmit) != 1 || rec.readmit[0] != "a.blue.1" {
+		t.Errorf("readmits = %v, want [a.blue.1]", rec.readmit)
 	}
 }

@@ -37,6 +37,9 @@ func (m *Monitor) start(ctx context.Context, t Target) *watched {
 			m.cfg.Recorder.CheckResult(t.App, t.Color, r.Check, roles[r.Check].Role, r.OK, r.Duration)
 		}
 	})
+	if t.Out {
+		wd.w.StartFailing(spec.RoleReadiness)
+	}
 	wd.w.OnTransition(func(tr health.Transition) {
 		// Act outside the watcher's goroutine: an action may take seconds.
 		go m.transition(wctx, t, roles[tr.Check], tr)
@@ -88,6 +91,11 @@ func (m *Monitor) transition(ctx context.Context, t Target, c spec.Check, tr hea
 	if tr.Healthy {
 		m.cfg.Alerts.Resolve(key)
 		m.damper(t).recovered(time.Now())
+		if c.Role == spec.RoleReadiness && t.Live {
+			if err := m.cfg.Actions.Readmit(ctx, t.App, t.Color); err != nil && ctx.Err() == nil {
+				m.cfg.Logger.Warn("readmitting a recovered instance", "app", t.App, "color", t.Color, "err", err)
+			}
+		}
 		return
 	}
 	details := map[string]string{"check": tr.Check, "role": c.Role, "error": tr.Last.Err, "release": t.Release}

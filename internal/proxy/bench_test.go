@@ -13,17 +13,32 @@ import (
 // BenchmarkForward measures one small GET through the proxy over real
 // loopback sockets, for profiling the request path (go test -bench
 // Forward -cpuprofile). The comparison against nginx is bench/proxy.
-func BenchmarkForward(b *testing.B) {
-	addr := newHTTPBackend(&testing.T{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func BenchmarkForward(b *testing.B) { benchForward(b, 1) }
+
+// BenchmarkForwardSet4 is BenchmarkForward through a live set of 4
+// members, each its own backend: the balancing overhead against one
+// (bench/rolling prints the two side by side).
+func BenchmarkForwardSet4(b *testing.B) { benchForward(b, 4) }
+
+func benchForward(b *testing.B, members int) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789")
-	}))
+	})
 	p, err := New(Config{Listen: "127.0.0.1:0", Protocol: "http"})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer p.Close()
 	go p.Serve(b.Context())
-	p.Switch(Target{Name: "blue", Addr: addr})
+	if members == 1 {
+		p.Switch(Target{Name: "blue", Addr: newHTTPBackend(&testing.T{}, h)})
+	} else {
+		var ms []Member
+		for i := range members {
+			ms = append(ms, Member{Target: Target{Name: fmt.Sprintf("blue.%d", i), Addr: newHTTPBackend(&testing.T{}, h)}, Weight: 1})
+		}
+		p.SwitchSet("blue", ms)
+	}
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr}

@@ -85,6 +85,11 @@ func handler(version, mode string) *http.ServeMux {
 		broken.Store(true)
 		fmt.Fprintln(w, "broken")
 	})
+	// POST /mend undoes /break: an agent that recovers by itself.
+	m.HandleFunc("POST /mend", func(w http.ResponseWriter, r *http.Request) {
+		broken.Store(false)
+		fmt.Fprintln(w, "mended")
+	})
 	m.HandleFunc("/up", func(w http.ResponseWriter, r *http.Request) {
 		if mode == ModeUnhealthy || broken.Load() {
 			http.Error(w, "not ready: warming cache", http.StatusInternalServerError)

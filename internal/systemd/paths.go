@@ -18,14 +18,19 @@ const UnitDir = "/etc/systemd/system"
 // TemplateName is the template unit of an app: "berth-<app>@.service".
 func TemplateName(app string) string { return "berth-" + app + "@.service" }
 
-// UnitName is the unit of one color of an app: "berth-<app>@<color>.service".
-func UnitName(app, color string) string { return "berth-" + app + "@" + color + ".service" }
+// UnitName is the unit of one instance of an app, named by its slot
+// (instance.ID.Slot): "berth-<app>@<color>.service" for instance 0,
+// "berth-<app>@<color>.<index>.service" after it. Every instance shares
+// the app's template unit; its slot reaches the unit as %i.
+func UnitName(app, slot string) string { return "berth-" + app + "@" + slot + ".service" }
 
-// SplitID splits a runtime instance id "<app>.<color>" into its parts.
-func SplitID(id string) (app, color string, err error) {
-	i := strings.LastIndexByte(id, '.')
+// SplitID splits a runtime instance id "<app>.<slot>" into the app and
+// the slot ("blue", "blue.2"). App names have no dots, so the first dot
+// ends the app.
+func SplitID(id string) (app, slot string, err error) {
+	i := strings.IndexByte(id, '.')
 	if i <= 0 || i == len(id)-1 {
-		return "", "", fmt.Errorf("instance id %q is not <app>.<color>", id)
+		return "", "", fmt.Errorf("instance id %q is not <app>.<color>[.<index>]", id)
 	}
 	return id[:i], id[i+1:], nil
 }

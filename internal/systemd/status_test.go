@@ -1,11 +1,14 @@
 package systemd
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/berth-dev/berth/internal/instance"
 	"github.com/berth-dev/berth/internal/runtime"
 )
 
@@ -65,6 +68,7 @@ func TestSplitID(t *testing.T) {
 		ok                   bool
 	}{
 		{"plain", "echo.blue", "echo", "blue", true},
+		{"instance 2", "echo.blue.2", "echo", "blue.2", true},
 		{"dashes", "my-app.green", "my-app", "green", true},
 		{"no color", "echo", "", "", false},
 		{"empty color", "echo.", "", "", false},
@@ -76,4 +80,32 @@ func TestSplitID(t *testing.T) {
 			t.Errorf("%s: SplitID(%q) = %q, %q, %v", tt.name, tt.id, app, color, err)
 		}
 	}
+}
+
+// With instances = N, each instance has its own unit of the app's template
+// and its own link and environment file, named by its slot: the names of
+// 3 instances of both colors are pinned in a golden file, and each id
+// splits back into the slot it was made from.
+func TestInstanceNamesGolden(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	seen := map[string]bool{}
+	p := AppPaths{Home: varLib, App: "echo"}
+	for _, color := range []string{"blue", "green"} {
+		for _, id := range instance.Of("echo", color, 3) {
+			app, slot, err := SplitID(id.String())
+			if err != nil || app != "echo" || slot != id.Slot() {
+				t.Errorf("SplitID(%q) = %q, %q, %v; want echo, %s", id, app, slot, err, id.Slot())
+			}
+			names := []string{UnitName(app, slot), p.ColorLink(slot), p.ColorEnv(slot)}
+			for _, n := range names {
+				if seen[n] {
+					t.Errorf("%s is shared by two instances", n)
+				}
+				seen[n] = true
+			}
+			fmt.Fprintf(&b, "%s\t%s\n", id, strings.Join(names, "\t"))
+		}
+	}
+	golden(t, "instance-names.txt", []byte(b.String()))
 }
