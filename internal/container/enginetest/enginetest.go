@@ -1,0 +1,156 @@
+// Package enginetest starts a real container engine for tests: a dockerd of
+// the test's own (its socket, data and exec roots under a temporary
+// directory), or Podman's API service, and builds FROM scratch images of
+// static Go programs. Nothing here reaches a registry.
+package enginetest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Engine is one running engine. Stop ends it by its PID.
+type Engine struct {
+	Name string // "docker" or "podman"
+	Host string // unix://... for the client
+	Dir  string
+	cmd  *exec.Cmd
+	env  []string
+}
+
+// Docker starts dockerd under dir, or returns why it cannot (the binary is
+// absent: the caller skips).
+func Docker(dir string) (*Engine, error) {
+	bin, err := exec.LookPath("dockerd")
+	if err != nil {
+		return nil, fmt.Errorf("dockerd not installed (apt-get install docker.io): %w", err)
+	}
+	sock := filepath.Join(dir, "docker.sock")
+	cmd := exec.Command(bin, "-H", "unix://"+sock, "--data-root", filepath.Join(dir, "data"),
+		"--exec-root", filepath.Join(dir, "exec"), "--pidfile", filepath.Join(dir, "docker.pid"))
+	return start("docker", dir, sock, cmd, nil)
+}
+
+// Podman starts `podman system service` under dir with the configuration
+// this VM needs (cgroupfs, file events, ulimits), or returns why not.
+func Podman(dir string) (*Engine, error) {
+	bin, err := exec.LookPath("podman")
+	if err != nil {
+		return nil, fmt.Errorf("podman not installed (apt-get install podman): %w", err)
+	}
+	conf := filepath.Join(dir, "containers.conf")
+	if err := os.WriteFile(conf, []byte(`[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+`), 0o644); err != nil {
+		return nil, err
+	}
+	sock := filepath.Join(dir, "podman.sock")
+	env := append(os.Environ(), "CONTAINERS_CONF="+conf)
+	cmd := exec.Command(bin, "--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "run"),
+		"system", "service", "--time=0", "unix://"+sock)
+	cmd.Env = env
+	return start("podman", dir, sock, cmd, env)
+}
+
+func start(name, dir, sock string, cmd *exec.Cmd, env []string) (*Engine, error) {
+	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	e := &Engine{Name: name, Host: "unix://" + sock, Dir: dir, cmd: cmd, env: env}
+	for range 300 {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			return e, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.Stop()
+	log, _ := os.ReadFile(filepath.Join(dir, name+".log"))
+	return nil, fmt.Errorf("%s did not answer on %s within 15s: %s", name, sock, lastBytes(log, 2000))
+}
+
+// Stop ends the engine (SIGTERM, then SIGKILL) and waits for it.
+func (e *Engine) Stop() {
+	if e.cmd.Process == nil {
+		return
+	}
+	_ = e.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = e.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = e.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// CLI runs the engine's own CLI against it (tests only: to make images
+// and to look at what berth made, never inside berth).
+func (e *Engine) CLI(ctx context.Context, stdin []byte, args ...string) ([]byte, error) {
+	var cmd *exec.Cmd
+	if e.Name == "podman" {
+		cmd = exec.CommandContext(ctx, "podman", append([]string{"--root", filepath.Join(e.Dir, "root"), "--runroot", filepath.Join(e.Dir, "run")}, args...)...)
+		cmd.Env = e.env
+	} else {
+		cmd = exec.CommandContext(ctx, "docker", append([]string{"-H", e.Host}, args...)...)
+	}
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("%s %v: %w: %s", e.Name, args, err, lastBytes(out, 2000))
+	}
+	return out, nil
+}
+
+// BuildAgentImage builds the Go package pkg statically (CGO_ENABLED=0) and
+// makes the image tag of it: FROM scratch, the binary as /agent, the
+// ENTRYPOINT /agent, USER user ("" = none, so root).
+func (e *Engine) BuildAgentImage(t testing.TB, pkg, tag, user string) {
+	t.Helper()
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "agent"), pkg)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", pkg, err, out)
+	}
+	df := "FROM scratch\nCOPY agent /agent\nENTRYPOINT [\"/agent\"]\n"
+	if user != "" {
+		df += "USER " + user + "\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if _, err := e.CLI(ctx, nil, "build", "-q", "-t", tag, dir); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func lastBytes(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
