@@ -205,10 +205,10 @@ func (r *Runtime) ImageOf(app, release string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// PruneImages removes the images of app's releases that are not in keep,
-// and forgets their pins. An image still in use by a container, or by a
-// kept release, stays.
-func (r *Runtime) PruneImages(ctx context.Context, app string, keep []string) ([]string, error) {
+// PruneImages removes the images of app's removed releases and forgets
+// their pins. An image that a kept release is pinned to, or that a
+// container still uses, stays. It returns the image ids removed.
+func (r *Runtime) PruneImages(ctx context.Context, app string, removed []string) ([]string, error) {
 	dir := filepath.Join(r.state, "images", app)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -218,29 +218,30 @@ func (r *Runtime) PruneImages(ctx context.Context, app string, keep []string) ([
 		return nil, fmt.Errorf("listing pinned images: %w", err)
 	}
 	kept := map[string]bool{}
-	for _, rel := range keep {
-		if id := r.ImageOf(app, rel); id != "" {
-			kept[id] = true
+	for _, e := range ents {
+		if !containsStr(removed, e.Name()) {
+			kept[r.ImageOf(app, e.Name())] = true
 		}
 	}
-	var removed []string
-	for _, e := range ents {
-		if containsStr(keep, e.Name()) {
+	var out []string
+	for _, rel := range removed {
+		id := r.ImageOf(app, rel)
+		if id == "" {
 			continue
 		}
-		id := r.ImageOf(app, e.Name())
-		if id != "" && !kept[id] {
+		if !kept[id] {
 			if _, err := r.cli.ImageRemove(ctx, id, client.ImageRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
-				r.log.Warn("keeping an image still in use", "app", app, "release", e.Name(), "image", id, "err", err)
+				r.log.Warn("keeping an image still in use", "app", app, "release", rel, "image", id, "err", err)
 				continue
 			}
-			removed = append(removed, id)
+			kept[id] = true // removed once
+			out = append(out, id)
 		}
-		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
-			return removed, fmt.Errorf("forgetting the image of release %s: %w", e.Name(), err)
+		if err := os.Remove(r.pinPath(app, rel)); err != nil {
+			return out, fmt.Errorf("forgetting the image of release %s: %w", rel, err)
 		}
 	}
-	return removed, nil
+	return out, nil
 }
 
 func containsStr(list []string, s string) bool {

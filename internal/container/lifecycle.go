@@ -85,6 +85,21 @@ func (r *Runtime) ready(ctx context.Context) error {
 	if err := r.ping(ctx); err != nil {
 		return err
 	}
+	return r.adoptOnce(ctx)
+}
+
+// known is ready for calls about one instance: an engine that does not
+// answer runs none of them, so an instance it never ran is ErrNotFound
+// (the Router then asks the other backends) rather than ErrUnreachable.
+func (r *Runtime) known(ctx context.Context, id string) error {
+	err := r.ready(ctx)
+	if errors.Is(err, ErrUnreachable) && r.get(id) == nil {
+		return runtime.ErrNotFound
+	}
+	return err
+}
+
+func (r *Runtime) adoptOnce(ctx context.Context) error {
 	r.mu.Lock()
 	done := r.adopted
 	r.adopted = true
@@ -136,7 +151,7 @@ func (r *Runtime) get(id string) *supervised {
 // Stop stops the container (SIGTERM, then SIGKILL after StopTimeout) and
 // keeps it, stopped, for its logs; berth will not restart it.
 func (r *Runtime) Stop(ctx context.Context, id string) (runtime.Status, error) {
-	if err := r.ready(ctx); err != nil {
+	if err := r.known(ctx, id); err != nil {
 		return runtime.Status{}, err
 	}
 	s := r.get(id)
@@ -167,7 +182,7 @@ func (r *Runtime) Stop(ctx context.Context, id string) (runtime.Status, error) {
 
 // Remove removes a stopped instance's container and forgets it.
 func (r *Runtime) Remove(ctx context.Context, id string) error {
-	if err := r.ready(ctx); err != nil {
+	if err := r.known(ctx, id); err != nil {
 		return err
 	}
 	s := r.get(id)
@@ -210,7 +225,7 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 
 // Status reports one instance from the engine and berth's supervision.
 func (r *Runtime) Status(ctx context.Context, id string) (runtime.Status, error) {
-	if err := r.ready(ctx); err != nil {
+	if err := r.known(ctx, id); err != nil {
 		return runtime.Status{}, err
 	}
 	s := r.get(id)
@@ -253,6 +268,12 @@ func (s *supervised) status(c container.InspectResponse) runtime.Status {
 // List reports every instance of this home the engine runs.
 func (r *Runtime) List(ctx context.Context) ([]runtime.Status, error) {
 	if err := r.ready(ctx); err != nil {
+		r.mu.Lock()
+		none := len(r.sup) == 0
+		r.mu.Unlock()
+		if errors.Is(err, ErrUnreachable) && none {
+			return nil, nil // an engine that is down runs nothing of ours
+		}
 		return nil, err
 	}
 	r.mu.Lock()
