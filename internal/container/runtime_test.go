@@ -1,6 +1,8 @@
 package container
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -239,6 +241,19 @@ func TestBadInput(t *testing.T) {
 	busy := testInstance(home, "green", l.Addr().(*net.TCPAddr).Port)
 	if _, err := r.Start(ctx, busy); err == nil || !strings.Contains(err.Error(), "taken") {
 		t.Errorf("port conflict: %v", err)
+	}
+	// An image that says nothing to run, and a spec that gives no command.
+	var tarball bytes.Buffer
+	tw := tar.NewWriter(&tarball)
+	_ = tw.WriteHeader(&tar.Header{Name: "empty", Mode: 0o644, Size: 0, Typeflag: tar.TypeReg})
+	tw.Close()
+	if _, err := engine(t, Docker).CLI(ctx, tarball.Bytes(), "import", "-", "berth-nocmd:1"); err != nil {
+		t.Fatal(err)
+	}
+	nocmd := testInstance(home, "blue", freePort(t))
+	nocmd.Image, nocmd.Release = "berth-nocmd:1", "r2"
+	if _, err := r.Start(ctx, nocmd); !errors.Is(err, ErrNoCommand) || !strings.Contains(err.Error(), "berth-nocmd:1") {
+		t.Errorf("image without a command: %v", err)
 	}
 	down, err := New(Config{Engine: Docker, Host: "unix://" + filepath.Join(home, "none.sock"), Home: home, StateDir: home})
 	if err != nil {
