@@ -123,29 +123,34 @@ func (e *Engine) CLI(ctx context.Context, stdin []byte, args ...string) ([]byte,
 	return out, nil
 }
 
-// BuildAgentImage builds the Go package pkg statically (CGO_ENABLED=0) and
-// makes the image tag of it: FROM scratch, the binary as /agent, the
-// ENTRYPOINT /agent, USER user ("" = none, so root).
+// BuildAgentImage is BuildImage for tests: it fails t on an error.
 func (e *Engine) BuildAgentImage(t testing.TB, pkg, tag, user string) {
 	t.Helper()
-	dir := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "agent"), pkg)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := e.BuildImage(ctx, t.TempDir(), pkg, tag, user); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BuildImage builds the Go package pkg statically (CGO_ENABLED=0) in dir
+// and makes the image tag of it: FROM scratch, the binary as /agent, the
+// ENTRYPOINT /agent, USER user ("" = none, so root).
+func (e *Engine) BuildImage(ctx context.Context, dir, pkg, tag, user string) error {
+	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "agent"), pkg)
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building %s: %v\n%s", pkg, err, out)
+		return fmt.Errorf("building %s: %w\n%s", pkg, err, out)
 	}
 	df := "FROM scratch\nCOPY agent /agent\nENTRYPOINT [\"/agent\"]\n"
 	if user != "" {
 		df += "USER " + user + "\n"
 	}
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
-		t.Fatal(err)
+		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if _, err := e.CLI(ctx, nil, "build", "-q", "-t", tag, dir); err != nil {
-		t.Fatal(err)
-	}
+	_, err := e.CLI(ctx, nil, "build", "-q", "-t", tag, dir)
+	return err
 }
 
 func lastBytes(b []byte, n int) string {
