@@ -41,11 +41,11 @@ func imageRef(inst runtime.Instance) string {
 // image finds the image inst runs, pulling or building it when missing. A
 // release runs the image it first ran (its id is pinned under StateDir), so
 // a moved tag never changes what `berth rollback --to` starts.
-func (r *Runtime) image(ctx context.Context, inst runtime.Instance) (imageInfo, error) {
+func (r *Runtime) image(ctx context.Context, inst runtime.Instance, progress func(string)) (imageInfo, error) {
 	ref := imageRef(inst)
 	pin := r.pinPath(inst.App, inst.Release)
 	if b, err := os.ReadFile(pin); err == nil {
-		if info, err := r.inspectImage(ctx, strings.TrimSpace(string(b))); err == nil {
+		if info, err := r.inspectImage(ctx, firstField(b)); err == nil {
 			info.ref = ref
 			return info, nil
 		}
@@ -54,9 +54,9 @@ func (r *Runtime) image(ctx context.Context, inst runtime.Instance) (imageInfo, 
 	info, err := r.inspectImage(ctx, ref)
 	if cerrdefs.IsNotFound(err) {
 		if inst.Build != "" {
-			err = r.build(ctx, inst, ref)
+			err = r.build(ctx, inst, ref, progress)
 		} else {
-			err = r.pull(ctx, ref, inst.LogPath)
+			err = r.pull(ctx, ref, progress)
 		}
 		if err == nil {
 			info, err = r.inspectImage(ctx, ref)
@@ -67,7 +67,7 @@ func (r *Runtime) image(ctx context.Context, inst runtime.Instance) (imageInfo, 
 	}
 	info.ref = ref
 	if inst.Release != "" {
-		if err := writeAtomic(pin, []byte(info.id+"\n")); err != nil {
+		if err := writeAtomic(pin, []byte(info.id+" "+ref+"\n")); err != nil {
 			return imageInfo{}, fmt.Errorf("pinning image %s to release %s: %w", ref, inst.Release, err)
 		}
 	}
@@ -90,9 +90,9 @@ func (r *Runtime) inspectImage(ctx context.Context, ref string) (imageInfo, erro
 	return info, nil
 }
 
-// pull pulls ref, writing its progress into the instance's log (as stream
-// "pull") and the daemon's log.
-func (r *Runtime) pull(ctx context.Context, ref, logPath string) error {
+// pull pulls ref, saying each layer's status (not every byte) through
+// progress and in the daemon's log.
+func (r *Runtime) pull(ctx context.Context, ref string, progress func(string)) error {
 	r.log.Info("pulling image", "image", ref)
 	resp, err := r.cli.ImagePull(ctx, ref, client.ImagePullOptions{})
 	if err != nil {
@@ -107,7 +107,9 @@ func (r *Runtime) pull(ctx context.Context, ref, logPath string) error {
 			return fmt.Errorf("pulling image %s: %s answered: %s", ref, r.engine, msg.Error.Message)
 		}
 		if msg.Status != "" && msg.Progress == nil {
-			r.log.Info("pull", "image", ref, "status", strings.TrimSpace(msg.ID+" "+msg.Status))
+			line := strings.TrimSpace(msg.ID + " " + msg.Status)
+			r.log.Info("pull", "image", ref, "status", line)
+			progress("pull " + ref + ": " + line)
 		}
 	}
 	return nil
@@ -115,7 +117,7 @@ func (r *Runtime) pull(ctx context.Context, ref, logPath string) error {
 
 // build builds the release's Dockerfile (the tar of inst.Dir/inst.Build)
 // and tags it ref.
-func (r *Runtime) build(ctx context.Context, inst runtime.Instance, ref string) error {
+func (r *Runtime) build(ctx context.Context, inst runtime.Instance, ref string, progress func(string)) error {
 	dir := filepath.Join(inst.Dir, inst.Build)
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(tarDir(pw, dir)) }()
@@ -142,6 +144,7 @@ func (r *Runtime) build(ctx context.Context, inst runtime.Instance, ref string) 
 		}
 		if s := strings.TrimSpace(msg.Stream); s != "" {
 			r.log.Info("build", "image", ref, "step", s)
+			progress("build " + ref + ": " + s)
 		}
 	}
 }
@@ -192,6 +195,30 @@ func tarDir(w io.Writer, dir string) error {
 	return tw.Close()
 }
 
+// PrepareImage makes inst's image present (pulled or built when missing,
+// pinned to the release) and says which it is.
+func (r *Runtime) PrepareImage(ctx context.Context, inst runtime.Instance, progress func(string)) (string, error) {
+	if err := r.ready(ctx); err != nil {
+		return "", err
+	}
+	if progress == nil {
+		progress = func(string) {}
+	}
+	info, err := r.image(ctx, inst, progress)
+	if err != nil {
+		return "", err
+	}
+	return info.ref + " " + shortID(info.id), nil
+}
+
+func shortID(id string) string {
+	if len(id) > 19 {
+		return id[:19]
+	}
+	return id
+}
+
+// pinPath is where the image id of app's release is kept.
 func (r *Runtime) pinPath(app, release string) string {
 	return filepath.Join(r.state, "images", app, release)
 }
@@ -202,7 +229,25 @@ func (r *Runtime) ImageOf(app, release string) string {
 	if err != nil {
 		return ""
 	}
-	return strings.TrimSpace(string(b))
+	return firstField(b)
+}
+
+// pinnedRef is the reference a release's image was pinned from.
+func (r *Runtime) pinnedRef(app, release string) string {
+	b, _ := os.ReadFile(r.pinPath(app, release))
+	if f := strings.Fields(string(b)); len(f) > 1 {
+		return f[1]
+	}
+	return ""
+}
+
+// firstField is the first word of a pin file ("ID REF").
+func firstField(b []byte) string {
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }
 
 // PruneImages removes the images of app's removed releases and forgets
@@ -230,7 +275,14 @@ func (r *Runtime) PruneImages(ctx context.Context, app string, removed []string)
 			continue
 		}
 		if !kept[id] {
-			if _, err := r.cli.ImageRemove(ctx, id, client.ImageRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+			// berth's own tag of a built image goes (and the image with
+			// it when nothing else names it); a pulled image goes only
+			// when no other tag or container holds it.
+			target := id
+			if built := "berth-" + strings.ToLower(app) + ":" + strings.ToLower(rel); r.pinnedRef(app, rel) == built {
+				target = built
+			}
+			if _, err := r.cli.ImageRemove(ctx, target, client.ImageRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
 				r.log.Warn("keeping an image still in use", "app", app, "release", rel, "image", id, "err", err)
 				continue
 			}

@@ -28,7 +28,7 @@ func (r *Runtime) Start(ctx context.Context, inst runtime.Instance) (runtime.Sta
 	if st, err := r.Status(ctx, inst.ID); err == nil && st.State == runtime.StateRunning {
 		return st, runtime.ErrRunning
 	}
-	img, err := r.image(ctx, inst)
+	img, err := r.image(ctx, inst, func(string) {})
 	if err != nil {
 		return runtime.Status{}, fmt.Errorf("starting %s: %w", inst.ID, err)
 	}

@@ -265,3 +265,5 @@ func TestBadInput(t *testing.T) {
 	}
 	_ = os.Remove(filepath.Join(home, "none.sock"))
 }
+
+func containerInspectOpts() client.ContainerInspectOptions { return client.ContainerInspectOptions{} }

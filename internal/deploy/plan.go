@@ -177,6 +177,14 @@ func (p *plan) startAndGateAll(ctx context.Context, cs []candidate) error {
 
 // start starts the candidate.
 func (p *plan) start(ctx context.Context, c *candidate) error {
+	if ip, ok := p.e.rt.(runtime.ImagePreparer); ok && spec.IsContainer(c.inst.Backend) {
+		step := "image " + c.id.Slot()
+		if err := p.j.step(step, func() (string, error) {
+			return ip.PrepareImage(ctx, c.inst, func(line string) { p.j.note(step, line) })
+		}); err != nil {
+			return err
+		}
+	}
 	return p.j.step("start "+c.id.Slot(), func() (string, error) {
 		st, err := p.e.rt.Start(ctx, c.inst)
 		if err != nil {

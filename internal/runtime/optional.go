@@ -58,3 +58,24 @@ func (r *Router) PruneImages(ctx context.Context, app string, removed []string) 
 	}
 	return out, firstErr
 }
+
+// ImagePreparer is a runtime that makes an instance's image present before
+// Start (pulled or built), saying what it does through progress, so the
+// deploy's output shows a pull as it goes.
+type ImagePreparer interface {
+	PrepareImage(ctx context.Context, inst Instance, progress func(string)) (string, error)
+}
+
+// PrepareImage prepares inst's image on its backend; "" and no error when
+// the backend runs no images.
+func (r *Router) PrepareImage(ctx context.Context, inst Instance, progress func(string)) (string, error) {
+	b, err := r.backend(inst.Backend)
+	if err != nil {
+		return "", err
+	}
+	p, ok := b.(ImagePreparer)
+	if !ok {
+		return "", nil
+	}
+	return p.PrepareImage(ctx, inst, progress)
+}
