@@ -185,3 +185,31 @@ func livePIDs(st deploy.AppStatus) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// TestPodmanBlueGreenUnderLoad: the same blue-green deploy under load on
+// rootful Podman through its Docker-compatible API: 0 failed requests, and
+// a never-healthy release refused with the live one serving.
+func TestPodmanBlueGreenUnderLoad(t *testing.T) {
+	startEngine(t, "podman")
+	e := newEnv(t)
+	port := freePort(t)
+	if r := e.deploySpec("cpod", "v1", containerSpec("podman", "cpod", "v1", "", port, 1, "bluegreen")); r.code != 0 {
+		t.Fatalf("first deploy: %s\ndaemon log:\n%s", r, e.daemonLog())
+	}
+	e.waitAnswer(port, "hello from v1")
+	ld := startLoad(port, 4)
+	r := e.deploySpec("cpod", "v2", containerSpec("podman", "cpod", "v2", "", port, 1, "bluegreen"))
+	ld.stop()
+	if r.code != 0 {
+		t.Fatalf("blue-green deploy: %s", r)
+	}
+	if f := ld.failed.Load(); f != 0 {
+		t.Errorf("%d of %d requests failed in the blue-green deploy; first: %v", f, ld.sent.Load(), ld.errs())
+	}
+	t.Logf("podman blue-green: %d requests, answers %v", ld.sent.Load(), ld.bodies)
+	e.waitAnswer(port, "hello from v2")
+	if r := e.deploySpec("cpod", "v3", containerSpec("podman", "cpod", "v3", "unhealthy", port, 1, "bluegreen")); r.code == 0 {
+		t.Fatalf("a never-healthy image went live: %s", r)
+	}
+	e.waitAnswer(port, "hello from v2")
+}
