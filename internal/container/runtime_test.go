@@ -87,6 +87,10 @@ func TestStartPublishLimitsUserLogs(t *testing.T) {
 			defer cancel()
 			port := freePort(t)
 			inst := testInstance(home, "blue", port)
+			inst.Shared = filepath.Join(home, "shared")
+			if err := os.MkdirAll(inst.Shared, 0o777); err != nil {
+				t.Fatal(err)
+			}
 			st, err := r.Start(ctx, inst)
 			if err != nil {
 				t.Fatal(err)
@@ -123,7 +127,18 @@ func TestStartPublishLimitsUserLogs(t *testing.T) {
 			if c.Config.Labels[labelApp] != "app" || c.Config.Labels[labelInstance] != inst.ID || c.Config.Labels[labelRelease] != "r1" {
 				t.Errorf("labels = %v", c.Config.Labels)
 			}
+			// Podman spells the bind with its options: ":rw,rprivate,rbind".
+			if len(c.HostConfig.Binds) != 1 || !strings.HasPrefix(c.HostConfig.Binds[0], inst.Shared+":"+inst.Shared) {
+				t.Errorf("binds = %v, want the shared directory at its own path", c.HostConfig.Binds)
+			}
 			waitLog(t, inst.LogPath, "listening on")
+			// Exec checks run inside the container, with its binaries.
+			if err := r.Exec(ctx, inst.ID, []string{"/agent", "selftest"}); err != nil {
+				t.Errorf("exec of the agent's self-test inside the container: %v", err)
+			}
+			if err := r.Exec(ctx, inst.ID, []string{"/no-such-checker"}); err == nil {
+				t.Error("exec of a missing program inside the container passed")
+			}
 		})
 	}
 }
