@@ -61,16 +61,18 @@ type Instance struct {
 	// them. The container publishes Port on 127.0.0.1 only, as the same
 	// port inside (PORT in Env), and bind-mounts Shared at the same path so
 	// HOME, BERTH_SHARED and BERTH_HEARTBEAT mean the same inside.
-	Image   string  // image reference; "" when Build is set
-	Build   string  // directory of Dir holding a Dockerfile, built once per release
-	Release string  // the release id, a label and the key of the pinned image
-	Port    int     // 0 = publishes none
-	CPUs    float64 // cores; 0 = no limit
-	Shared  string  // the app's shared directory on the host
+	// omitempty: an instance of another runtime sends none of them, so a
+	// keeper of an older berth (strict decoding) still takes it.
+	Image   string  `json:",omitempty"` // image reference; "" when Build is set
+	Build   string  `json:",omitempty"` // directory of Dir holding a Dockerfile, built once per release
+	Release string  `json:",omitempty"` // the release id, a label and the key of the pinned image
+	Port    int     `json:",omitempty"` // 0 = publishes none
+	CPUs    float64 `json:",omitempty"` // cores; 0 = no limit
+	Shared  string  `json:",omitempty"` // the app's shared directory on the host
 	// SpecUser is run.user as written, a user of the image ("root" to
 	// run as root). "" runs the image's USER when it is not root, else
 	// UID:GID (berth's account for the app): never root unless asked.
-	SpecUser string
+	SpecUser string `json:",omitempty"`
 }
 
 // State is an instance's lifecycle state.
