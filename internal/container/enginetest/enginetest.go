@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -100,6 +101,28 @@ func (e *Engine) Stop() {
 	case <-time.After(20 * time.Second):
 		_ = e.cmd.Process.Kill()
 		<-done
+	}
+	unmountUnder(e.Dir)
+}
+
+// unmountUnder detaches every mount below dir, deepest first: Podman
+// leaves its storage mounted when its service ends, and an engine that
+// died leaves network namespaces bound under its exec root (whose veth
+// would keep a container address on the bridge taken).
+func unmountUnder(dir string) {
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return
+	}
+	var ms []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && strings.HasPrefix(f[1], dir+"/") {
+			ms = append(ms, f[1])
+		}
+	}
+	for i := len(ms) - 1; i >= 0; i-- {
+		_ = syscall.Unmount(ms[i], syscall.MNT_DETACH)
 	}
 }
 
