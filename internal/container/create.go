@@ -16,6 +16,9 @@ import (
 	"github.com/berth-dev/berth/internal/runtime"
 )
 
+// engineLogMax caps each of the engine's own log files of a container.
+const engineLogMax = "20m"
+
 // createOptions is the container of inst running image (an image id).
 func (r *Runtime) createOptions(inst runtime.Instance, img imageInfo) (client.ContainerCreateOptions, error) {
 	raw, err := json.Marshal(inst)
@@ -43,6 +46,11 @@ func (r *Runtime) createOptions(inst runtime.Instance, img imageInfo) (client.Co
 	host := &container.HostConfig{
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		Resources:     resources(inst),
+	}
+	if r.engine == Docker {
+		// berth's log is the record; the engine's copy only has to bridge
+		// a daemon restart, so it is capped instead of growing forever.
+		host.LogConfig = container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": engineLogMax, "max-file": "2"}}
 	}
 	if inst.Shared != "" {
 		host.Binds = []string{inst.Shared + ":" + inst.Shared}

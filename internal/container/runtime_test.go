@@ -114,6 +114,9 @@ func TestStartPublishLimitsUserLogs(t *testing.T) {
 			if c.Config.User != "65534:65534" {
 				t.Errorf("user = %q; a root image must run as berth's account", c.Config.User)
 			}
+			if lc := c.HostConfig.LogConfig; e == Docker && (lc.Type != "json-file" || lc.Config["max-size"] != engineLogMax) {
+				t.Errorf("engine log config = %+v, want json-file capped at %s", lc, engineLogMax)
+			}
 			if p := c.HostConfig.RestartPolicy.Name; p != "no" && p != "" {
 				t.Errorf("restart policy = %q, want no", p)
 			}

@@ -25,6 +25,9 @@ type Engine struct {
 	Dir  string
 	cmd  *exec.Cmd
 	env  []string
+
+	bridge string   // docker: the bridge made for it, deleted at Stop
+	lock   *os.File // podman: the host-wide lock, released at Stop
 }
 
 // Docker starts dockerd under dir, or returns why it cannot (the binary is
@@ -34,11 +37,59 @@ func Docker(dir string) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dockerd not installed (apt-get install docker.io): %w", err)
 	}
+	// A bridge of its own: dockerds sharing docker0 hand out the same
+	// addresses, and one's containers then answer for another's published
+	// ports. Without iptables: loopback publishing goes through docker's
+	// userland proxy, and another dockerd's start flushes the shared chains.
+	bridge, err := newBridge()
+	if err != nil {
+		return nil, err
+	}
 	sock := filepath.Join(dir, "docker.sock")
 	cmd := exec.Command(bin, "-H", "unix://"+sock, "--data-root", filepath.Join(dir, "data"),
-		"--exec-root", filepath.Join(dir, "exec"), "--pidfile", filepath.Join(dir, "docker.pid"))
-	return start("docker", dir, sock, cmd, nil)
+		"--exec-root", filepath.Join(dir, "exec"), "--pidfile", filepath.Join(dir, "docker.pid"),
+		"--bridge", bridge, "--iptables=false", "--ip-masq=false")
+	e, err := start("docker", dir, sock, cmd, nil)
+	if err != nil {
+		delBridge(bridge)
+		return nil, err
+	}
+	e.bridge = bridge
+	return e, nil
 }
+
+// newBridge makes a Linux bridge with a /24 of 10.0.0.0/8 that no
+// interface of the host uses.
+func newBridge() (string, error) {
+	addrs, err := exec.Command("ip", "-br", "addr").Output()
+	if err != nil {
+		return "", fmt.Errorf("listing addresses (ip from iproute2): %w", err)
+	}
+	seed := os.Getpid() + int(time.Now().UnixNano()%100000)
+	for i := range 200 {
+		n := seed + i*7919
+		a, b := 200+n%50, n/50%250+1
+		subnet := fmt.Sprintf("10.%d.%d.", a, b)
+		if strings.Contains(string(addrs), subnet) {
+			continue
+		}
+		name := fmt.Sprintf("bt%d", n%1000000)
+		for _, args := range [][]string{
+			{"link", "add", name, "type", "bridge"},
+			{"addr", "add", subnet + "1/24", "dev", name},
+			{"link", "set", name, "up"},
+		} {
+			if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+				delBridge(name)
+				return "", fmt.Errorf("ip %v: %w: %s", args, err, out)
+			}
+		}
+		return name, nil
+	}
+	return "", fmt.Errorf("no free 10.x.y.0/24 for a bridge")
+}
+
+func delBridge(name string) { _ = exec.Command("ip", "link", "del", name).Run() }
 
 // Podman starts `podman system service` under dir with the configuration
 // this VM needs (cgroupfs, file events, ulimits), or returns why not.
@@ -56,12 +107,41 @@ events_logger = "file"
 `), 0o644); err != nil {
 		return nil, err
 	}
+	// Podman's services all put containers on the same podman0 bridge
+	// and hand out the same addresses: one at a time on this host.
+	lock, err := hostLock("podman")
+	if err != nil {
+		return nil, err
+	}
 	sock := filepath.Join(dir, "podman.sock")
 	env := append(os.Environ(), "CONTAINERS_CONF="+conf)
 	cmd := exec.Command(bin, "--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "run"),
 		"system", "service", "--time=0", "unix://"+sock)
 	cmd.Env = env
-	return start("podman", dir, sock, cmd, env)
+	e, err := start("podman", dir, sock, cmd, env)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	e.lock = lock
+	return e, nil
+}
+
+// hostLock takes an exclusive lock shared by every test process of the
+// host, waiting at most 10 minutes.
+func hostLock(name string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "berth-enginetest-"+name+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	for range 6000 {
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+			return f, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	f.Close()
+	return nil, fmt.Errorf("another test process has held the %s lock for 10 minutes", name)
 }
 
 func start(name, dir, sock string, cmd *exec.Cmd, env []string) (*Engine, error) {
@@ -103,6 +183,12 @@ func (e *Engine) Stop() {
 		<-done
 	}
 	unmountUnder(e.Dir)
+	if e.bridge != "" {
+		delBridge(e.bridge)
+	}
+	if e.lock != nil {
+		e.lock.Close()
+	}
 }
 
 // unmountUnder detaches every mount below dir, deepest first: Podman
