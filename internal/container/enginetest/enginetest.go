@@ -104,6 +104,7 @@ default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+exit_command_delay = 5
 `), 0o644); err != nil {
 		return nil, err
 	}
