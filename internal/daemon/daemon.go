@@ -17,6 +17,7 @@ import (
 	"github.com/berth-dev/berth/internal/alert"
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/config"
+	"github.com/berth-dev/berth/internal/container"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/disk"
 	"github.com/berth-dev/berth/internal/front"
@@ -121,6 +122,18 @@ func Run(ctx context.Context, cfg Config) error {
 	rt := &runtime.Router{Default: spec.RuntimeEmbedded, Backends: map[string]runtime.Runtime{spec.RuntimeEmbedded: kc}}
 	if systemd.Booted() && os.Geteuid() == 0 {
 		rt.Backends[spec.RuntimeSystemd] = systemd.NewRuntime(cfg.Home, systemd.Systemctl{}, "")
+	}
+	// The container engines are always there to route to: each connects
+	// on first use, so an engine that is down fails only the deploys of
+	// the apps that run on it, with where it was looked for.
+	for _, name := range []string{container.Docker, container.Podman} {
+		cr, err := container.New(container.Config{Engine: name, Home: cfg.Home.Root,
+			StateDir: filepath.Join(cfg.Home.Root, "containers", name), Logger: log})
+		if err != nil {
+			return err
+		}
+		defer cr.Close()
+		rt.Backends[name] = cr
 	}
 
 	var m *metrics.Metrics

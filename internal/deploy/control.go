@@ -135,7 +135,7 @@ func (e *Engine) startOne(ctx context.Context, st state.App, a *spec.App, id ins
 			return fmt.Errorf("starting %s: %w", inst.ID, err)
 		}
 	}
-	t := checkTarget(inst, port)
+	t := checkTarget(e.rt, inst, port)
 	alive := func() error {
 		s, err := e.rt.Status(ctx, inst.ID)
 		if err == nil && s.State != runtime.StateRunning {

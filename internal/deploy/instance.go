@@ -23,7 +23,14 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 // instanceFor builds the runtime instance of app's color running rel.
 func (e *Engine) instanceFor(ctx context.Context, app *spec.App, id instance.ID, rel release.Release, port int) (runtime.Instance, error) {
-	acct, err := sysuser.ForApp(ctx, app.Name, app.Run.User)
+	// A container's run.user names a user of the image; on the host it
+	// runs as berth's account for the app (the uid it gets unless the
+	// image or the spec says otherwise).
+	want := app.Run.User
+	if spec.IsContainer(app.Run.Runtime) {
+		want = ""
+	}
+	acct, err := sysuser.ForApp(ctx, app.Name, want)
 	if err != nil {
 		return runtime.Instance{}, err
 	}
@@ -38,7 +45,7 @@ func (e *Engine) instanceFor(ctx context.Context, app *spec.App, id instance.ID,
 	}
 	inst := runtime.Instance{
 		ID:          id.String(),
-		Backend:     backendFor(r.Runtime),
+		Backend:     r.Runtime, // resolved by runtime.Router.Resolve
 		App:         app.Name,
 		Argv:        argv,
 		Dir:         rel.Dir,
@@ -73,21 +80,22 @@ func (e *Engine) instanceFor(ctx context.Context, app *spec.App, id instance.ID,
 	if r.EnvFile != "" {
 		inst.EnvFile = systemd.AppPaths{Home: e.home, App: app.Name}.EnvFile()
 	}
+	if spec.IsContainer(r.Runtime) {
+		inst.Image, inst.Build, inst.Release = r.Image, r.Build, rel.ID
+		inst.Port, inst.CPUs, inst.SpecUser = port, r.CPUs, r.User
+		inst.Shared = e.home.SharedDir(app.Name)
+	}
 	return inst, nil
 }
 
-// backendFor resolves the spec's run.runtime to the runtime that runs the
-// agent: "auto" is systemd where systemd is PID 1, else berth's keeper.
-func backendFor(want string) string {
-	switch want {
-	case spec.RuntimeSystemd:
-		return spec.RuntimeSystemd
-	case spec.RuntimeAuto:
-		if systemd.Booted() {
-			return spec.RuntimeSystemd
-		}
+// execIn runs exec checks inside the container of a container instance;
+// nil (run on the host) for the others.
+func execIn(rt runtime.Runtime, id, backend string) func(context.Context, []string) error {
+	x, ok := rt.(runtime.Execer)
+	if !ok || !spec.IsContainer(backend) {
+		return nil
 	}
-	return spec.RuntimeEmbedded
+	return func(ctx context.Context, argv []string) error { return x.Exec(ctx, id, argv) }
 }
 
 // environ is the agent's whole environment: a minimal base, the spec's env,

@@ -83,7 +83,8 @@ func (e *Engine) healthTarget(a *spec.App, id instance.ID, relID string, port in
 	rel := release.Release{ID: relID, Dir: filepath.Join(e.home.AppDir(a.Name), "releases", relID)}
 	t := health.Target{Host: "127.0.0.1", Port: port, Dir: rel.Dir, Env: e.environ(a, id, rel, port),
 		Shared: e.home.SharedDir(a.Name), LogPath: e.home.LogFile(a.Name, id.Slot()), Color: id.Slot()}
-	if acct, err := sysuser.ForAppLookup(a.Name, a.Run.User); err == nil && acct.UID != 0 {
+	t.Exec = execIn(e.rt, id.String(), a.Run.Runtime)
+	if acct, err := sysuser.ForAppLookup(a.Name, a.Run.User); err == nil && acct.UID != 0 && t.Exec == nil {
 		t.Cred = &syscall.Credential{Uid: acct.UID, Gid: acct.GID, Groups: []uint32{}}
 	}
 	return t

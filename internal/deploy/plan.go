@@ -60,16 +60,17 @@ type candidate struct {
 	pid   int // its main process once started
 }
 
-func (c candidate) target() health.Target {
-	t := checkTarget(c.inst, c.port)
+func (c candidate) target(rt runtime.Runtime) health.Target {
+	t := checkTarget(rt, c.inst, c.port)
 	t.Since, t.PID = c.since, c.pid
 	return t
 }
 
 // checkTarget is what an instance's checks probe; exec checks run as the
-// agent's user.
-func checkTarget(inst runtime.Instance, port int) health.Target {
+// agent's user, or inside its container.
+func checkTarget(rt runtime.Runtime, inst runtime.Instance, port int) health.Target {
 	t := health.Target{Host: "127.0.0.1", Port: port, Dir: inst.Dir, Env: inst.Env, LogPath: inst.LogPath}
+	t.Exec = execIn(rt, inst.ID, inst.Backend)
 	for _, kv := range inst.Env {
 		if v, ok := strings.CutPrefix(kv, "BERTH_SHARED="); ok {
 			t.Shared = v
@@ -178,6 +179,14 @@ func (p *plan) startAndGateAll(ctx context.Context, cs []candidate) error {
 
 // start starts the candidate.
 func (p *plan) start(ctx context.Context, c *candidate) error {
+	if ip, ok := p.e.rt.(runtime.ImagePreparer); ok && spec.IsContainer(c.inst.Backend) {
+		step := "image " + c.id.Slot()
+		if err := p.j.step(step, func() (string, error) {
+			return ip.PrepareImage(ctx, c.inst, func(line string) { p.j.note(step, line) })
+		}); err != nil {
+			return err
+		}
+	}
 	return p.j.step("start "+c.id.Slot(), func() (string, error) {
 		st, err := p.e.rt.Start(ctx, c.inst)
 		if err != nil {
@@ -193,7 +202,7 @@ func (p *plan) gate(ctx context.Context, c candidate) error {
 	return p.j.step("health "+c.id.Slot(), func() (string, error) {
 		n, last := 0, ""
 		record := p.e.checkRecorder(p.app, c.id.Slot())
-		err := health.WaitHealthy(p.stop, p.app.Checks, c.target(), p.app.Deploy.HealthyAfter,
+		err := health.WaitHealthy(p.stop, p.app.Checks, c.target(p.e.rt), p.app.Deploy.HealthyAfter,
 			p.alive(ctx, c.inst.ID), func(r health.Result) {
 				record(r)
 				p.e.seen.record(c.inst.ID, r)
@@ -297,7 +306,17 @@ func (p *plan) prune(ctx context.Context) {
 			protect = append(protect, c.Release)
 		}
 		removed, err := release.Prune(p.e.home.AppDir(p.app.Name), p.app.Deploy.KeepReleases, protect...)
-		return fmt.Sprintf("removed %d", len(removed)), err
+		if err != nil || !spec.IsContainer(p.app.Run.Runtime) {
+			return fmt.Sprintf("removed %d", len(removed)), err
+		}
+		// The images of kept releases stay, so rollback --to runs the exact
+		// image; those of the removed ones go with them.
+		pr, ok := p.e.rt.(runtime.ImagePruner)
+		if !ok {
+			return fmt.Sprintf("removed %d", len(removed)), nil
+		}
+		ids, err := pr.PruneImages(ctx, p.app.Name, removed)
+		return fmt.Sprintf("removed %d, and %d images", len(removed), len(ids)), err
 	})
 }
 

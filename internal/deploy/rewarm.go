@@ -89,5 +89,5 @@ func (e *Engine) startWarmOne(ctx context.Context, st state.App, a *spec.App, da
 		}
 		return err
 	}
-	return health.WaitHealthy(ctx, a.Checks, checkTarget(inst, port), a.Deploy.HealthyAfter, alive, e.checkRecorder(a, id.Slot()))
+	return health.WaitHealthy(ctx, a.Checks, checkTarget(e.rt, inst, port), a.Deploy.HealthyAfter, alive, e.checkRecorder(a, id.Slot()))
 }

@@ -64,7 +64,7 @@ func (p *plan) watch(ctx context.Context, px Proxy, cs []candidate, baseline, st
 	alives := make([]func() error, len(cs))
 	for i, c := range cs {
 		record := p.e.checkRecorder(p.app, c.id.Slot())
-		ws[i] = health.NewWatcher(verifyChecks(p.app.Checks), c.target(), func(r health.Result) {
+		ws[i] = health.NewWatcher(verifyChecks(p.app.Checks), c.target(p.e.rt), func(r health.Result) {
 			record(r)
 			p.e.seen.record(c.inst.ID, r)
 			if !r.OK {

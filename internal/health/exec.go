@@ -41,6 +41,9 @@ func (p *execProbe) do(ctx context.Context) error {
 	if len(argv) == 0 {
 		return errors.New("exec check has no command")
 	}
+	if p.target.Exec != nil {
+		return p.target.Exec(ctx, argv)
+	}
 	out := &tail{max: tailSize}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = p.target.Dir

@@ -8,6 +8,7 @@
 package health
 
 import (
+	"context"
 	"errors"
 	"syscall"
 	"time"
@@ -60,6 +61,9 @@ type Target struct {
 	// PID is the instance's main process, when known: a gate that cannot
 	// connect to Port looks at what its process tree listens on instead.
 	PID int
+	// Exec, when set, runs exec checks instead of a host process: inside
+	// the instance's container (runtime.Execer). nil runs them on the host.
+	Exec func(ctx context.Context, argv []string) error
 }
 
 // Result is the outcome of one probe. It is a plain value, safe to copy.

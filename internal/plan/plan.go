@@ -99,6 +99,11 @@ func (p *Plan) option(strategy string) *Option {
 // containers says when a container runtime would add value over berth's
 // own: the brief's three reasons, with what this app already has.
 func containers(app *spec.App) string {
+	if spec.IsContainer(app.Run.Runtime) {
+		return "runs as a " + app.Run.Runtime + " container: worth it for a reproducible userland, dependencies isolated from " +
+			"other agents, or an image that also runs on an orchestrator (berth export); a static binary on one host gains " +
+			"little from it and pays the engine's start time on every deploy (docs/benchmarks.md)"
+	}
 	isolation := "isolation between agents beyond a user of their own (runtime = \"systemd\" adds cgroups and hardening without one)"
 	if app.Run.Runtime != spec.RuntimeEmbedded {
 		isolation = "isolation between agents beyond the systemd unit's cgroups and hardening"

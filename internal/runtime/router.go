@@ -24,9 +24,7 @@ type Router struct {
 var ErrNoBackend = errors.New("runtime not available")
 
 func (r *Router) backend(name string) (Runtime, error) {
-	if name == "" {
-		name = r.Default
-	}
+	name = r.Resolve(name)
 	b, ok := r.Backends[name]
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrNoBackend, name)
@@ -49,16 +47,16 @@ func (r *Router) Start(ctx context.Context, inst Instance) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	name := inst.Backend
-	if name == "" {
-		name = r.Default
-	}
+	name := r.Resolve(inst.Backend)
+	inst.Backend = name
 	r.remember(inst.ID, name)
 	return b.Start(ctx, inst)
 }
 
 // find runs fn on the backend that knows id: the remembered one first,
-// then every other, until one does not answer ErrNotFound.
+// then every other, until one succeeds. A backend that fails otherwise than
+// ErrNotFound (a container engine that is down) does not hide the instance
+// from the others; its error is returned only when no backend has id.
 func (r *Router) find(id string, fn func(Runtime) error) error {
 	r.mu.Lock()
 	known := r.where[id]
@@ -69,17 +67,23 @@ func (r *Router) find(id string, fn func(Runtime) error) error {
 			order = append(order, name)
 		}
 	}
+	var firstErr error
 	for _, name := range order {
 		b, ok := r.Backends[name]
 		if !ok {
 			continue
 		}
-		if err := fn(b); !errors.Is(err, ErrNotFound) {
-			if err == nil {
-				r.remember(id, name)
-			}
-			return err
+		err := fn(b)
+		if err == nil {
+			r.remember(id, name)
+			return nil
 		}
+		if !errors.Is(err, ErrNotFound) && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return firstErr
 	}
 	return ErrNotFound
 }

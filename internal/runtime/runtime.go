@@ -20,7 +20,7 @@ var ErrRunning = errors.New("instance already running")
 // Instance is everything a runtime needs to run one instance of an agent.
 type Instance struct {
 	ID          string        // "<app>.<color>", unique on the host
-	Backend     string        // which runtime runs it: "embedded" or "systemd" (see Router)
+	Backend     string        // the spec's run.runtime; the Router resolves it (Resolve)
 	App         string        // app name
 	Argv        []string      // argv; argv[0] is resolved against Dir when relative
 	Dir         string        // working directory (the release directory)
@@ -56,6 +56,23 @@ type Instance struct {
 	Watchdog     time.Duration // WatchdogSec=; needs Notify; 0 = none
 	Capabilities []string      // e.g. CAP_NET_BIND_SERVICE; none by default
 	Relax        []string      // hardening directives to leave out, by name
+
+	// Applied by the container runtimes (docker, podman); the others ignore
+	// them. The container publishes Port on 127.0.0.1 only, as the same
+	// port inside (PORT in Env), and bind-mounts Shared at the same path so
+	// HOME, BERTH_SHARED and BERTH_HEARTBEAT mean the same inside.
+	// omitempty: an instance of another runtime sends none of them, so a
+	// keeper of an older berth (strict decoding) still takes it.
+	Image   string  `json:",omitempty"` // image reference; "" when Build is set
+	Build   string  `json:",omitempty"` // directory of Dir holding a Dockerfile, built once per release
+	Release string  `json:",omitempty"` // the release id, a label and the key of the pinned image
+	Port    int     `json:",omitempty"` // 0 = publishes none
+	CPUs    float64 `json:",omitempty"` // cores; 0 = no limit
+	Shared  string  `json:",omitempty"` // the app's shared directory on the host
+	// SpecUser is run.user as written, a user of the image ("root" to
+	// run as root). "" runs the image's USER when it is not root, else
+	// UID:GID (berth's account for the app): never root unless asked.
+	SpecUser string `json:",omitempty"`
 }
 
 // State is an instance's lifecycle state.
