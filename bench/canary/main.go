@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/bench/internal/benchd"
 	"github.com/berth-dev/berth/internal/state"
 )
 
@@ -63,7 +64,7 @@ func run(ctx context.Context, o opts) error {
 		return fmt.Errorf("creating a build directory: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	exe, err := build(ctx, tmp)
+	exe, err := benchd.Build(ctx, tmp)
 	if err != nil {
 		return err
 	}
@@ -71,8 +72,8 @@ func run(ctx context.Context, o opts) error {
 	if err != nil {
 		return err
 	}
-	defer d.close()
-	addr, err := freeAddr()
+	defer d.Close()
+	addr, err := benchd.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -120,7 +121,7 @@ func badDeploy(ctx context.Context, d *daemon, o opts, strategy, addr string, i 
 	if derr == nil {
 		return row{}, fmt.Errorf("the bad release %s went live", version)
 	}
-	hist, err := d.client.History(ctx, appName, 1)
+	hist, err := d.Client.History(ctx, appName, 1)
 	if err != nil || len(hist) == 0 {
 		return row{}, fmt.Errorf("reading the history: %v", err)
 	}

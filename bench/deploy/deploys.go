@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/berth-dev/berth/bench/internal/benchd"
 	"github.com/berth-dev/berth/internal/state"
 )
 
@@ -33,7 +34,7 @@ func loadSpec(name, version, strategy string) appSpec {
 func deploysUnderLoad(ctx context.Context, o *opts, d *daemon, name, strategy string, n int, steady time.Duration) (loadRun, wrkResult, error) {
 	r := loadRun{label: strategy, strategy: strategy, deploys: n}
 	var base wrkResult
-	addr, err := freeAddr()
+	addr, err := benchd.FreeAddr()
 	if err != nil {
 		return r, base, err
 	}

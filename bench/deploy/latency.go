@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/berth-dev/berth/bench/internal/benchd"
 )
 
 // latencyRun is part 5: deploy-to-live of a trivial agent against the
@@ -25,7 +27,7 @@ type latencyRun struct {
 // agentStartup starts the sample agent directly, times exec to its port
 // accepting a connection, and stops it.
 func agentStartup(exe string) (time.Duration, error) {
-	addr, err := freeAddr()
+	addr, err := benchd.FreeAddr()
 	if err != nil {
 		return 0, err
 	}
@@ -77,13 +79,13 @@ func stopChild(cmd *exec.Cmd) {
 func deployToLive(ctx context.Context, d *daemon, n int) (latencyRun, error) {
 	r := latencyRun{steps: map[string][]time.Duration{}}
 	for i := 0; i < n; i++ {
-		took, err := agentStartup(d.exe)
+		took, err := agentStartup(d.Exe)
 		if err != nil {
 			return r, err
 		}
 		r.startup = append(r.startup, took)
 	}
-	addr, err := freeAddr()
+	addr, err := benchd.FreeAddr()
 	if err != nil {
 		return r, err
 	}
@@ -95,7 +97,7 @@ func deployToLive(ctx context.Context, d *daemon, n int) (latencyRun, error) {
 			return r, err
 		}
 		t0 := time.Now()
-		out, err := exec.CommandContext(ctx, d.exe, "--home", d.h.Root, "deploy", "-f", specFile).CombinedOutput()
+		out, err := exec.CommandContext(ctx, d.Exe, "--home", d.Home.Root, "deploy", "-f", specFile).CombinedOutput()
 		took := time.Since(t0)
 		if err != nil {
 			return r, fmt.Errorf("berth deploy %s: %w: %s", s.version, err, out)
@@ -103,7 +105,7 @@ func deployToLive(ctx context.Context, d *daemon, n int) (latencyRun, error) {
 		if i == 0 {
 			continue // the first deploy of an app has no live color: a different path
 		}
-		h, err := d.client.History(ctx, "lat", 1)
+		h, err := d.Client.History(ctx, "lat", 1)
 		if err != nil || len(h) == 0 {
 			return r, fmt.Errorf("reading history: %v", err)
 		}

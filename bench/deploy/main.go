@@ -25,6 +25,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/bench/internal/benchd"
 )
 
 // opts are the benchmark's knobs.
@@ -115,7 +117,7 @@ func run(ctx context.Context, o *opts) error {
 		return err
 	}
 	defer os.RemoveAll(o.tmp)
-	exe, err := build(ctx, o.tmp)
+	exe, err := benchd.Build(ctx, o.tmp)
 	if err != nil {
 		return err
 	}
@@ -134,7 +136,7 @@ func run(ctx context.Context, o *opts) error {
 			return err
 		}
 		err = s.fn(ctx, o, d, &res)
-		d.close()
+		d.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}

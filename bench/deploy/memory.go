@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/bench/internal/benchd"
 	"github.com/berth-dev/berth/internal/runtime"
 )
 
@@ -57,9 +58,9 @@ type memRun struct {
 // few requests through each proxy, lets things settle and reads memory.
 func memoryWithApps(ctx context.Context, d *daemon, n int) (memRun, error) {
 	r := memRun{apps: n}
-	kpid := d.keeperPID()
+	kpid := d.KeeperPID()
 	var err error
-	if r.idleDaemon, err = readMem(d.cmd.Process.Pid); err != nil {
+	if r.idleDaemon, err = readMem(d.PID()); err != nil {
 		return r, err
 	}
 	if kpid > 0 {
@@ -69,7 +70,7 @@ func memoryWithApps(ctx context.Context, d *daemon, n int) (memRun, error) {
 	}
 	c := &http.Client{Timeout: 2 * time.Second}
 	for i := 1; i <= n; i++ {
-		addr, err := freeAddr()
+		addr, err := benchd.FreeAddr()
 		if err != nil {
 			return r, err
 		}
@@ -86,15 +87,15 @@ func memoryWithApps(ctx context.Context, d *daemon, n int) (memRun, error) {
 	}
 	time.Sleep(3 * time.Second) // settle: deploy goroutines end, GC runs
 	if kpid == 0 {
-		kpid = d.keeperPID()
+		kpid = d.KeeperPID()
 	}
-	if r.daemon, err = readMem(d.cmd.Process.Pid); err != nil {
+	if r.daemon, err = readMem(d.PID()); err != nil {
 		return r, err
 	}
 	if r.keeper, err = readMem(kpid); err != nil {
 		return r, fmt.Errorf("keeper %d: %w", kpid, err)
 	}
-	apps, err := d.client.Status(ctx, "")
+	apps, err := d.Client.Status(ctx, "")
 	if err != nil {
 		return r, err
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/bench/internal/benchd"
 	"github.com/berth-dev/berth/internal/state"
 )
 
@@ -105,19 +106,19 @@ type rbRow struct {
 type rollbackFunc func(ctx context.Context, app, to string) (state.Deployment, error)
 
 func (d *daemon) apiRollback(ctx context.Context, app, to string) (state.Deployment, error) {
-	return d.client.Rollback(ctx, app, to, nil)
+	return d.Client.Rollback(ctx, app, to, nil)
 }
 
 // cliRollback runs `berth rollback APP` and reads the record from history.
 func (d *daemon) cliRollback(ctx context.Context, app, to string) (state.Deployment, error) {
-	args := []string{"--home", d.h.Root, "rollback", app}
+	args := []string{"--home", d.Home.Root, "rollback", app}
 	if to != "" {
 		args = append(args, "--to", to)
 	}
-	if out, err := exec.CommandContext(ctx, d.exe, args...).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, d.Exe, args...).CombinedOutput(); err != nil {
 		return state.Deployment{}, fmt.Errorf("berth rollback: %w: %s", err, out)
 	}
-	h, err := d.client.History(ctx, app, 1)
+	h, err := d.Client.History(ctx, app, 1)
 	if err != nil || len(h) == 0 {
 		return state.Deployment{}, fmt.Errorf("reading history: %v", err)
 	}
@@ -153,7 +154,7 @@ func measureRollback(ctx context.Context, p *prober, rb rollbackFunc, app, to, w
 // warmRollbacks deploys v1 then v2 (v1 stays warm) and rolls back and
 // forth n times with each of the API client and the CLI.
 func warmRollbacks(ctx context.Context, d *daemon, n int) ([]rbRow, error) {
-	addr, err := freeAddr()
+	addr, err := benchd.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +191,7 @@ func warmRollbacks(ctx context.Context, d *daemon, n int) ([]rbRow, error) {
 // nothing but must start, gate and verify the old release like a deploy.
 func coldRollbacks(ctx context.Context, d *daemon, n int) (rbRow, error) {
 	row := rbRow{label: "cold (keep_warm = \"0s\"), API client"}
-	addr, err := freeAddr()
+	addr, err := benchd.FreeAddr()
 	if err != nil {
 		return row, err
 	}

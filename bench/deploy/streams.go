@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/berth-dev/berth/bench/internal/benchd"
 )
 
 // streamResult is what one SSE client saw.
@@ -89,7 +91,7 @@ func readStream(ctx context.Context, c *http.Client, url string, ready func()) s
 // streams that end without their end event were cut.
 func streamsDuringDeploy(ctx context.Context, d *daemon, name, strategy string, n, secs int) (streamRun, error) {
 	r := streamRun{strategy: strategy, streams: n}
-	addr, err := freeAddr()
+	addr, err := benchd.FreeAddr()
 	if err != nil {
 		return r, err
 	}

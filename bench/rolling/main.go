@@ -30,6 +30,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/bench/internal/benchd"
 )
 
 // opts are the benchmark's knobs.
@@ -123,7 +125,7 @@ func rolling(ctx context.Context, o *opts) (rollResult, error) {
 		return r, err
 	}
 	defer os.RemoveAll(tmp)
-	exe, err := build(ctx, tmp)
+	exe, err := benchd.Build(ctx, tmp)
 	if err != nil {
 		return r, err
 	}
@@ -131,8 +133,8 @@ func rolling(ctx context.Context, o *opts) (rollResult, error) {
 	if err != nil {
 		return r, err
 	}
-	defer d.close()
-	addr, err := freeAddr()
+	defer d.Close()
+	addr, err := benchd.FreeAddr()
 	if err != nil {
 		return r, err
 	}
@@ -141,7 +143,7 @@ func rolling(ctx context.Context, o *opts) (rollResult, error) {
 	}
 	limit := time.Duration(o.n)*time.Minute + time.Minute // bounded even when deploys hang
 	l := startLoad("http://"+addr+"/", o.conns, false, limit)
-	c := sampleCapacity(d.client, "roll", limit)
+	c := sampleCapacity(d.Client, "roll", limit)
 	time.Sleep(500 * time.Millisecond)
 	for i := 1; i <= o.n && ctx.Err() == nil; i++ {
 		took, outcome, err := d.deploy(ctx, fmt.Sprintf("v%d", i), addr, o.instances)
