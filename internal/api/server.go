@@ -26,6 +26,7 @@ type Server struct {
 	version Version
 	log     *slog.Logger
 	srv     *http.Server
+	upgrade upgradeDeps // upgrade.go
 }
 
 // Config holds a Server's dependencies.
@@ -36,11 +37,16 @@ type Config struct {
 	Secrets secrets.Store // the home's secrets
 	Version Version
 	Logger  *slog.Logger
+	// Upgrader runs berth upgrade; nil refuses it. FrontInfo reports the
+	// front's version for /v1/version; nil leaves it out.
+	Upgrader  Upgrader
+	FrontInfo func(context.Context) (PeerVersion, error)
 }
 
 // NewServer returns a Server; Serve runs it.
 func NewServer(cfg Config) *Server {
-	s := &Server{engine: cfg.Engine, store: cfg.Store, logs: cfg.Logs, secrets: cfg.Secrets, version: cfg.Version, log: cfg.Logger}
+	s := &Server{engine: cfg.Engine, store: cfg.Store, logs: cfg.Logs, secrets: cfg.Secrets, version: cfg.Version, log: cfg.Logger,
+		upgrade: upgradeDeps{upgrader: cfg.Upgrader, frontInfo: cfg.FrontInfo}}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -52,7 +58,8 @@ func NewServer(cfg Config) *Server {
 
 func (s *Server) routes() http.Handler {
 	m := http.NewServeMux()
-	m.HandleFunc("GET /v1/version", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.version) })
+	m.HandleFunc("GET /v1/version", s.versionInfo)
+	m.HandleFunc("POST /v1/upgrade", s.upgradeBinary)
 	m.HandleFunc("POST /v1/deploy", s.deploy)
 	m.HandleFunc("POST /v1/apps/{app}/objects/missing", s.objectsMissing)
 	m.HandleFunc("POST /v1/apps/{app}/objects", s.objectsUpload)

@@ -27,6 +27,10 @@ func (s *server) handle(req request, files []*os.File) (rep reply, out []*os.Fil
 	case opRelease:
 		s.sup.release(req.PID)
 		return reply{}, nil
+	case opRetire:
+		return s.result(s.retire(req.Budget)), nil
+	case opPromote:
+		return s.result(s.promote()), nil
 	case opListeners:
 		apps, socks, err := s.rs.sockets()
 		if err != nil {

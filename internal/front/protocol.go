@@ -31,6 +31,8 @@ const (
 	opListeners = "listeners"
 	opSupervise = "supervise"
 	opRelease   = "release"
+	opRetire    = "retire"  // upgrade.go
+	opPromote   = "promote" // upgrade.go
 )
 
 // Error codes in replies; the client maps them back to sentinels.
@@ -73,6 +75,7 @@ type RouteState struct {
 type Info struct {
 	PID       int       `json:"pid"`
 	Version   string    `json:"version"`
+	Build     string    `json:"build,omitempty"` // Go toolchain, platform, VCS revision
 	StartedAt time.Time `json:"started_at"`
 }
 

@@ -28,8 +28,9 @@ type routes struct {
 	log  *slog.Logger
 	path string // routes.json
 
-	mu sync.Mutex
-	m  map[string]*route
+	mu     sync.Mutex
+	m      map[string]*route
+	frozen bool // retired: the table belongs to the next front (upgrade.go)
 }
 
 // listen returns the listener for spec: passed when a peer sent one, else
@@ -223,6 +224,9 @@ func (rs *routes) sockets() ([]string, []*os.File, error) {
 }
 
 func (rs *routes) saveLocked() error {
+	if rs.frozen {
+		return nil
+	}
 	out := make([]RouteState, 0, len(rs.m))
 	for _, r := range rs.m {
 		out = append(out, r.state)
