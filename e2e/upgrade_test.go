@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,9 +80,14 @@ func TestUpgradeUnderLoad(t *testing.T) {
 	}
 	ld := startFrontLoad(port, 4)
 	defer ld.stop()
+	slow := startSlowLoad(port, 2, 400*time.Millisecond)
+	defer slow.stop()
 	for i, bin := range []string{v2, berthBin, v2} {
 		time.Sleep(300 * time.Millisecond)
 		fpid := e.frontPID()
+		stream := make(chan error, 1)
+		go func() { stream <- sseToEnd(port, 2) }()
+		time.Sleep(200 * time.Millisecond) // the stream runs on the old front
 		r := e.berth("upgrade", bin)
 		if r.code != 0 {
 			t.Fatalf("upgrade %d to %s: %s\ndaemon log:\n%s", i, bin, r, e.daemonLog())
@@ -89,12 +96,19 @@ func TestUpgradeUnderLoad(t *testing.T) {
 		if got := e.frontPID(); got == fpid {
 			t.Errorf("upgrade %d: front pid %d not replaced", i, got)
 		}
+		if err := <-stream; err != nil {
+			t.Errorf("upgrade %d: an SSE stream begun on the old front: %v; want it kept to its end", i, err)
+		}
 	}
 	time.Sleep(500 * time.Millisecond)
 	ld.stop()
-	t.Logf("3 upgrades under load: %s", ld)
+	slow.stop()
+	t.Logf("3 upgrades under load: %s; slow requests: %s", ld, slow)
 	if ld.failed.Load() != 0 || ld.refused.Load() != 0 || ld.sent.Load() == 0 {
 		t.Errorf("load across 3 upgrades: %s; want 0 failed, 0 refused", ld)
+	}
+	if slow.failed.Load() != 0 || slow.sent.Load() == 0 {
+		t.Errorf("slow requests across 3 upgrades: %s; want 0 failed", slow)
 	}
 	got := e.versionLines()
 	want := "berth version " + v2Version
@@ -162,4 +176,47 @@ func TestUpgradeToBadBinaryKeepsServing(t *testing.T) {
 		t.Errorf("an abandoned upgrade left next.sock behind")
 	}
 	e.waitAnswer(port, "hello from v1")
+}
+
+// startSlowLoad is clients looping on /slow, each request in flight for
+// d, so an upgrade always finds some on the old front.
+func startSlowLoad(port, n int, d time.Duration) *frontLoad {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	l := &frontLoad{cancel: cancel}
+	url := fmt.Sprintf("http://127.0.0.1:%d/slow?ms=%d", port, d.Milliseconds())
+	for range n {
+		c := newClient(10 * time.Second)
+		l.done.Go(func() {
+			defer c.CloseIdleConnections()
+			for ctx.Err() == nil && l.sent.Load() < 10_000 {
+				l.sent.Add(1)
+				code, body, err := get(c, url)
+				if err == nil && code == 200 && strings.HasPrefix(body, "slow ") {
+					continue
+				}
+				l.failed.Add(1)
+				l.mu.Lock()
+				l.firstErrs = append(l.firstErrs, fmt.Sprintf("%d %q %v", code, body, err))
+				l.mu.Unlock()
+			}
+		})
+	}
+	return l
+}
+
+// sseToEnd reads an SSE stream of the sample agent that lasts secs and
+// returns nil when it got the stream's end event.
+func sseToEnd(port, secs int) error {
+	c := newClient(time.Duration(secs+20) * time.Second)
+	defer c.CloseIdleConnections()
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/events?seconds=%d", port, secs))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), "event: end") {
+		return fmt.Errorf("stream ended without its end event after %d bytes: %v", len(b), err)
+	}
+	return nil
 }
