@@ -28,13 +28,13 @@ func build(ctx context.Context, dir, name, version string) (string, error) {
 }
 
 // berth is one home with its daemon, front and keeper, started by the
-// benchmark without an outside supervisor (the front restarts a dead
-// daemon) and ended by it, by pid.
+// benchmark and ended by it, by pid.
 type berth struct {
 	exe    string
 	h      home.Layout
 	client *api.Client
-	first  *exec.Cmd
+	daemon *exec.Cmd
+	waited chan struct{} // closed once daemon is reaped
 }
 
 func startBerth(ctx context.Context, exe string) (*berth, error) {
@@ -46,24 +46,33 @@ func startBerth(ctx context.Context, exe string) (*berth, error) {
 	if err := b.h.Create(); err != nil {
 		return nil, err
 	}
-	logf, err := os.OpenFile(filepath.Join(root, "daemon.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	defer logf.Close()
-	b.first = exec.Command(exe, "daemon", "--home", root)
-	b.first.Stdout, b.first.Stderr = logf, logf
-	if err := b.first.Start(); err != nil {
-		return nil, fmt.Errorf("starting the daemon: %w", err)
-	}
-	go func() { _ = b.first.Wait() }()
-	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if err := b.client.WaitReady(wctx); err != nil {
+	if err := b.startDaemon(ctx); err != nil {
 		b.close()
 		return nil, err
 	}
 	return b, nil
+}
+
+// startDaemon starts the daemon as the benchmark's child, --supervised:
+// the benchmark restarts it after a kill, as systemd or runit would (the
+// front's own restarts back off on a crash loop of 20 kills in a row).
+func (b *berth) startDaemon(ctx context.Context) error {
+	logf, err := os.OpenFile(filepath.Join(b.h.Root, "daemon.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(b.exe, "daemon", "--home", b.h.Root, "--supervised")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting the daemon: %w", err)
+	}
+	waited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(waited) }()
+	b.daemon, b.waited = cmd, waited
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	return b.client.WaitReady(wctx)
 }
 
 // daemonPID asks the daemon its pid; 0 when it does not answer.
@@ -175,8 +184,14 @@ func (b *berth) close() {
 			_, _ = b.client.Control(ctx, a.Name, "stop", "")
 		}
 	}
-	if pid := b.daemonPID(ctx); pid > 0 {
-		stopPID(pid) // a daemon stopped on purpose is not restarted
+	if b.daemon != nil {
+		_ = b.daemon.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-b.waited:
+		case <-time.After(20 * time.Second):
+			_ = b.daemon.Process.Kill()
+			<-b.waited
+		}
 	}
 	for _, pid := range []int{b.frontPID(), b.keeperPID()} {
 		if pid > 0 {

@@ -7,22 +7,16 @@ import (
 	"time"
 )
 
-// killDaemons SIGKILLs the daemon n times; the front restarts it (no
-// outside supervisor) and the next kill waits until it answers again.
+// killDaemons SIGKILLs the daemon n times and starts it again each time
+// (the benchmark is its supervisor); the next kill waits for its API.
 func killDaemons(ctx context.Context, b *berth, url string, n int, gap time.Duration) (run, error) {
-	return underLoad("berth: daemon kill -9", "`kill -9` of the daemon; the front restarts it, the next kill waits for its API",
+	return underLoad("berth: daemon kill -9", "`kill -9` of the daemon, started again at once; the next kill waits for its API",
 		url, n, gap, func(int) error {
-			pid := b.daemonPID(ctx)
-			if pid == 0 {
-				return fmt.Errorf("the daemon does not answer")
-			}
-			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			if err := b.daemon.Process.Kill(); err != nil {
 				return err
 			}
-			return waitFor(15*time.Second, "a restarted daemon answers", func() bool {
-				p := b.daemonPID(ctx)
-				return p != 0 && p != pid
-			})
+			<-b.waited
+			return b.startDaemon(ctx)
 		})
 }
 
@@ -37,17 +31,28 @@ func upgrades(ctx context.Context, b *berth, url string, bins [2]string, n int, 
 }
 
 // killFronts SIGKILLs the front n times; the daemon starts a new one on
-// the sockets it holds.
+// the sockets it holds. The daemon spaces the restarts of a front that
+// keeps dying (three at once, then 1 s doubling to 32 s); after every
+// third kill the benchmark restarts the daemon (SIGTERM, start) so that
+// each restart is measured at once rather than after a back-off.
 func killFronts(ctx context.Context, b *berth, url string, n int, gap time.Duration) (run, error) {
-	return underLoad("berth: front kill -9", "`kill -9` of the front (the data path); the daemon starts a new one on its duplicates of the sockets",
-		url, n, gap, func(int) error {
+	return underLoad("berth: front kill -9", "`kill -9` of the front (the data path); the daemon starts a new one on its duplicates of the sockets (daemon restarted after every 3rd kill: resets its crash-loop back-off)",
+		url, n, gap, func(i int) error {
 			pid := b.frontPID()
 			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 				return fmt.Errorf("killing front %d: %w", pid, err)
 			}
-			return waitFor(15*time.Second, "a new front serves", func() bool {
+			if err := waitFor(15*time.Second, "a new front serves", func() bool {
 				p := b.frontPID()
 				return p != 0 && p != pid && alive(p)
-			})
+			}); err != nil {
+				return err
+			}
+			if i%3 != 2 {
+				return nil
+			}
+			_ = b.daemon.Process.Signal(syscall.SIGTERM)
+			<-b.waited
+			return b.startDaemon(ctx)
 		})
 }
