@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -63,8 +65,24 @@ func (s *server) retire(budget time.Duration) error {
 			})
 		}
 		wg.Wait()
+		// Exiting before the next front is promoted would let the
+		// daemon's watch start a third front on the free lock.
+		s.waitPromoted(promoteWait + 5*time.Second)
 	})
 	return nil
+}
+
+// waitPromoted waits until front.pid names another process (the next
+// front was promoted), for at most limit.
+func (s *server) waitPromoted(limit time.Duration) {
+	me := strconv.Itoa(os.Getpid())
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		b, err := os.ReadFile(filepath.Join(s.runDir, pidName))
+		if err == nil && strings.TrimSpace(string(b)) != me {
+			return
+		}
+	}
+	s.log.Warn("retired, but no front was promoted; exiting anyway")
 }
 
 // promote makes a next front the front of the home: it takes front.lock
