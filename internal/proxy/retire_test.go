@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,8 @@ func TestRetireHandsOverWithoutFailing(t *testing.T) {
 	for _, lane := range lanes {
 		t.Run(lane, func(t *testing.T) {
 			release := make(chan struct{})
+			var once sync.Once
+			free := func() { once.Do(func() { close(release) }) }
 			back := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path == "/slow" {
 					<-release
@@ -29,9 +32,16 @@ func TestRetireHandsOverWithoutFailing(t *testing.T) {
 				io.WriteString(w, "ok")
 			}))
 			defer back.Close()
+			defer free() // before back.Close, should the test stop early
 			target := Target{Name: "b", Addr: back.Listener.Addr().String()}
 			old := startLane(t, Config{}, lane)
 			old.Switch(target)
+			c := &http.Client{Timeout: 10 * time.Second}
+			url := "http://" + old.Addr().String()
+			slow := make(chan error, 1)
+			go func() { slow <- getBody(c, url+"/slow") }()
+			waitInFlight(t, old, "b", 1)
+			// Only now a second proxy serves the socket: the slow request is old's.
 			f, err := duplicate(old.ln)
 			if err != nil {
 				t.Fatal(err)
@@ -43,12 +53,6 @@ func TestRetireHandsOverWithoutFailing(t *testing.T) {
 			}
 			next := startLane(t, Config{Listen: old.Addr().String(), Listener: ln}, lane)
 			next.Switch(target)
-
-			c := &http.Client{Timeout: 10 * time.Second}
-			url := "http://" + old.Addr().String()
-			slow := make(chan error, 1)
-			go func() { slow <- getBody(c, url+"/slow") }()
-			waitInFlight(t, old, "b", 1)
 
 			retired := make(chan DrainResult, 1)
 			go func() {
@@ -62,7 +66,7 @@ func TestRetireHandsOverWithoutFailing(t *testing.T) {
 					t.Fatalf("request %d during the retire: %v", i, err)
 				}
 			}
-			close(release)
+			free()
 			if err := <-slow; err != nil {
 				t.Errorf("request in flight on the retiring proxy: %v", err)
 			}
