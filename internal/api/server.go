@@ -26,6 +26,7 @@ type Server struct {
 	version Version
 	log     *slog.Logger
 	srv     *http.Server
+	upgrade upgradeDeps // upgrade.go
 
 	dashboard LoginMinter
 	checks    ChecksPauser
@@ -44,12 +45,17 @@ type Config struct {
 	Dashboard LoginMinter
 	// Checks pauses the monitor's checks of an app.
 	Checks ChecksPauser
+	// Upgrader runs berth upgrade; nil refuses it. FrontInfo reports the
+	// front's version for /v1/version; nil leaves it out.
+	Upgrader  Upgrader
+	FrontInfo func(context.Context) (PeerVersion, error)
 }
 
 // NewServer returns a Server; Serve runs it.
 func NewServer(cfg Config) *Server {
 	s := &Server{engine: cfg.Engine, store: cfg.Store, logs: cfg.Logs, secrets: cfg.Secrets, dashboard: cfg.Dashboard,
-		checks: cfg.Checks, version: cfg.Version, log: cfg.Logger}
+		checks: cfg.Checks, version: cfg.Version, log: cfg.Logger,
+		upgrade: upgradeDeps{upgrader: cfg.Upgrader, frontInfo: cfg.FrontInfo}}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -61,7 +67,8 @@ func NewServer(cfg Config) *Server {
 
 func (s *Server) routes() http.Handler {
 	m := http.NewServeMux()
-	m.HandleFunc("GET /v1/version", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.version) })
+	m.HandleFunc("GET /v1/version", s.versionInfo)
+	m.HandleFunc("POST /v1/upgrade", s.upgradeBinary)
 	m.HandleFunc("POST /v1/deploy", s.deploy)
 	m.HandleFunc("POST /v1/apps/{app}/objects/missing", s.objectsMissing)
 	m.HandleFunc("POST /v1/apps/{app}/objects", s.objectsUpload)

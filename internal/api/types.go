@@ -104,6 +104,19 @@ func (e *Error) Error() string { return e.Message }
 // Version answers /v1/version, the liveness check of the daemon itself.
 type Version struct {
 	Version string `json:"version"`
+	Build   string `json:"build,omitempty"` // Go toolchain, platform, VCS revision
 	PID     int    `json:"pid"`
 	Home    string `json:"home"`
+	Binary  string `json:"binary,omitempty"` // the executable the daemon runs
+	// Front is the data-path process's version; nil when not asked or
+	// unreachable (FrontError says why).
+	Front      *PeerVersion `json:"front,omitempty"`
+	FrontError string       `json:"front_error,omitempty"`
+}
+
+// PeerVersion is the version of another berth process of the home.
+type PeerVersion struct {
+	Version string `json:"version"`
+	Build   string `json:"build,omitempty"`
+	PID     int    `json:"pid"`
 }

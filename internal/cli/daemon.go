@@ -29,7 +29,7 @@ func (a *app) daemonCmd() *cobra.Command {
 				level = slog.LevelDebug
 			}
 			log := slog.New(slog.NewTextHandler(a.env.Stderr, &slog.HandlerOptions{Level: level}))
-			dc := daemon.Config{Home: l, Exe: a.env.Exe, Version: a.env.Version, Logger: log, ConfigFile: configFile}
+			dc := daemon.Config{Home: l, Exe: a.env.Exe, Version: a.env.Version, Build: BuildDetails(), Logger: log, ConfigFile: configFile}
 			if !supervised {
 				// The front restarts a daemon that dies: same binary, same flags.
 				dc.Argv = append([]string{a.env.Exe}, a.env.Args...)
@@ -38,6 +38,10 @@ func (a *app) daemonCmd() *cobra.Command {
 				dc.Admin = &adminAddr
 			}
 			err = daemon.Run(cmd.Context(), dc)
+			var re *daemon.ReExec
+			if errors.As(err, &re) {
+				return re.Exec(a.env.Args) // returns only on failure
+			}
 			if errors.Is(err, config.ErrInvalid) {
 				return &exitError{code: ExitUsage, err: err}
 			}

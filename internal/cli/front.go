@@ -13,6 +13,7 @@ import (
 // the apps' listening sockets and proxies and outlives the daemon.
 func (a *app) frontCmd() *cobra.Command {
 	var runDir string
+	var next bool
 	c := &cobra.Command{
 		Use:    "front",
 		Short:  "Serve the apps' listeners and proxies (started by the daemon)",
@@ -21,10 +22,11 @@ func (a *app) frontCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 			return front.Serve(cmd.Context(), front.Config{RunDir: runDir, Version: a.env.Version,
-				Logger: log, Inherited: front.InheritedFromEnv()})
+				Build: BuildDetails(), Logger: log, Inherited: front.InheritedFromEnv(), Next: next})
 		},
 	}
 	c.Flags().StringVar(&runDir, "run-dir", "", "the front's run directory")
 	_ = c.MarkFlagRequired("run-dir")
+	c.Flags().BoolVar(&next, "next", false, "replace the running front (berth upgrade): serve at once, answer on next.sock until promoted")
 	return c
 }

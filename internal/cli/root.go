@@ -132,7 +132,7 @@ func (a *app) root() *cobra.Command {
 		a.whyCmd(), a.logrotateCmd(), a.checkCmd(), a.demoCmd(), a.sampleAgentCmd(), a.provisionCmd(), a.unprovisionCmd(),
 		a.abortCmd(), a.promoteCmd(), a.rmCmd(), a.secretCmd(), a.dialStdioCmd(), a.contextCmd(), a.setupCmd(),
 	)
-	root.AddCommand(a.versionCmd())
+	root.AddCommand(a.versionCmd(), a.upgradeCmd())
 	root.AddCommand(a.planCmd())
 	root.AddCommand(a.frontCmd())
 	root.AddCommand(a.exportCmd())

@@ -88,8 +88,9 @@ func (a *app) setupRemote(ctx context.Context, t remote.Target, bin string) erro
 
 // remoteVersion is the output of `berth version` on t.
 func remoteVersion(ctx context.Context, t remote.Target) (string, error) {
-	out, err := remote.Run(ctx, t, nil, "berth version")
-	return strings.TrimSpace(string(out)), err
+	out, err := remote.Run(ctx, t, nil, "berth version --client")
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return first, err
 }
 
 // copySelf streams this binary to bin on t: a temporary file beside it,

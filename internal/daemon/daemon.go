@@ -38,6 +38,7 @@ type Config struct {
 	Home       home.Layout
 	Exe        string // berth's own binary, to start the keeper
 	Version    string
+	Build      string // toolchain, platform, VCS revision (berth version)
 	Logger     *slog.Logger
 	ConfigFile string  // daemon.toml; "" = <home>/daemon.toml (absent: defaults)
 	Admin      *string // overrides [admin] listen when set; "" = no listener
@@ -49,9 +50,14 @@ type Config struct {
 // restoreBudget bounds the re-adoption of apps at start.
 const restoreBudget = 60 * time.Second
 
-// Run runs the daemon until ctx ends. Agents keep running after it returns.
+// Run runs the daemon until ctx ends. Agents keep running after it
+// returns. After berth upgrade it returns a *ReExec, which the caller
+// executes.
 func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
+	env := os.Environ() // before systemd's variables are taken: a re-exec needs NOTIFY_SOCKET
+	ctx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
 	if cfg.ConfigFile == "" {
 		cfg.ConfigFile = filepath.Join(cfg.Home.Root, config.FileName)
 	}
@@ -167,17 +173,20 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 
+	up := &upgrader{home: cfg.Home, fcfg: fcfg, fr: fr, restart: restart, version: cfg.Version, env: env, log: log, stop: stopRun}
 	l, err := api.Listen(cfg.Home.Socket())
 	if err != nil {
 		return err
 	}
 	acfg := api.Config{
-		Engine:  eng,
-		Store:   store,
-		Logs:    logReader{home: cfg.Home, store: store, journal: rt.Backends[spec.RuntimeSystemd]},
-		Secrets: secrets.New(cfg.Home),
-		Version: api.Version{Version: cfg.Version, PID: os.Getpid(), Home: cfg.Home.Root},
-		Logger:  log,
+		Engine:    eng,
+		Store:     store,
+		Logs:      logReader{home: cfg.Home, store: store, journal: rt.Backends[spec.RuntimeSystemd]},
+		Secrets:   secrets.New(cfg.Home),
+		Version:   api.Version{Version: cfg.Version, Build: cfg.Build, PID: os.Getpid(), Home: cfg.Home.Root, Binary: cfg.Exe},
+		Logger:    log,
+		Upgrader:  up,
+		FrontInfo: fr.version,
 	}
 	acfg.Dashboard, acfg.Checks = dash, mon
 	srv := api.NewServer(acfg)
@@ -231,13 +240,22 @@ func Run(ctx context.Context, cfg Config) error {
 	_ = notify.Stopping()
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
-	if err := fc.Release(sctx, os.Getpid()); err != nil {
-		log.Warn("telling the front the daemon stops on purpose", "err", err)
+	re := up.reexec()
+	// After an upgrade the registration stays: should the new image die
+	// before it registers, the front starts the old binary again.
+	if re == nil {
+		if err := fc.Release(sctx, os.Getpid()); err != nil {
+			log.Warn("telling the front the daemon stops on purpose", "err", err)
+		}
 	}
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("shutting down the API", "err", err)
 	}
 	adm.close(sctx)
+	if re != nil {
+		log.Info("berth daemon stopped for the upgrade; re-executing", "binary", re.Exe)
+		return re
+	}
 	log.Info("berth daemon stopped; agents keep running under the keeper, traffic through the front")
 	return nil
 }

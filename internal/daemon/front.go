@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/alert"
+	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/front"
 	"github.com/berth-dev/berth/internal/home"
@@ -143,4 +144,13 @@ func frontReporter(store *state.Store, alerts monitor.Alerter, log *slog.Logger)
 			alerts.Resolve("front:crashloop")
 		}
 	}
+}
+
+// version reports the front's version for berth version.
+func (f *remoteFront) version(ctx context.Context) (api.PeerVersion, error) {
+	info, _, err := f.c.Info(ctx)
+	if err != nil {
+		return api.PeerVersion{}, fmt.Errorf("asking the front: %w", err)
+	}
+	return api.PeerVersion{Version: info.Version, Build: info.Build, PID: info.PID}, nil
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/berth-dev/berth/internal/proxy"
 )
 
 // Names of the front door's sockets in the socket table (sockets.go):
@@ -76,6 +78,7 @@ type doorLive struct {
 // doorListener is one shared listener and the server on it.
 type doorListener struct {
 	addr string
+	ln   net.Listener
 	sock *os.File // the front's duplicate, for the socket table
 	srv  *http.Server
 	done chan struct{}
@@ -150,7 +153,7 @@ func (d *door) relisten(cur *doorListener, addr string, passed *os.File, secure 
 	if err != nil {
 		return nil, fmt.Errorf("front door: %w", err)
 	}
-	l := &doorListener{addr: addr, sock: sock, done: make(chan struct{})}
+	l := &doorListener{addr: addr, ln: ln, sock: sock, done: make(chan struct{})}
 	l.srv = d.server(secure)
 	go func() {
 		defer close(l.done)
@@ -160,7 +163,7 @@ func (d *door) relisten(cur *doorListener, addr string, passed *os.File, secure 
 		} else {
 			err = l.srv.Serve(ln)
 		}
-		if !errors.Is(err, http.ErrServerClosed) {
+		if !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			d.log.Error("front door stopped", "addr", addr, "err", err)
 		}
 	}()
@@ -248,6 +251,49 @@ func (d *door) close() {
 		d.certs = nil
 	}
 	d.live.Store(&doorLive{})
+}
+
+// retire stops the door accepting in this process only (the daemon and
+// the next front hold the same sockets and serve their queue) and drains
+// it: keep-alive connections close once idle, HTTP/2 ones get GOAWAY, and
+// requests under way run to their end or until ctx ends, then the door
+// closes. The proxies the door hands requests to are held meanwhile, so
+// their own Retire waits for the door. done is closed when it is closed.
+func (d *door) retire(ctx context.Context) (done <-chan struct{}) {
+	d.mu.Lock()
+	var ls []*doorListener
+	for _, l := range []*doorListener{d.plain, d.tlsL} {
+		if l != nil {
+			l.srv.SetKeepAlivesEnabled(false)
+			l.ln.Close() // this process's descriptor: no shutdown(2)
+			ls = append(ls, l)
+		}
+	}
+	d.mu.Unlock()
+	var releases []func()
+	seen := map[*proxy.Proxy]bool{}
+	for _, rs := range d.table.Load().hosts {
+		for _, r := range rs {
+			if !seen[r.p] {
+				seen[r.p] = true
+				releases = append(releases, r.p.Hold())
+			}
+		}
+	}
+	c := make(chan struct{})
+	go func() {
+		defer close(c)
+		var wg sync.WaitGroup
+		for _, l := range ls {
+			wg.Go(func() { l.srv.Shutdown(ctx) })
+		}
+		wg.Wait()
+		for _, release := range releases {
+			release()
+		}
+		d.close()
+	}()
+	return c
 }
 
 // setTable makes t the door's routing table and has certificates managed

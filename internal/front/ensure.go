@@ -69,22 +69,28 @@ func Ensure(ctx context.Context, cfg EnsureConfig, held *Held) (*Client, error) 
 	}
 }
 
-// startFront starts the front detached, with held's sockets as
+// spawnFront starts the front detached, with held's sockets as
 // descriptors 3, 4, ... named in ListenersEnv. A goroutine reaps it should
 // it exit while the caller lives.
 func spawnFront(cfg EnsureConfig, held *Held) (<-chan error, error) {
+	_, exited, err := spawnFrontCmd(cfg, held)
+	return exited, err
+}
+
+// spawnFrontCmd is spawnFront that also returns the started command.
+func spawnFrontCmd(cfg EnsureConfig, held *Held) (*exec.Cmd, <-chan error, error) {
 	var apps []string
 	var files []*os.File
 	if held != nil {
 		var err error
 		if apps, files, err = held.dups(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	defer closeAll(files) // the child has its own
 	logf, err := os.OpenFile(cfg.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
-		return nil, fmt.Errorf("opening front log: %w", err)
+		return nil, nil, fmt.Errorf("opening front log: %w", err)
 	}
 	defer logf.Close()
 	cmd := exec.Command(cfg.Exe, cfg.Args...)
@@ -94,11 +100,11 @@ func spawnFront(cfg EnsureConfig, held *Held) (<-chan error, error) {
 	cmd.Env = append(withoutEnv(os.Environ(), ListenersEnv), ListenersEnv+"="+strings.Join(apps, ","))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting front %s: %w", cfg.Exe, err)
+		return nil, nil, fmt.Errorf("starting front %s: %w", cfg.Exe, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	return exited, nil
+	return cmd, exited, nil
 }
 
 func withoutEnv(env []string, name string) []string {

@@ -34,6 +34,10 @@ func (s *server) handle(req request, files []*os.File) (rep reply, out []*os.Fil
 		return s.result(s.rs.setDoor(*req.Door)), nil
 	case opDoorStat:
 		return reply{Hosts: s.rs.door.status()}, nil
+	case opRetire:
+		return s.result(s.retire(req.Budget)), nil
+	case opPromote:
+		return s.result(s.promote()), nil
 	case opListeners:
 		apps, socks, err := s.rs.sockets()
 		if err != nil {

@@ -34,6 +34,8 @@ const (
 	opRelease   = "release"
 	opDoor      = "door"
 	opDoorStat  = "door_status"
+	opRetire    = "retire"  // upgrade.go
+	opPromote   = "promote" // upgrade.go
 )
 
 // Error codes in replies; the client maps them back to sentinels.
@@ -96,6 +98,7 @@ type RouteState struct {
 type Info struct {
 	PID       int       `json:"pid"`
 	Version   string    `json:"version"`
+	Build     string    `json:"build,omitempty"` // Go toolchain, platform, VCS revision
 	StartedAt time.Time `json:"started_at"`
 }
 

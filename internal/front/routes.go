@@ -29,8 +29,9 @@ type routes struct {
 	path string // routes.json
 	door *door  // the shared listeners of routes with hosts
 
-	mu sync.Mutex
-	m  map[string]*route
+	mu     sync.Mutex
+	m      map[string]*route
+	frozen bool // retired: the table belongs to the next front (upgrade.go)
 }
 
 // listen returns the listener for spec: passed when a peer sent one, else
@@ -248,6 +249,9 @@ func (rs *routes) sockets() ([]string, []*os.File, error) {
 }
 
 func (rs *routes) saveLocked() error {
+	if rs.frozen {
+		return nil
+	}
 	out := make([]RouteState, 0, len(rs.m))
 	for _, r := range rs.m {
 		out = append(out, r.state)

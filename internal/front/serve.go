@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -34,6 +35,7 @@ const ListenersEnv = "BERTH_FRONT_LISTENERS"
 type Config struct {
 	RunDir  string       // holds front.sock, front.pid, front.lock, routes.json
 	Version string       // berth's version, reported by info
+	Build   string       // its build (toolchain, platform, revision), reported by info
 	Logger  *slog.Logger // nil discards
 	// Inherited maps apps to listening sockets the process was started
 	// with; they are served instead of binding the persisted addresses.
@@ -41,6 +43,10 @@ type Config struct {
 	Inherited map[string]*os.File
 	// Door tunes the front door's certificate manager (tests).
 	Door DoorTuning
+	// Next starts the front that replaces the running one (berth
+	// upgrade): it serves the routes at once but answers on next.sock and
+	// takes front.lock only when promoted (upgrade.go).
+	Next bool
 }
 
 // InheritedFromEnv returns the sockets named by ListenersEnv.
@@ -72,45 +78,64 @@ func Serve(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(cfg.RunDir, 0o700); err != nil {
 		return fmt.Errorf("creating run directory: %w", err)
 	}
-	lock, err := lockFile(filepath.Join(cfg.RunDir, lockName))
-	if err != nil {
-		return err
+	ctx, quit := context.WithCancel(ctx)
+	defer quit()
+	s := &server{sup: &supervisor{log: log}, log: log, runDir: cfg.RunDir, quit: quit}
+	defer s.sup.close()
+	if !cfg.Next {
+		lock, err := lockFile(filepath.Join(cfg.RunDir, lockName))
+		if err != nil {
+			return err
+		}
+		s.lock = lock
 	}
-	defer lock.Close()
-	rs := &routes{log: log, path: filepath.Join(cfg.RunDir, tableName), m: map[string]*route{}, door: newDoor(log, cfg.Door)}
-	defer rs.closeAllRoutes()
-	defer rs.door.close()
+	defer s.unlock()
+	s.rs = &routes{log: log, path: filepath.Join(cfg.RunDir, tableName), m: map[string]*route{}, door: newDoor(log, cfg.Door)}
+	defer s.rs.closeAllRoutes()
+	defer s.rs.door.close()
 	start := time.Now()
-	if err := rs.restore(cfg.Inherited); err != nil {
+	if err := s.rs.restore(cfg.Inherited); err != nil {
 		log.Error("restoring routes", "err", err)
 	}
-	l, err := listenControl(filepath.Join(cfg.RunDir, sockName))
+	ctl := sockName
+	if cfg.Next {
+		ctl = nextSockName
+	}
+	l, err := listenControl(filepath.Join(cfg.RunDir, ctl))
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(cfg.RunDir, pidName), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+	s.ctl = l
+	if cfg.Next {
+		l.SetUnlinkOnClose(false) // promote renames it to front.sock
+	} else if err := s.writePID(); err != nil {
 		l.Close()
-		return fmt.Errorf("writing pid file: %w", err)
+		return err
 	}
-	log.Info("berth front ready", "routes", len(rs.m), "restore", time.Since(start).Round(time.Millisecond))
-	sup := &supervisor{log: log}
-	defer sup.close()
-	s := &server{rs: rs, sup: sup, log: log, info: Info{PID: os.Getpid(), Version: cfg.Version, StartedAt: start}}
+	log.Info("berth front ready", "routes", len(s.rs.m), "restore", time.Since(start).Round(time.Millisecond), "next", cfg.Next)
+	s.info = Info{PID: os.Getpid(), Version: cfg.Version, Build: cfg.Build, StartedAt: start}
 	stop := context.AfterFunc(ctx, func() { l.Close() })
 	defer stop()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	wg.Go(func() { sup.run(ctx) })
+	defer s.wg.Wait()
+	s.wg.Go(func() { s.sup.run(ctx) })
 	for {
 		c, err := l.AcceptUnix()
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || s.retired.Load() {
 				return nil
 			}
 			return fmt.Errorf("accepting control connection: %w", err)
 		}
-		wg.Go(func() { s.serveConn(c) })
+		s.wg.Go(func() { s.serveConn(c) })
 	}
+}
+
+// writePID writes front.pid: this front serves the home.
+func (s *server) writePID() error {
+	if err := os.WriteFile(filepath.Join(s.runDir, pidName), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		return fmt.Errorf("writing pid file: %w", err)
+	}
+	return nil
 }
 
 // restore serves the persisted routes, on the inherited sockets where
@@ -187,11 +212,19 @@ func lockFile(path string) (*os.File, error) {
 
 // server answers control connections: one request, one reply each.
 type server struct {
-	rs   *routes
-	sup  *supervisor
-	bufs buffers
-	log  *slog.Logger
-	info Info
+	rs      *routes
+	sup     *supervisor
+	bufs    buffers
+	log     *slog.Logger
+	info    Info
+	runDir  string
+	ctl     *net.UnixListener
+	quit    context.CancelFunc // ends Serve (after a retire)
+	wg      sync.WaitGroup     // control connections, the supervisor, retiring proxies
+	retired atomic.Bool        // retire ran: front.sock is the next front's
+
+	mu   sync.Mutex
+	lock *os.File // front.lock; nil while a next front waits for promotion, or once retired
 }
 
 func (s *server) serveConn(c *net.UnixConn) {

@@ -78,6 +78,7 @@ type evloop struct {
 
 	clients atomic.Int64 // client connections the loop owns or was given
 	dirty   atomic.Bool  // a backend was cut or made its connections idle
+	retired atomic.Bool  // the loop accepts no more (retire.go)
 
 	wakeMu     sync.Mutex // orders wake and give against closing wakefd
 	wakeClosed bool
@@ -392,7 +393,10 @@ func (l *evloop) handle(n int) {
 			if l.dirty.Swap(false) {
 				l.checkBackends()
 			}
-		case fd == l.lnfd && ev.Pad == 0:
+			if l.p.retiring.Load() {
+				l.retire()
+			}
+		case fd == l.lnfd && ev.Pad == 0 && !l.retired.Load():
 			l.accept()
 		case fd < len(l.fds) && l.fds[fd] != nil && l.fds[fd].serial() == ev.Pad:
 			// The serial skips events of a descriptor closed and
@@ -539,7 +543,7 @@ func (l *evloop) checkBackends() {
 // the request timeout and dials past theirs.
 func (l *evloop) sweepTimeouts() {
 	l.sweep = l.now.Add(loopTick)
-	if l.paused && l.listen() == nil {
+	if l.paused && !l.p.retiring.Load() && l.listen() == nil {
 		l.paused = false
 	}
 	for _, o := range l.fds {

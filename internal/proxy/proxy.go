@@ -84,6 +84,7 @@ type Proxy struct {
 	bufs      bufPool
 	active    atomic.Int64 // handlers and tcp connections running now
 	served    atomic.Bool
+	retiring  atomic.Bool // Retire runs: accept nothing, close idle clients (retire.go)
 	closed    chan struct{}
 	base      context.Context // canceled by Close; bounds dials and holds
 	cancel    context.CancelFunc

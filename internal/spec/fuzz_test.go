@@ -6,9 +6,10 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/berth-dev/berth/internal/tomlconf"
 	"github.com/google/go-cmp/cmp"
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/berth-dev/berth/internal/tomlconf"
 )
 
 func FuzzParse(f *testing.F) {

@@ -2,13 +2,14 @@ package spec
 
 import (
 	"fmt"
-	"github.com/berth-dev/berth/internal/tomlconf"
 	"net"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/internal/tomlconf"
 )
 
 // validator checks meaning after decoding: enums, ranges and how keys fit
