@@ -270,3 +270,47 @@ func TestFrontDoorCertFailureIsAnEvent(t *testing.T) {
 		t.Errorf("berth status does not show the failure:\n%s", st.stdout)
 	}
 }
+
+// TestFrontDoorSurvivesUpgrade upgrades berth twice under HTTPS load on
+// the front door (HTTP/2 and HTTP/1.1 keep-alive): the door's sockets go
+// to the new front with the apps' ones, the old front's door stops
+// accepting and drains, so no request fails and no connection is refused,
+// and the new front serves the same certificate.
+func TestFrontDoorSurvivesUpgrade(t *testing.T) {
+	t.Parallel()
+	v2 := berthV2(t)
+	e := newEnv(t)
+	plain, secure := freePort(t), freePort(t)
+	e.stopDaemon(syscall.SIGTERM)
+	conf := fmt.Sprintf("[front]\nhttp = \"127.0.0.1:%d\"\nhttps = \"127.0.0.1:%d\"\n", plain, secure)
+	if err := os.WriteFile(filepath.Join(e.home, "daemon.toml"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.startDaemon()
+	certFile, keyFile, pool := doorCert(t, e.home, "a.test")
+	e.mustDeploy(hostApp("a", "a1", fmt.Sprintf("[service]\nhosts = [\"a.test\"]\ntls = { cert = %q, key = %q }\n", certFile, keyFile)))
+	l := startDoorLoad(fmt.Sprintf("127.0.0.1:%d", secure), pool, 4)
+	defer l.stop()
+	for i, bin := range []string{v2, berthBin} {
+		time.Sleep(500 * time.Millisecond)
+		old := e.frontPID()
+		if r := e.berth("upgrade", bin); r.code != 0 {
+			t.Fatalf("upgrade %d to %s: %s\ndaemon log:\n%s", i, bin, r, e.daemonLog())
+		}
+		if got := e.frontPID(); got == old {
+			t.Fatalf("upgrade %d: front pid %d not replaced", i, got)
+		}
+		e.eventually(40*time.Second, "the old front exits", func() error {
+			if alive(old) {
+				return fmt.Errorf("front %d still runs", old)
+			}
+			return nil
+		})
+	}
+	time.Sleep(500 * time.Millisecond)
+	l.stop()
+	t.Logf("2 upgrades under HTTPS load on the door: %s", l)
+	if l.failed.Load() != 0 || l.refused.Load() != 0 || l.bodies["hello from a1"] < 100 {
+		t.Errorf("load across upgrades: %s; want 100+ answers, 0 failed, 0 refused", l)
+	}
+}
