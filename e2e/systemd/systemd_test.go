@@ -96,7 +96,7 @@ func testProvision(t *testing.T, box *Box) {
 	if strings.Contains(first, "FAILED") || strings.Contains(first, "0 changes") {
 		t.Fatalf("first provision did not apply cleanly")
 	}
-	for _, want := range []string{"] user    berth-echo: create", "done (", "daemon-reload"} {
+	for _, want := range []string{"] user    berth-echo: create", "] user    berth_front: create", "done (", "daemon-reload"} {
 		if !strings.Contains(first, want) {
 			t.Errorf("first run lacks %q", want)
 		}
@@ -299,6 +299,21 @@ func testDaemonRestart(t *testing.T, box *Box) {
 				t.Fatalf("127.0.0.1:%s is not served again 30s after the daemon's restarts", port)
 			}
 			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	checkFrontUser(t, box)
+}
+
+// checkFrontUser: under berth.service (root) the front runs as the user
+// provisioning created, berth_front, with CAP_NET_BIND_SERVICE only.
+func checkFrontUser(t *testing.T, box *Box) {
+	uid := strings.TrimSpace(box.Must("id", "-u", "berth_front"))
+	pid := strings.TrimSpace(box.Must("cat", "/var/lib/berth/run/front/front.pid"))
+	st := box.Must("cat", "/proc/"+pid+"/status")
+	for _, want := range []string{"Uid:\t" + uid + "\t" + uid + "\t" + uid + "\t" + uid + "\n",
+		"CapPrm:\t0000000000000400\n", "CapEff:\t0000000000000400\n", "CapAmb:\t0000000000000400\n", "NoNewPrivs:\t1\n"} {
+		if !strings.Contains(st, want) {
+			t.Errorf("the front (pid %s) under berth.service: /proc status lacks %q:\n%s", pid, want, st)
 		}
 	}
 }
