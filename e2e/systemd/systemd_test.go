@@ -73,6 +73,10 @@ func TestSystemd(t *testing.T) {
 func testProvision(t *testing.T, box *Box) {
 	dry := box.Must("berth", "provision", "-f", "/srv/echo/berth.toml", "--dry-run")
 	t.Logf("dry run:\n%s", dry)
+	// The box shares the host's users: berth_front may exist already.
+	if _, err := box.Exec(context.Background(), "id", "-u", "berth_front"); err != nil && !strings.Contains(dry, "user    berth_front: create") {
+		t.Errorf("the plan does not create berth_front, which the box lacks")
+	}
 	for _, want := range []string{"dry run, nothing changed", "user    berth-echo: create", "(secret, 3 keys)",
 		"+ ExecStart=/usr/local/bin/berth sample-agent", "berth.service: enable --now",
 		"+ ListenStream=127.0.0.1:8080", "berth-proxy-echo.socket: enable"} {
@@ -96,6 +100,7 @@ func testProvision(t *testing.T, box *Box) {
 	if strings.Contains(first, "FAILED") || strings.Contains(first, "0 changes") {
 		t.Fatalf("first provision did not apply cleanly")
 	}
+	box.Must("id", "-u", "berth_front") // the front's user, created by the run above or before it
 	for _, want := range []string{"] user    berth-echo: create", "done (", "daemon-reload"} {
 		if !strings.Contains(first, want) {
 			t.Errorf("first run lacks %q", want)
@@ -299,6 +304,21 @@ func testDaemonRestart(t *testing.T, box *Box) {
 				t.Fatalf("127.0.0.1:%s is not served again 30s after the daemon's restarts", port)
 			}
 			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	checkFrontUser(t, box)
+}
+
+// checkFrontUser: under berth.service (root) the front runs as the user
+// provisioning created, berth_front, with CAP_NET_BIND_SERVICE only.
+func checkFrontUser(t *testing.T, box *Box) {
+	uid := strings.TrimSpace(box.Must("id", "-u", "berth_front"))
+	pid := strings.TrimSpace(box.Must("cat", "/var/lib/berth/run/front/front.pid"))
+	st := box.Must("cat", "/proc/"+pid+"/status")
+	for _, want := range []string{"Uid:\t" + uid + "\t" + uid + "\t" + uid + "\t" + uid + "\n",
+		"CapPrm:\t0000000000000400\n", "CapEff:\t0000000000000400\n", "CapAmb:\t0000000000000400\n", "NoNewPrivs:\t1\n"} {
+		if !strings.Contains(st, want) {
+			t.Errorf("the front (pid %s) under berth.service: /proc status lacks %q:\n%s", pid, want, st)
 		}
 	}
 }

@@ -13,7 +13,8 @@ import (
 const SocketGroup = sysuser.ControlGroup
 
 // giveToGroup makes path, and the directory holding it, group SocketGroup:
-// the socket 0660, the directory 0750 so members can reach the socket.
+// the socket 0660, the directory 0751 so members can reach the socket
+// (and others, like the front's own user, traverse it to their own).
 func giveToGroup(path string) error {
 	gid, err := socketGroup()
 	if err != nil {
@@ -23,7 +24,7 @@ func giveToGroup(path string) error {
 	if err := os.Chown(dir, -1, gid); err != nil {
 		return fmt.Errorf("giving %s to group %s: %w", dir, SocketGroup, err)
 	}
-	if err := os.Chmod(dir, 0o750); err != nil {
+	if err := os.Chmod(dir, 0o751); err != nil {
 		return fmt.Errorf("setting mode of %s: %w", dir, err)
 	}
 	if err := os.Chown(path, -1, gid); err != nil {

@@ -20,6 +20,9 @@ func (a *app) frontCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := front.NoNewPrivileges(); err != nil {
+				return err
+			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 			return front.Serve(cmd.Context(), front.Config{RunDir: runDir, Version: a.env.Version,
 				Build: BuildDetails(), Logger: log, Inherited: front.InheritedFromEnv(), Next: next})

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"net/mail"
 	"path/filepath"
+	"regexp"
 
 	"github.com/berth-dev/berth/internal/tomlconf"
 )
@@ -16,7 +18,15 @@ const (
 	defaultRedirectHTTP   = true
 	frontListenHelp       = `write host:port, like ":80" or "203.0.113.7:443", or "" to turn it off`
 	frontDirectoryExample = `directory = "https://acme.example.com/directory"`
+	// DefaultFrontUser is the system user a root daemon runs the front as
+	// (created when missing). Not "berth": that is the control socket's
+	// group, whose members can deploy; not "berth-front": the user of an
+	// app named front.
+	DefaultFrontUser = "berth_front"
 )
+
+// frontUserRe is what [front] user may be: a unix user name.
+var frontUserRe = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 
 // Front is the shared front door: the http and https listeners on which
 // apps with [service] hosts are served by host name.
@@ -25,6 +35,13 @@ type Front struct {
 	HTTPS        string `toml:"https"`         // "" turns it off; default ":443" when [front] is written
 	RedirectHTTP bool   `toml:"redirect_http"` // 308 to https for hosts that have TLS; default true
 	ACME         ACME   `toml:"acme"`
+	// User is who a root daemon runs the front as: "" means
+	// DefaultFrontUser, "root" keeps it root. Ignored by a daemon that is
+	// not root, which runs the front as itself.
+	User string `toml:"user"`
+	// UserAt is where user is written ("file:line:col"), for errors found
+	// when the daemon resolves it; "" when not written. Not read from TOML.
+	UserAt string `toml:"-"`
 }
 
 // ACME configures automatic certificates. An empty Email with no [front.acme]
@@ -43,6 +60,10 @@ func (f Front) Enabled() bool { return f.HTTP != "" || f.HTTPS != "" }
 func frontDefaults(f *Front, t *tomlconf.Node) {
 	if t == nil {
 		return
+	}
+	if t.Field("user") != nil && t.Field("http") == nil && t.Field("https") == nil &&
+		t.Field("redirect_http") == nil && t.Field("acme") == nil {
+		return // only the front's user: the door stays off
 	}
 	if t.Field("http") == nil {
 		f.HTTP = DefaultFrontHTTP
@@ -71,6 +92,13 @@ func front(doc *tomlconf.Doc, f *Front) {
 		if err := checkHostPort(l.addr); err != nil {
 			doc.Fail(l.key, "%q: %v", l.addr, err)
 		}
+	}
+	if u := doc.Node("front.user"); u != nil {
+		at := u.At()
+		f.UserAt = fmt.Sprintf("%s:%d:%d", doc.File(), at.Line, at.Col)
+	}
+	if f.User != "" && !frontUserRe.MatchString(f.User) {
+		doc.Fail("front.user", "%q is not a user name; write a system user like %q, or \"root\" to keep the front root", f.User, DefaultFrontUser)
 	}
 	if f.HTTP != "" && f.HTTP == f.HTTPS {
 		doc.Fail("front.https", "%q is also front.http; give the two different ports", f.HTTPS)

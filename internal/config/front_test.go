@@ -29,6 +29,14 @@ func TestFrontDefaults(t *testing.T) {
 		name: "plain only",
 		toml: "[front]\nhttps = \"\"\n",
 		want: Front{HTTP: ":80", RedirectHTTP: true},
+	}, {
+		name: "only the front's user: the door stays off",
+		toml: "[front]\nuser = \"root\"\n",
+		want: Front{User: "root", UserAt: "daemon.toml:2:8"},
+	}, {
+		name: "user with the door",
+		toml: "[front]\nhttp = \"127.0.0.1:80\"\nuser = \"www-front\"\n",
+		want: Front{HTTP: "127.0.0.1:80", HTTPS: ":443", RedirectHTTP: true, User: "www-front", UserAt: "daemon.toml:3:8"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +75,10 @@ func TestFrontProblems(t *testing.T) {
 			{5, 13, "front.acme.directory", `scheme "ftp"`},
 			{6, 11, "front.acme.ca_root", "not absolute"},
 		},
+	}, {
+		name: "bad user name",
+		toml: "[front]\nuser = \"Front User\"\n",
+		want: []prob{{2, 8, "front.user", "is not a user name"}},
 	}, {
 		name: "unknown key",
 		toml: "[front]\nredirect = true\n",

@@ -79,6 +79,17 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	hand := &handover{socks: socks, log: log}
 	notify := systemd.TakeNotify()
+	// Before the keeper and the front: a bad [front] user starts nothing.
+	fuser, err := frontUser(ctx, dc.Front, cfg.ConfigFile)
+	if err != nil {
+		return err
+	}
+	if fuser != nil && restart != nil {
+		// An unprivileged front cannot start a root daemon again.
+		log.Warn("nothing restarts this daemon should it die: its front runs as "+fuser.Name+
+			"; run berth under systemd (berth provision), or set [front] user = \"root\"", "front_user", fuser.Name)
+		restart = nil
+	}
 	if err := cfg.Home.Create(); err != nil {
 		return err
 	}
@@ -109,12 +120,22 @@ func Run(ctx context.Context, cfg Config) error {
 
 	// The front serves the apps' listeners and proxies in a process of its
 	// own, so traffic outlives the daemon; a running one is adopted as it is.
-	fcfg := frontConfig(cfg.Home, cfg.Exe)
+	fcfg := frontConfig(cfg.Home, cfg.Exe, fuser)
+	if err := front.Own(fcfg); err != nil {
+		return err
+	}
 	fc, err := front.Ensure(ctx, fcfg, nil)
 	if err != nil {
 		return fmt.Errorf("starting the front: %w", err)
 	}
-	fr := &remoteFront{c: fc, held: front.NewHeld(), inherited: hand.listener(), log: log, door: doorSpec(dc.Front, cfg.Home)}
+	files := frontFiles{runDir: fcfg.RunDir, user: fuser}
+	door := doorSpec(dc.Front, cfg.Home)
+	if p, err := files.give("ca_root.pem", door.ACME.CARoot); err != nil {
+		log.Error("front door", "err", err) // the front fails on the original too, saying so
+	} else {
+		door.ACME.CARoot = p
+	}
+	fr := &remoteFront{c: fc, held: front.NewHeld(), inherited: hand.listener(), log: log, door: door, files: files}
 	defer fr.held.Close()
 	if err := fc.Door(ctx, fr.door); err != nil {
 		log.Error("front door", "err", err)

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -30,16 +29,20 @@ func doorSpec(f config.Front, h home.Layout) front.DoorSpec {
 		d.ACME = front.ACMESpec{Email: f.ACME.Email, Directory: f.ACME.Directory, CARoot: f.ACME.CARoot}
 	}
 	if d != (front.DoorSpec{}) {
-		d.Storage = filepath.Join(h.Root, "certs")
+		d.Storage = certsDir(h)
 	}
 	return d
 }
 
-// routeSpec is the front's route of svc.
-func routeSpec(svc spec.Service) front.RouteSpec {
+// routeSpec is the front's route of svc, its certificate files as ff
+// gives them to the front.
+func routeSpec(app string, svc spec.Service, ff frontFiles) (front.RouteSpec, error) {
+	t, err := ff.routeTLS(app, svc.TLS)
+	if err != nil {
+		return front.RouteSpec{}, err
+	}
 	return front.RouteSpec{Listen: svc.Listen, Protocol: svc.Protocol, RequestTimeout: svc.RequestTimeout.Duration,
-		Hosts: svc.Hosts, PathPrefix: svc.PathPrefix,
-		TLS: front.TLSSpec{Mode: svc.TLS.Mode, Cert: svc.TLS.Cert, Key: svc.TLS.Key}}
+		Hosts: svc.Hosts, PathPrefix: svc.PathPrefix, TLS: t}, nil
 }
 
 // watchCerts journals the front door's certificate failures as

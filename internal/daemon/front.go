@@ -22,12 +22,16 @@ import (
 // frontCallTimeout bounds one route change on the front.
 const frontCallTimeout = 15 * time.Second
 
-// frontConfig says how the daemon starts the front of h.
-func frontConfig(h home.Layout, exe string) front.EnsureConfig {
+// frontConfig says how the daemon starts the front of h, as user (nil:
+// as the daemon's own user).
+func frontConfig(h home.Layout, exe string, user *front.User) front.EnsureConfig {
 	dir := filepath.Join(h.RunDir(), "front")
 	return front.EnsureConfig{RunDir: dir, Exe: exe, Args: []string{"front", "--run-dir", dir},
-		LogFile: filepath.Join(h.Root, "logs", "front.log")}
+		LogFile: filepath.Join(h.Root, "logs", "front.log"), User: user, Owned: []string{certsDir(h)}}
 }
+
+// certsDir is the front door's certificate storage.
+func certsDir(h home.Layout) string { return filepath.Join(h.Root, "certs") }
 
 // remoteFront is deploy.Front over a `berth front` process: routes live
 // there and keep serving when the daemon dies. The daemon holds a
@@ -42,6 +46,8 @@ type remoteFront struct {
 	log       *slog.Logger
 	// door is daemon.toml's front door, given to every front attached.
 	door front.DoorSpec
+	// files gives an unprivileged front copies of what it cannot read.
+	files frontFiles
 }
 
 // Route implements deploy.Front. The front adopts a route it already
@@ -49,6 +55,10 @@ type remoteFront struct {
 func (f *remoteFront) Route(app string, svc spec.Service) (deploy.Proxy, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), frontCallTimeout)
 	defer cancel()
+	rs, err := routeSpec(app, svc, f.files)
+	if err != nil {
+		return nil, fmt.Errorf("routing %s (%s): %w", app, routeWhere(svc), err)
+	}
 	var sock *os.File
 	if f.inherited != nil {
 		if l := f.inherited(app, svc.Listen); l != nil {
@@ -60,7 +70,7 @@ func (f *remoteFront) Route(app string, svc spec.Service) (deploy.Proxy, error) 
 			sock = s
 		}
 	}
-	r, err := f.c.Route(ctx, app, routeSpec(svc), sock)
+	r, err := f.c.Route(ctx, app, rs, sock)
 	if sock != nil {
 		sock.Close()
 	}

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/berth-dev/berth/internal/process"
@@ -22,6 +21,14 @@ type EnsureConfig struct {
 	Exe     string   // berth's binary
 	Args    []string // its arguments, e.g. front --run-dir DIR
 	LogFile string   // the front's stdout and stderr, appended
+	// User, when not nil, is who the front runs as (a root daemon's
+	// front): its uid and gid, with CAP_NET_BIND_SERVICE only. Every
+	// front started for this config (after a crash, by berth upgrade)
+	// gets the same. nil: the caller's own credentials.
+	User *User
+	// Owned lists the directories the front writes besides RunDir (the
+	// certificate storage); with User they are made the user's (Own).
+	Owned []string
 }
 
 // Ensure returns a client for the front of cfg.RunDir, starting one when
@@ -88,6 +95,9 @@ func spawnFrontCmd(cfg EnsureConfig, held *Held) (*exec.Cmd, <-chan error, error
 		}
 	}
 	defer closeAll(files) // the child has its own
+	if err := Own(cfg); err != nil {
+		return nil, nil, err
+	}
 	logf, err := os.OpenFile(cfg.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening front log: %w", err)
@@ -97,8 +107,11 @@ func spawnFrontCmd(cfg EnsureConfig, held *Held) (*exec.Cmd, <-chan error, error
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = "/"
 	cmd.ExtraFiles = files
-	cmd.Env = append(withoutEnv(os.Environ(), ListenersEnv), ListenersEnv+"="+strings.Join(apps, ","))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Env = append(withoutEnv(withoutEnv(os.Environ(), ListenersEnv), dropEnv), ListenersEnv+"="+strings.Join(apps, ","))
+	if cfg.User != nil {
+		cmd.Env = append(cmd.Env, dropEnv+"=1")
+	}
+	cmd.SysProcAttr = procAttr(cfg.User)
 	if err := cmd.Start(); err != nil {
 		return nil, nil, fmt.Errorf("starting front %s: %w", cfg.Exe, err)
 	}

@@ -85,7 +85,9 @@ func (l Layout) LogFile(app, color string) string {
 
 // Create makes the home's directories. The root and apps/ are traversable
 // (0711) so agents running as their own users can reach their releases
-// without being able to list other apps; run/ is private to berth.
+// without being able to list other apps; run/ is listed by berth only and
+// traversable (0751) so a front running as its own user reaches run/front;
+// each socket in it keeps its own mode.
 func (l Layout) Create() error {
 	dirs := []struct {
 		path string
@@ -94,7 +96,7 @@ func (l Layout) Create() error {
 		{l.Root, 0o711},
 		{filepath.Join(l.Root, "apps"), 0o711},
 		{filepath.Join(l.Root, "logs"), 0o750},
-		{l.RunDir(), 0o750},
+		{l.RunDir(), 0o751},
 		{l.KeeperDir(), 0o700},
 	}
 	for _, d := range dirs {

@@ -17,8 +17,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
+	"github.com/berth-dev/berth/internal/config"
 	"github.com/berth-dev/berth/internal/home"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/systemd"
@@ -117,6 +119,11 @@ func (p *Provisioner) Plan(ctx context.Context, app *spec.App) (*Plan, error) {
 	owner, create := appUser(app)
 	plan := &Plan{App: app.Name}
 	plan.add(planGroup(sysuser.ControlGroup))
+	fs, err := p.planFrontUser()
+	if err != nil {
+		return nil, err
+	}
+	plan.add(fs)
 	if create {
 		plan.add(planUser(owner))
 	} else if owner != "root" {
@@ -155,6 +162,25 @@ func (p *Provisioner) Plan(ctx context.Context, app *spec.App) (*Plan, error) {
 	}
 	plan.Steps = append(plan.Steps, steps...)
 	return plan, nil
+}
+
+// planFrontUser creates the user a root daemon runs its front as, when
+// <home>/daemon.toml leaves [front] user to the default: the daemon would
+// create it at its start otherwise, and provisioning does the host's
+// users up front. A user named there is the operator's to create.
+func (p *Provisioner) planFrontUser() (*Step, error) {
+	dc, err := config.Load(filepath.Join(p.cfg.Home.Root, config.FileName))
+	if err != nil {
+		return nil, fmt.Errorf("reading the daemon's config for [front] user: %w", err)
+	}
+	if dc.Front.User != "" {
+		return nil, nil
+	}
+	s := planUser(config.DefaultFrontUser)
+	if s != nil {
+		s.What = "create (system user the front runs as, with CAP_NET_BIND_SERVICE only; no login shell, no home)"
+	}
+	return s, nil
 }
 
 // add appends s unless it is nil (nothing to change).

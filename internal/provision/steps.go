@@ -74,8 +74,9 @@ func (p *Provisioner) dirs(app, owner string) []dirSpec {
 		{filepath.Join(h.Root, "apps"), 0o711, "root", ""},
 		{filepath.Join(h.Root, "logs"), 0o750, "root", ""},
 		// The control socket's directory: group berth may reach the
-		// socket (the modes and group a root daemon sets).
-		{h.RunDir(), 0o750, "root", sysuser.ControlGroup},
+		// socket, the front's user its run/front (the modes and group a
+		// root daemon sets).
+		{h.RunDir(), 0o751, "root", sysuser.ControlGroup},
 		// Releases may hold config: the app's group reads them, others
 		// cannot (the modes release.Share sets at each deploy).
 		{ap.Dir(), 0o750, "root", primaryGroup(owner)},
