@@ -80,15 +80,19 @@ func Run(ctx context.Context, cfg Config) error {
 	hand := &handover{socks: socks, log: log}
 	notify := systemd.TakeNotify()
 	// Before the keeper and the front: a bad [front] user starts nothing.
-	fuser, err := frontUser(ctx, dc.Front, cfg.ConfigFile)
+	fuser, err := frontUser(ctx, dc.Front, cfg.ConfigFile, restart != nil)
 	if err != nil {
 		return err
 	}
-	if fuser != nil && restart != nil {
-		// An unprivileged front cannot start a root daemon again.
+	switch {
+	case fuser != nil && restart != nil:
+		// Asked for: an unprivileged front cannot start a root daemon again.
 		log.Warn("nothing restarts this daemon should it die: its front runs as "+fuser.Name+
-			"; run berth under systemd (berth provision), or set [front] user = \"root\"", "front_user", fuser.Name)
+			"; run berth under systemd (berth provision), or leave [front] user out", "front_user", fuser.Name)
 		restart = nil
+	case fuser == nil && restart != nil && os.Geteuid() == 0 && dc.Front.User == "":
+		log.Warn("the front runs as root so that it can restart this root daemon should it die; under systemd (berth provision) it runs as " +
+			config.DefaultFrontUser + " with CAP_NET_BIND_SERVICE only, or set [front] user = \"" + config.DefaultFrontUser + "\" to drop root here at the cost of that restart")
 	}
 	if err := cfg.Home.Create(); err != nil {
 		return err

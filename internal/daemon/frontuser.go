@@ -14,10 +14,13 @@ import (
 
 // frontUser resolves daemon.toml's [front] user into who the front runs
 // as: nil for the daemon's own credentials (a daemon that is not root, or
-// user = "root"). A root daemon runs it as config.DefaultFrontUser,
-// created when missing, or as the user named, which must exist: the
-// process facing the internet (TLS, HTTP parsing, ACME) must not be root.
-func frontUser(ctx context.Context, f config.Front, file string) (*front.User, error) {
+// user = "root"). A root daemon under an outside supervisor (systemd) runs
+// it as config.DefaultFrontUser, created when missing, or as the user
+// named, which must exist: the process facing the internet (TLS, HTTP
+// parsing, ACME) must not be root. A root daemon that its front restarts
+// (selfRestart) keeps the front root unless a user is named: only a root
+// front can start a root daemon again.
+func frontUser(ctx context.Context, f config.Front, file string, selfRestart bool) (*front.User, error) {
 	where := cmp.Or(f.UserAt, file)
 	if os.Geteuid() != 0 {
 		if f.User == "" {
@@ -28,6 +31,9 @@ func frontUser(ctx context.Context, f config.Front, file string) (*front.User, e
 			return nil, nil
 		}
 		return nil, fmt.Errorf("%s: front.user: %q: only a root daemon can run the front as another user; remove the key (the front runs as the daemon's user)", where, f.User)
+	}
+	if f.User == "" && selfRestart {
+		return nil, nil
 	}
 	var a sysuser.Account
 	var err error
