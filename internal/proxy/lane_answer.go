@@ -29,7 +29,7 @@ func (lc *laneConn) handle(q *laneReq) bool {
 	ctx, cancel := lc.requestContext(start)
 	defer cancel()
 	// lc.ctx ends only when the proxy closes.
-	fq := fastReq{method: q.method, uri: q.uri, host: q.host, ip: lc.ip, kv: q.kv[:q.nkv], xff: q.xff, closeOnly: true}
+	fq := fastReq{method: q.method, uri: q.uri, host: q.host, ip: lc.ip, https: lc.https, kv: q.kv[:q.nkv], xff: q.xff, closeOnly: true}
 	if !q.http10 { // RFC 9110 section 15.2: no 1xx for HTTP/1.0
 		fq.early = lc
 	}
@@ -65,9 +65,11 @@ func (lc *laneConn) respond(ctx context.Context, q *answerTo, rt *route, pc *pco
 		return lc.answer(q, status, body, false)
 	}
 	if resp == nil {
+		lc.status = pc.status
 		rt.b.stats.observe(pc.status, time.Since(start))
 		return lc.answerSimple(ctx, q, rt, pc, stop)
 	}
+	lc.status = resp.StatusCode
 	rt.b.stats.observe(resp.StatusCode, time.Since(start))
 	defer rt.release()
 	return lc.answerResponse(ctx, q, rt, pc, resp, stop)
@@ -90,6 +92,7 @@ func (lc *laneConn) writeEarly(resp *http.Response) error {
 
 // answer sends one of the proxy's own plain-text answers.
 func (lc *laneConn) answer(q *answerTo, status int, body string, retry bool) bool {
+	lc.status = status
 	lc.out = appendAnswer(lc.out[:0], q, status, body, retry)
 	_, err := lc.c.Write(lc.out)
 	return err == nil && !q.close
