@@ -128,6 +128,7 @@ func (t *tlsLanes) serve(lt *laneTrack) {
 		return
 	}
 	cc := proxy.NewClientConn(tc, true)
+	cc.DrainOn(&t.retiring)
 	switch t.lane(lt, cc, st.ServerName) {
 	case proxy.NextHandOff:
 		t.done(lt, !t.queue.give(cc.HandOff()))
@@ -152,9 +153,6 @@ func (t *tlsLanes) lane(lt *laneTrack, cc *proxy.ClientConn, sni string) proxy.N
 		}
 		if res != proxy.NextRequest {
 			return res
-		}
-		if t.retiring.Load() {
-			cc.Last()
 		}
 		if !t.d.serveLane(cc, sni) {
 			return proxy.NextEnded

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -80,9 +81,9 @@ func (cc *ClientConn) Path() (path string, ok bool) {
 	return u.Path, true
 }
 
-// Last makes the answer to the request Next read the connection's last:
-// it says Connection: close, and Forward and Answer report false.
-func (cc *ClientConn) Last() { cc.lc.req.close = true }
+// DrainOn makes every answer the connection's last once drain is true:
+// the caller's server is retiring.
+func (cc *ClientConn) DrainOn(drain *atomic.Bool) { cc.lc.drain = drain }
 
 // Forward answers the request Next read through p as p's own lane would,
 // and reports the answer's status and whether the connection stays open.

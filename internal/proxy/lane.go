@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -48,6 +49,9 @@ type laneConn struct {
 	// the last answer's, for the front door's numbers (ClientConn).
 	https  bool
 	status int
+	// drain, when set and true, makes every answer the connection's
+	// last (Connection: close): its server is retiring (ClientConn).
+	drain *atomic.Bool
 }
 
 // answerTo is what answering a request needs to know of it.

@@ -75,6 +75,14 @@ func (lc *laneConn) respond(ctx context.Context, q *answerTo, rt *route, pc *pco
 	return lc.answerResponse(ctx, q, rt, pc, resp, stop)
 }
 
+// draining makes q's answer the connection's last while its server
+// retires.
+func (lc *laneConn) draining(q *answerTo) {
+	if lc.drain != nil && lc.drain.Load() {
+		q.close = true
+	}
+}
+
 // writeEarly sends the client a 1xx answer, such as 103 Early Hints,
 // ahead of the final one.
 func (lc *laneConn) writeEarly(resp *http.Response) error {
@@ -93,6 +101,7 @@ func (lc *laneConn) writeEarly(resp *http.Response) error {
 // answer sends one of the proxy's own plain-text answers.
 func (lc *laneConn) answer(q *answerTo, status int, body string, retry bool) bool {
 	lc.status = status
+	lc.draining(q)
 	lc.out = appendAnswer(lc.out[:0], q, status, body, retry)
 	_, err := lc.c.Write(lc.out)
 	return err == nil && !q.close
@@ -122,6 +131,7 @@ func appendAnswer(out []byte, q *answerTo, status int, body string, retry bool) 
 // read from the target, before the last write, as net/http's handler
 // returned before its buffered answer was flushed.
 func (lc *laneConn) answerSimple(ctx context.Context, q *answerTo, rt *route, pc *pconn, stop func() bool) bool {
+	lc.draining(q)
 	b := rt.b
 	var sniff []byte
 	if pc.clen > 0 && !hasField(pc.kv[:pc.nkv], "Content-Type") {
@@ -190,6 +200,7 @@ func hasField(kv []headerField, k string) bool {
 // the client: its own length, chunked for an HTTP/1.1 client, or ended by
 // closing the connection for an HTTP/1.0 one.
 func (lc *laneConn) answerResponse(ctx context.Context, q *answerTo, rt *route, pc *pconn, resp *http.Response, stop func() bool) bool {
+	lc.draining(q)
 	b := rt.b
 	status := resp.StatusCode
 	if status == http.StatusSwitchingProtocols {
