@@ -45,8 +45,10 @@ func writeDoc(path, table string, rounds int, d time.Duration) error {
 		"49 more hosts (one app each), measured in the same rounds. nginx gets `keepalive_requests\n" +
 		"10000000` (its default closes a connection after 1000 requests). Measured " + time.Now().UTC().Format("2006-01-02") + ".\n\n" +
 		"Caveat: 2 shared cores run the load generator, the server and the backend (and other\n" +
-		"builds and tests), so compare ratios within one run only. The door serves TLS with Go's\n" +
-		"crypto/tls and net/http, not the epoll fast path of a plain `listen` address.\n\n" +
+		"builds and tests), so compare ratios within one run only. The door terminates TLS with Go's\n" +
+		"crypto/tls and serves HTTP/1.1 with the proxies' goroutine lane (`proxy.ClientConn`) and\n" +
+		"HTTP/2 with net/http; without kTLS (this kernel has none) the epoll fast path of a plain\n" +
+		"`listen` address cannot take TLS sockets.\n\n" +
 		table + "\n" +
 		"Reproduce from the repository root: `go run ./bench/tls` (about 4 minutes; installs wrk,\n" +
 		"nghttp2-client and nginx-light with apt-get when missing; `-rounds`, `-d`, `-c`, `-doc`).\n"
