@@ -29,6 +29,21 @@ func render(b, n measure, one, fifty wrkResult, conns int) string {
 	return s.String()
 }
 
+// perRound says the keep-alive ratios of each round: the medians above
+// come from different rounds, and on a shared machine the rounds differ.
+func perRound(b, n []measure) string {
+	var s strings.Builder
+	s.WriteString("\nTLS keep-alive req/s, berth / nginx in each round:")
+	for i := range min(len(b), len(n)) {
+		if i > 0 {
+			s.WriteByte(',')
+		}
+		fmt.Fprintf(&s, " %.2f", b[i].keepRPS/n[i].keepRPS)
+	}
+	s.WriteString(".\n")
+	return s.String()
+}
+
 // writeDoc replaces the "## TLS front door" section of path (up to the
 // next "## " heading), adding it when missing.
 func writeDoc(path, table string, rounds int, d time.Duration) error {
