@@ -29,6 +29,21 @@ func render(b, n measure, one, fifty wrkResult, conns int) string {
 	return s.String()
 }
 
+// perRound says the keep-alive ratios of each round: the medians above
+// come from different rounds, and on a shared machine the rounds differ.
+func perRound(b, n []measure) string {
+	var s strings.Builder
+	s.WriteString("\nTLS keep-alive req/s, berth / nginx in each round:")
+	for i := range min(len(b), len(n)) {
+		if i > 0 {
+			s.WriteByte(',')
+		}
+		fmt.Fprintf(&s, " %.2f", b[i].keepRPS/n[i].keepRPS)
+	}
+	s.WriteString(".\n")
+	return s.String()
+}
+
 // writeDoc replaces the "## TLS front door" section of path (up to the
 // next "## " heading), adding it when missing.
 func writeDoc(path, table string, rounds int, d time.Duration) error {
@@ -45,9 +60,21 @@ func writeDoc(path, table string, rounds int, d time.Duration) error {
 		"49 more hosts (one app each), measured in the same rounds. nginx gets `keepalive_requests\n" +
 		"10000000` (its default closes a connection after 1000 requests). Measured " + time.Now().UTC().Format("2006-01-02") + ".\n\n" +
 		"Caveat: 2 shared cores run the load generator, the server and the backend (and other\n" +
-		"builds and tests), so compare ratios within one run only. The door serves TLS with Go's\n" +
-		"crypto/tls and net/http, not the epoll fast path of a plain `listen` address.\n\n" +
+		"builds and tests), so compare ratios within one run only. The door terminates TLS with Go's\n" +
+		"crypto/tls and serves HTTP/1.1 with the proxies' goroutine lane (`proxy.ClientConn`) and\n" +
+		"HTTP/2 with net/http; without kTLS (this kernel has none) the epoll fast path of a plain\n" +
+		"`listen` address cannot take TLS sockets.\n\n" +
 		table + "\n" +
+		"Where the door's time goes (perf CPU profiles of `berth front` under this load, 2026-12-07):\n" +
+		"before the lane, net/http's server took half of it per keep-alive request; with the lane,\n" +
+		"system calls are about 60% (writes to the client and the backend 36%, reads 19%, the pool's\n" +
+		"`MSG_PEEK` check of a reused backend connection 5%), the Go scheduler and sysmon about 18%,\n" +
+		"record encryption about 2% and the request parsing under 1%. What is left against nginx is\n" +
+		"Go's poller: each read that finds nothing yet (the client's next request, the backend's\n" +
+		"answer) costs a system call before the goroutine parks, where nginx reads only after epoll\n" +
+		"reported data. HTTP/2 takes the proxy's fast backend path too, but stays on net/http's HTTP/2\n" +
+		"server, which writes each stream's frames in their own TLS record and system call (about a\n" +
+		"fifth of its CPU) and runs a goroutine per stream; nginx batches them.\n\n" +
 		"Reproduce from the repository root: `go run ./bench/tls` (about 4 minutes; installs wrk,\n" +
 		"nghttp2-client and nginx-light with apt-get when missing; `-rounds`, `-d`, `-c`, `-doc`).\n"
 	text := string(old)

@@ -112,7 +112,8 @@ func run(ctx context.Context, dur time.Duration, rounds, conns int, doc string) 
 		fmt.Fprintf(os.Stderr, "round %d hosts: 1 %+v, 50 %+v\n", r+1, one, fifty)
 		ones, fifties = append(ones, one), append(fifties, fifty)
 	}
-	table := render(median(res["berth"]), median(res["nginx"]), medianWrk(ones), medianWrk(fifties), conns)
+	table := render(median(res["berth"]), median(res["nginx"]), medianWrk(ones), medianWrk(fifties), conns) +
+		perRound(res["berth"], res["nginx"])
 	fmt.Println(table)
 	if doc == "" {
 		return nil

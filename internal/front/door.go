@@ -81,7 +81,11 @@ type doorListener struct {
 	ln   net.Listener
 	sock *os.File // the front's duplicate, for the socket table
 	srv  *http.Server
-	done chan struct{}
+	// lanes accepts the https listener and serves its HTTP/1.1
+	// connections (door_lane.go); srv serves what it gives up. nil on
+	// the http listener, which srv serves itself.
+	lanes *tlsLanes
+	done  chan struct{}
 }
 
 func newDoor(log *slog.Logger, tune DoorTuning) *door {
@@ -155,14 +159,20 @@ func (d *door) relisten(cur *doorListener, addr string, passed *os.File, secure 
 	}
 	l := &doorListener{addr: addr, ln: ln, sock: sock, done: make(chan struct{})}
 	l.srv = d.server(secure)
+	served := ln
+	if secure {
+		// A copy: net/http's HTTP/2 set-up may edit the server's.
+		l.lanes = newTLSLanes(d, ln, l.srv.TLSConfig.Clone())
+		served = l.lanes.queue
+	}
 	go func() {
 		defer close(l.done)
-		var err error
-		if secure {
-			err = l.srv.ServeTLS(ln, "", "")
-		} else {
-			err = l.srv.Serve(ln)
+		var accepting sync.WaitGroup
+		if l.lanes != nil {
+			accepting.Go(l.lanes.accept)
 		}
+		err := l.srv.Serve(served)
+		accepting.Wait()
 		if !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			d.log.Error("front door stopped", "addr", addr, "err", err)
 		}
@@ -202,6 +212,9 @@ func (d *door) server(secure bool) *http.Server {
 // every connection on it.
 func (l *doorListener) close() {
 	l.srv.Close()
+	if l.lanes != nil {
+		l.lanes.close()
+	}
 	<-l.done
 	l.sock.Close()
 }
@@ -266,6 +279,9 @@ func (d *door) retire(ctx context.Context) (done <-chan struct{}) {
 		if l != nil {
 			l.srv.SetKeepAlivesEnabled(false)
 			l.ln.Close() // this process's descriptor: no shutdown(2)
+			if l.lanes != nil {
+				l.lanes.retire()
+			}
 			ls = append(ls, l)
 		}
 	}
@@ -286,6 +302,9 @@ func (d *door) retire(ctx context.Context) (done <-chan struct{}) {
 		var wg sync.WaitGroup
 		for _, l := range ls {
 			wg.Go(func() { l.srv.Shutdown(ctx) })
+			if l.lanes != nil {
+				wg.Go(func() { l.lanes.wait(ctx) })
+			}
 		}
 		wg.Wait()
 		for _, release := range releases {

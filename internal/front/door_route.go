@@ -108,8 +108,11 @@ func under(path, prefix string) bool {
 }
 
 // requestHost returns r's host in lower case, without a port.
-func requestHost(r *http.Request) string {
-	h := r.Host
+func requestHost(r *http.Request) string { return normHost(r.Host) }
+
+// normHost returns the host of a Host header in lower case, without a
+// port or a trailing dot.
+func normHost(h string) string {
 	if host, _, err := net.SplitHostPort(h); err == nil {
 		h = host
 	}

@@ -40,7 +40,8 @@ func (h *hostCounters) get(host string) *hostCounter {
 	if c, ok := h.m.Load(host); ok {
 		return c.(*hostCounter)
 	}
-	c, _ := h.m.LoadOrStore(host, &hostCounter{})
+	// A copy: the lane's host points into its read buffer.
+	c, _ := h.m.LoadOrStore(strings.Clone(host), &hostCounter{})
 	return c.(*hostCounter)
 }
 

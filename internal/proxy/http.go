@@ -313,6 +313,9 @@ func (p *Proxy) forwardFast(w http.ResponseWriter, r *http.Request, rtp **route,
 	}
 	prepareFastHeader(r)
 	q := fastReqOf(r)
+	if r.ProtoAtLeast(1, 1) {
+		q.early = handlerEarly{w}
+	}
 	pc, resp, stop, err := p.sendFast(ctx, rtp, &q)
 	rt := *rtp
 	b := rt.b

@@ -25,9 +25,8 @@ import (
 const continueWait = time.Second
 
 // wantsEarlyHints reports a browser navigation, the request browsers act
-// on 103 Early Hints for. forwardFast drops 1xx answers (it gives
-// roundTripOn no earlyWriter), so navigations take the Transport path;
-// the lane relays them itself.
+// on 103 Early Hints for; navigations take the Transport path. The lane
+// and forwardFast (handlerEarly) relay 1xx answers themselves.
 func wantsEarlyHints(r *http.Request) bool {
 	v := r.Header["Sec-Fetch-Mode"]
 	return len(v) == 1 && v[0] == "navigate"
@@ -86,6 +85,27 @@ func (in *informer) got1xx(code int, h textproto.MIMEHeader) error {
 	in.w.WriteHeader(code)
 	// A 1xx does not clear the header map; the final answer has its own.
 	for k := range hh {
+		delete(wh, k)
+	}
+	return nil
+}
+
+// handlerEarly relays the 1xx answers forwardFast reads, on the handler's
+// own goroutine, as got1xx does for the Transport: 100 stays per hop.
+type handlerEarly struct{ w http.ResponseWriter }
+
+func (e handlerEarly) writeEarly(resp *http.Response) error {
+	if resp.StatusCode == http.StatusContinue {
+		return nil
+	}
+	removeHopHeaders(resp.Header)
+	wh := e.w.Header()
+	for k, vv := range resp.Header {
+		wh[k] = vv
+	}
+	e.w.WriteHeader(resp.StatusCode)
+	// A 1xx does not clear the header map; the final answer has its own.
+	for k := range resp.Header {
 		delete(wh, k)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -44,6 +45,13 @@ type laneConn struct {
 	ip  string
 	out []byte
 	req laneReq
+	// https says the client came over TLS (X-Forwarded-Proto); status is
+	// the last answer's, for the front door's numbers (ClientConn).
+	https  bool
+	status int
+	// drain, when set and true, makes every answer the connection's
+	// last (Connection: close): its server is retiring (ClientConn).
+	drain *atomic.Bool
 }
 
 // answerTo is what answering a request needs to know of it.
@@ -138,34 +146,50 @@ func (lc *laneConn) finish(ex *takeover) bool {
 // serve answers requests until the connection ends (false) or was handed
 // to net/http (true).
 func (lc *laneConn) serve() bool {
-	br := lc.br
 	for {
-		if br.Buffered() == 0 {
-			lc.c.SetReadDeadline(time.Now().Add(laneIdleTimeout))
-			if _, err := br.Peek(1); err != nil {
-				return false
-			}
-		} else {
-			lc.c.SetReadDeadline(time.Now().Add(laneHeaderTimeout))
-		}
-		n, ok, err := lc.readHead()
-		if err != nil {
-			return false
-		}
-		if ok {
-			head, _ := br.Peek(n)
-			ok = lc.req.parse(head)
-		}
+		ok, handOff := lc.next()
 		if !ok {
-			return lc.handOff()
+			return handOff && lc.handOff()
 		}
-		br.Discard(n)
 		if !lc.handle(&lc.req) {
 			return false
 		}
-		if cap(lc.out) > laneKeepOut {
-			lc.out = nil // an idle connection keeps no big answer buffer
+		lc.trim()
+	}
+}
+
+// next waits for the next request head and parses it into lc.req. It
+// reports false when the connection ended, or, with handOff, when the
+// request is one the lane leaves to net/http (nothing of it consumed).
+func (lc *laneConn) next() (ok, handOff bool) {
+	br := lc.br
+	if br.Buffered() == 0 {
+		lc.c.SetReadDeadline(time.Now().Add(laneIdleTimeout))
+		if _, err := br.Peek(1); err != nil {
+			return false, false
 		}
+	} else {
+		lc.c.SetReadDeadline(time.Now().Add(laneHeaderTimeout))
+	}
+	n, ok, err := lc.readHead()
+	if err != nil {
+		return false, false
+	}
+	if ok {
+		head, _ := br.Peek(n)
+		ok = lc.req.parse(head)
+	}
+	if !ok {
+		return false, true
+	}
+	br.Discard(n)
+	return true, false
+}
+
+// trim lets an idle connection keep no big answer buffer.
+func (lc *laneConn) trim() {
+	if cap(lc.out) > laneKeepOut {
+		lc.out = nil
 	}
 }
 

@@ -29,7 +29,7 @@ func (lc *laneConn) handle(q *laneReq) bool {
 	ctx, cancel := lc.requestContext(start)
 	defer cancel()
 	// lc.ctx ends only when the proxy closes.
-	fq := fastReq{method: q.method, uri: q.uri, host: q.host, ip: lc.ip, kv: q.kv[:q.nkv], xff: q.xff, closeOnly: true}
+	fq := fastReq{method: q.method, uri: q.uri, host: q.host, ip: lc.ip, https: lc.https, kv: q.kv[:q.nkv], xff: q.xff, closeOnly: true}
 	if !q.http10 { // RFC 9110 section 15.2: no 1xx for HTTP/1.0
 		fq.early = lc
 	}
@@ -65,12 +65,22 @@ func (lc *laneConn) respond(ctx context.Context, q *answerTo, rt *route, pc *pco
 		return lc.answer(q, status, body, false)
 	}
 	if resp == nil {
+		lc.status = pc.status
 		rt.b.stats.observe(pc.status, time.Since(start))
 		return lc.answerSimple(ctx, q, rt, pc, stop)
 	}
+	lc.status = resp.StatusCode
 	rt.b.stats.observe(resp.StatusCode, time.Since(start))
 	defer rt.release()
 	return lc.answerResponse(ctx, q, rt, pc, resp, stop)
+}
+
+// draining makes q's answer the connection's last while its server
+// retires.
+func (lc *laneConn) draining(q *answerTo) {
+	if lc.drain != nil && lc.drain.Load() {
+		q.close = true
+	}
 }
 
 // writeEarly sends the client a 1xx answer, such as 103 Early Hints,
@@ -90,6 +100,8 @@ func (lc *laneConn) writeEarly(resp *http.Response) error {
 
 // answer sends one of the proxy's own plain-text answers.
 func (lc *laneConn) answer(q *answerTo, status int, body string, retry bool) bool {
+	lc.status = status
+	lc.draining(q)
 	lc.out = appendAnswer(lc.out[:0], q, status, body, retry)
 	_, err := lc.c.Write(lc.out)
 	return err == nil && !q.close
@@ -119,6 +131,7 @@ func appendAnswer(out []byte, q *answerTo, status int, body string, retry bool) 
 // read from the target, before the last write, as net/http's handler
 // returned before its buffered answer was flushed.
 func (lc *laneConn) answerSimple(ctx context.Context, q *answerTo, rt *route, pc *pconn, stop func() bool) bool {
+	lc.draining(q)
 	b := rt.b
 	var sniff []byte
 	if pc.clen > 0 && !hasField(pc.kv[:pc.nkv], "Content-Type") {
@@ -187,6 +200,7 @@ func hasField(kv []headerField, k string) bool {
 // the client: its own length, chunked for an HTTP/1.1 client, or ended by
 // closing the connection for an HTTP/1.0 one.
 func (lc *laneConn) answerResponse(ctx context.Context, q *answerTo, rt *route, pc *pconn, resp *http.Response, stop func() bool) bool {
+	lc.draining(q)
 	b := rt.b
 	status := resp.StatusCode
 	if status == http.StatusSwitchingProtocols {

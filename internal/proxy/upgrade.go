@@ -74,7 +74,10 @@ func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, rt *route, up str
 // uncheck stops the request checks on a hijacked connection, which
 // carries another protocol from now on.
 func uncheck(c net.Conn) {
-	if g, ok := c.(*guardedConn); ok {
+	switch g := c.(type) {
+	case *guardedConn:
+		g.opaque()
+	case *tlsGuardedConn:
 		g.opaque()
 	}
 }
