@@ -156,6 +156,12 @@ func (c *certs) manage(ctx context.Context, hosts []string) {
 	if len(fresh) == 0 {
 		return
 	}
+	// A certificate in storage is served from the first handshake on, not
+	// once the background management got to it (a new front would fail
+	// handshakes meanwhile); one not stored yet is obtained in the back.
+	for _, h := range fresh {
+		_, _ = c.cfg.CacheManagedCertificate(ctx, h)
+	}
 	if err := c.cfg.ManageAsync(c.ctx, fresh); err != nil {
 		c.log.Error("managing certificates", "hosts", fresh, "err", err)
 	}
