@@ -185,8 +185,8 @@ func (d *door) server(secure bool) *http.Server {
 	var protos http.Protocols
 	protos.SetHTTP1(true)
 	srv := &http.Server{
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: proxy.HeaderTimeout, // the proxies' policy, as on the lane
+		IdleTimeout:       proxy.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
 		Protocols:         &protos,

@@ -22,8 +22,8 @@ import (
 // net/http stays the one that answers malformed requests.
 
 const (
-	laneIdleTimeout   = 2 * time.Minute  // between requests, as net/http's IdleTimeout
-	laneHeaderTimeout = 30 * time.Second // for the rest of a header, as ReadHeaderTimeout
+	laneIdleTimeout   = IdleTimeout   // between requests (timeouts.go)
+	laneHeaderTimeout = HeaderTimeout // for the rest of a header (timeouts.go)
 	// laneReadBuffer bounds the header the lane parses; longer ones go
 	// to net/http, which answers 431 past maxHeaderBytes.
 	laneReadBuffer = 8 << 10

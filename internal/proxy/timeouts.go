@@ -1,0 +1,17 @@
+package proxy
+
+import "time"
+
+// The timeout policy of client connections, one for every path that
+// serves them: the event loops, the lane, net/http's server here and the
+// front door's. None cuts a response while its bytes flow (an agent's
+// LLM call may answer for minutes); the request timeout of a route is its
+// own (Config.RequestTimeout).
+const (
+	// HeaderTimeout bounds reading the rest of a request head once its
+	// first byte arrived: the bound against slowloris.
+	HeaderTimeout = 30 * time.Second
+	// IdleTimeout closes a keep-alive client connection that sent no
+	// request for that long.
+	IdleTimeout = 2 * time.Minute
+)
