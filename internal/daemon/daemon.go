@@ -58,6 +58,11 @@ func Run(ctx context.Context, cfg Config) error {
 	env := os.Environ() // before systemd's variables are taken: a re-exec needs NOTIFY_SOCKET
 	ctx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
+	if kids := inheritedChildren(); len(kids) > 0 { // before this image starts any child
+		reaped := make(chan struct{})
+		go func() { defer close(reaped); reapInherited(ctx, kids, time.Second) }()
+		defer func() { stopRun(); <-reaped }()
+	}
 	if cfg.ConfigFile == "" {
 		cfg.ConfigFile = filepath.Join(cfg.Home.Root, config.FileName)
 	}
