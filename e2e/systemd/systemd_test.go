@@ -67,6 +67,7 @@ func TestSystemd(t *testing.T) {
 	t.Run("runtime", func(t *testing.T) { testRuntimeInBox(t, box) })
 	t.Run("daemon restart", func(t *testing.T) { testDaemonRestart(t, box) })
 	t.Run("blue-green", func(t *testing.T) { testBlueGreen(t, box) })
+	t.Run("upgrade", func(t *testing.T) { testUpgrade(t, box) })
 	t.Run("unprovision", func(t *testing.T) { testUnprovision(t, box) })
 }
 

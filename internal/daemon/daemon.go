@@ -58,6 +58,11 @@ func Run(ctx context.Context, cfg Config) error {
 	env := os.Environ() // before systemd's variables are taken: a re-exec needs NOTIFY_SOCKET
 	ctx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
+	if kids := inheritedChildren(); len(kids) > 0 { // before this image starts any child
+		reaped := make(chan struct{})
+		go func() { defer close(reaped); reapInherited(ctx, kids, time.Second) }()
+		defer func() { stopRun(); <-reaped }()
+	}
 	if cfg.ConfigFile == "" {
 		cfg.ConfigFile = filepath.Join(cfg.Home.Root, config.FileName)
 	}
@@ -262,10 +267,18 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("serving the control API: %w", err)
 		}
 	}
-	_ = notify.Stopping()
+	re := up.reexec()
+	// STOPPING=1 would put berth.service into stop-sigterm for good: the
+	// re-executed image's READY=1 does not end that state, and systemd
+	// kills the daemon after TimeoutStopSec. RELOADING=1 is what its
+	// READY=1 does end (the same pid is the unit's main process).
+	if re != nil {
+		_ = notify.Reloading()
+	} else {
+		_ = notify.Stopping()
+	}
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
-	re := up.reexec()
 	// After an upgrade the registration stays: should the new image die
 	// before it registers, the front starts the old binary again.
 	if re == nil {

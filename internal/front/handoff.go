@@ -2,6 +2,7 @@ package front
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -78,12 +79,17 @@ func waitNext(ctx context.Context, next *Client, exited <-chan error, limit time
 	}
 }
 
-// abandon kills a new front that failed its start and waits for it.
+// abandon kills a new front that failed its start and waits for it. One
+// already waited for (waitNext read its exit) is not waited for again:
+// that wait would last its whole 5 s bound (it did: a front that exited at
+// once was refused after 5 s).
 func abandon(p *os.Process, exited <-chan error, sock string) {
-	_ = p.Signal(syscall.SIGKILL)
+	defer os.Remove(sock)
+	if err := p.Signal(syscall.SIGKILL); errors.Is(err, os.ErrProcessDone) {
+		return
+	}
 	select {
 	case <-exited:
 	case <-time.After(5 * time.Second):
 	}
-	_ = os.Remove(sock)
 }

@@ -24,6 +24,10 @@ func TakeNotify() *Notifier {
 // Ready says the service is up: `systemctl start` and `restart` return.
 func (n *Notifier) Ready() error { return n.send("READY=1") }
 
+// Reloading says the service is reloading (here: re-executing itself
+// in place); systemd shows the unit "reloading" until the next Ready.
+func (n *Notifier) Reloading() error { return n.send("RELOADING=1") }
+
 // Stopping says the service is shutting down.
 func (n *Notifier) Stopping() error { return n.send("STOPPING=1") }
 
