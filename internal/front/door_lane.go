@@ -140,8 +140,12 @@ func (t *tlsLanes) serve(lt *laneTrack) {
 // lane serves requests on cc until the connection ends or a request is
 // for net/http (NextHandOff).
 func (t *tlsLanes) lane(lt *laneTrack, cc *proxy.ClientConn, sni string) proxy.NextResult {
-	for {
-		if cc.Idle() {
+	// A connection is idle only between requests: one that has not sent
+	// its first request yet may have it on the way, and closing it would
+	// fail a request its client does not send again (a retry is only made
+	// on a reused connection).
+	for answered := false; ; answered = true {
+		if answered && cc.Idle() {
 			lt.state.Store(laneIdle)
 			if t.retiring.Load() {
 				return proxy.NextEnded
