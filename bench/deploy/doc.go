@@ -25,7 +25,7 @@ func writeDoc(o *opts, res results, summary, caveat string) error {
 		"through a real daemon, keeper and proxy in a temporary home, with the baselines measured in the same run.\n\n" +
 		caveat + "\n\n" + summary + "\n" + strings.Join(res.deploys, "\n") + "\n" + repro
 	memory := "## Memory\n\n" +
-		"What berth itself (the daemon and the keeper) costs while supervising agents.\n\n" +
+		"What berth itself (the daemon, the keeper and the front) costs while supervising agents.\n\n" +
 		caveat + "\n\n" + strings.Join(res.memory, "\n") + "\n" + repro
 	text := string(old)
 	if text == "" {

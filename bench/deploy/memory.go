@@ -48,23 +48,33 @@ func procField(path, key string) (int64, error) {
 
 // memRun is part 4's measurements.
 type memRun struct {
-	apps                 int
-	idleDaemon, idleKeep mem // no app yet: the baseline
-	daemon, keeper       mem // with the apps running
-	agents               []mem
+	apps                            int
+	idleDaemon, idleKeep, idleFront mem // no app yet: the baseline
+	daemon, keeper, front           mem // with the apps running
+	agents                          []mem
 }
+
+// berth is the daemon, keeper and front together.
+func (r memRun) berth() mem { return r.daemon.add(r.keeper).add(r.front) }
+
+func (r memRun) idleBerth() mem { return r.idleDaemon.add(r.idleKeep).add(r.idleFront) }
 
 // memoryWithApps deploys n HTTP apps (the sample agent) under d, sends a
 // few requests through each proxy, lets things settle and reads memory.
 func memoryWithApps(ctx context.Context, d *daemon, n int) (memRun, error) {
 	r := memRun{apps: n}
-	kpid := d.KeeperPID()
+	kpid, fpid := d.KeeperPID(), d.FrontPID()
 	var err error
 	if r.idleDaemon, err = readMem(d.PID()); err != nil {
 		return r, err
 	}
 	if kpid > 0 {
 		if r.idleKeep, err = readMem(kpid); err != nil {
+			return r, err
+		}
+	}
+	if fpid > 0 {
+		if r.idleFront, err = readMem(fpid); err != nil {
 			return r, err
 		}
 	}
@@ -95,6 +105,12 @@ func memoryWithApps(ctx context.Context, d *daemon, n int) (memRun, error) {
 	if r.keeper, err = readMem(kpid); err != nil {
 		return r, fmt.Errorf("keeper %d: %w", kpid, err)
 	}
+	if fpid = d.FrontPID(); fpid == 0 {
+		return r, fmt.Errorf("no front pid file")
+	}
+	if r.front, err = readMem(fpid); err != nil {
+		return r, fmt.Errorf("front %d: %w", fpid, err)
+	}
 	apps, err := d.Client.Status(ctx, "")
 	if err != nil {
 		return r, err
@@ -114,15 +130,16 @@ func memoryWithApps(ctx context.Context, d *daemon, n int) (memRun, error) {
 
 func memoryTable(r memRun) string {
 	t := &table{head: []string{"processes", "RSS", "PSS"}}
-	idle := r.idleDaemon.add(r.idleKeep)
-	total := r.daemon.add(r.keeper)
+	idle, total := r.idleBerth(), r.berth()
 	t.row("daemon, no app (baseline)", mb(r.idleDaemon.rss), mb(r.idleDaemon.pss))
 	t.row("keeper, no app (baseline)", mb(r.idleKeep.rss), mb(r.idleKeep.pss))
-	t.row("**daemon + keeper, no app**", mb(idle.rss), mb(idle.pss))
+	t.row("front, no app (baseline)", mb(r.idleFront.rss), mb(r.idleFront.pss))
+	t.row("**daemon + keeper + front, no app**", mb(idle.rss), mb(idle.pss))
 	t.row(fmt.Sprintf("daemon, %d apps", r.apps), mb(r.daemon.rss), mb(r.daemon.pss))
 	t.row(fmt.Sprintf("keeper, %d apps", r.apps), mb(r.keeper.rss), mb(r.keeper.pss))
-	t.row(fmt.Sprintf("**daemon + keeper, %d apps**", r.apps), mb(total.rss), mb(total.pss))
-	t.row("growth per app (daemon + keeper)", fmt.Sprintf("%.0f kB", float64(total.rss-idle.rss)/float64(r.apps)),
+	t.row(fmt.Sprintf("front, %d apps", r.apps), mb(r.front.rss), mb(r.front.pss))
+	t.row(fmt.Sprintf("**daemon + keeper + front, %d apps**", r.apps), mb(total.rss), mb(total.pss))
+	t.row("growth per app (all three)", fmt.Sprintf("%.0f kB", float64(total.rss-idle.rss)/float64(r.apps)),
 		fmt.Sprintf("%.0f kB", float64(total.pss-idle.pss)/float64(r.apps)))
 	var sum mem
 	var rss, pss []time.Duration // reuse quantile on kB counts
@@ -134,7 +151,7 @@ func memoryTable(r memRun) string {
 		mb(int64(quantile(rss, 0.5))), mb(int64(quantile(pss, 0.5))))
 	t.row(fmt.Sprintf("all %d agents (not berth's)", len(r.agents)), mb(sum.rss), mb(sum.pss))
 	return t.String() + fmt.Sprintf("\n%d HTTP apps, each berth's sample agent (a Go HTTP server) behind its own proxy "+
-		"listener in the daemon, deployed blue-green one after the other, 20 requests through each proxy, then 3 s to settle. "+
+		"listener in the front, deployed blue-green one after the other, 20 requests through each proxy, then 3 s to settle. "+
 		"RSS is VmRSS from /proc/<pid>/status; PSS is Pss from /proc/<pid>/smaps_rollup (pages shared with "+
 		"other processes, such as the same berth binary mapped by the daemon, the keeper and the agents, are "+
 		"divided among them). The agents run the berth binary too, so the PSS of berth's own processes is lower "+

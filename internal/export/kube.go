@@ -9,13 +9,7 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"sigs.k8s.io/yaml"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/berth-dev/berth/internal/spec"
 )
@@ -58,7 +52,7 @@ func (in *input) kubernetes() (Result, error) {
 			return Result{}, fmt.Errorf("encoding object %d: %w", i, err)
 		}
 		b.WriteString("---\n")
-		if _, ok := o.(*corev1.Service); ok && a.Deploy.Strategy == spec.StrategyBlueGreen {
+		if _, ok := o.(*kubeService); ok && a.Deploy.Strategy == spec.StrategyBlueGreen {
 			fmt.Fprintf(&b, "# The selector's %s is the switch; to move traffic to green:\n#   kubectl patch service %s -p '{\"spec\":{\"selector\":{%q:\"green\"}}}'\n", LabelColor, a.Name, LabelColor)
 		}
 		b.Write(y)
@@ -66,19 +60,51 @@ func (in *input) kubernetes() (Result, error) {
 	return Result{Manifest: b.Bytes(), Notes: in.notes}, nil
 }
 
-// marshal writes an object as YAML without its status, which is the
-// cluster's to fill.
+// marshal writes an object as YAML as kubectl does: the JSON field names
+// and omissions, keys sorted, lists not indented under their key.
 func marshal(o any) ([]byte, error) {
 	j, err := json.Marshal(o)
 	if err != nil {
 		return nil, err
 	}
-	var m map[string]any
-	if err := json.Unmarshal(j, &m); err != nil {
+	d := json.NewDecoder(bytes.NewReader(j))
+	d.UseNumber()
+	var m any
+	if err := d.Decode(&m); err != nil {
 		return nil, err
 	}
-	delete(m, "status")
-	return yaml.Marshal(m)
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	enc.CompactSeqIndent()
+	if err := enc.Encode(integers(m)); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// integers turns the decoded JSON numbers back into integers (every number
+// berth writes is one), so that YAML writes them as they were.
+func integers(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			v[k] = integers(e)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = integers(e)
+		}
+	case json.Number:
+		if n, err := v.Int64(); err == nil {
+			return n
+		}
+		return v.String()
+	}
+	return v
 }
 
 func (in *input) labels(color string) map[string]string {
@@ -89,16 +115,16 @@ func (in *input) labels(color string) map[string]string {
 	return l
 }
 
-func (in *input) deployment(name, color string, pod corev1.PodTemplateSpec) *appsv1.Deployment {
+func (in *input) deployment(name, color string, pod podTemplateSpec) *kubeDeployment {
 	d := in.app.Deploy
-	pod.Labels = in.labels(color)
+	pod.Metadata.Labels = in.labels(color)
 	pod.Spec.Containers = slices.Clone(pod.Spec.Containers)
-	return &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: in.labels(color)},
-		Spec: appsv1.DeploymentSpec{
+	return &kubeDeployment{
+		typeMeta: typeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		Metadata: objectMeta{Name: name, Labels: in.labels(color)},
+		Spec: deploymentSpec{
 			Replicas: ptr(int32(d.Instances)),
-			Selector: &metav1.LabelSelector{MatchLabels: in.labels(color)},
+			Selector: &labelSelector{MatchLabels: in.labels(color)},
 			Template: pod,
 			Strategy: in.rollout(),
 			// A new pod must stay ready for the verify window before it
@@ -110,27 +136,27 @@ func (in *input) deployment(name, color string, pod corev1.PodTemplateSpec) *app
 
 // rollout maps the strategy: surge and unavailability as berth's, 0
 // unavailable for bluegreen and rolling, Recreate for restart.
-func (in *input) rollout() appsv1.DeploymentStrategy {
+func (in *input) rollout() deploymentStrategy {
 	d := in.app.Deploy
 	surge, unavailable := 1, 0
 	switch d.Strategy {
 	case spec.StrategyRestart:
-		return appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
+		return deploymentStrategy{Type: strategyRecreate}
 	case spec.StrategyBlueGreen:
 		surge = d.Instances
 	case spec.StrategyRolling:
 		surge, unavailable = d.MaxSurge, d.MaxUnavailable
 	}
-	s, u := intstr.FromInt32(int32(surge)), intstr.FromInt32(int32(unavailable))
-	return appsv1.DeploymentStrategy{
-		Type:          appsv1.RollingUpdateDeploymentStrategyType,
-		RollingUpdate: &appsv1.RollingUpdateDeployment{MaxSurge: &s, MaxUnavailable: &u},
+	s, u := fromInt(surge), fromInt(unavailable)
+	return deploymentStrategy{
+		Type:          strategyRollingUpdate,
+		RollingUpdate: &rollingUpdateDeployment{MaxSurge: &s, MaxUnavailable: &u},
 	}
 }
 
-func (in *input) podTemplate() corev1.PodTemplateSpec {
+func (in *input) podTemplate() podTemplateSpec {
 	a := in.app
-	c := corev1.Container{
+	c := container{
 		Name:           a.Name,
 		Image:          in.image,
 		Command:        kubeEscape(in.command),
@@ -141,7 +167,7 @@ func (in *input) podTemplate() corev1.PodTemplateSpec {
 		LivenessProbe:  in.probe(spec.RoleLiveness),
 	}
 	if in.port != 0 {
-		c.Ports = []corev1.ContainerPort{{Name: "service", ContainerPort: int32(in.port), Protocol: corev1.ProtocolTCP}}
+		c.Ports = []containerPort{{Name: "service", ContainerPort: int32(in.port), Protocol: "TCP"}}
 	}
 	if a.Run.TasksMax != 0 {
 		in.note("run.tasks_max", true, "Kubernetes sets the pids limit per node (the kubelet's podPidsLimit), not per container")
@@ -150,65 +176,65 @@ func (in *input) podTemplate() corev1.PodTemplateSpec {
 		in.note("run.restart", true, "a Deployment always restarts its containers (restart = %q needs a Job)", a.Run.Restart)
 	}
 	in.note("logs", true, "the kubelet rotates container logs (containerLogMaxSize, containerLogMaxFiles); berth's [logs] settings do not apply")
-	return corev1.PodTemplateSpec{Spec: corev1.PodSpec{
-		Containers:                    []corev1.Container{c},
+	return podTemplateSpec{Spec: podSpec{
+		Containers:                    []container{c},
 		TerminationGracePeriodSeconds: ptr(int64(secs(a.Run.StopTimeout.Duration))),
 	}}
 }
 
-func (in *input) service() *corev1.Service {
+func (in *input) service() *kubeService {
 	color := ""
 	if in.app.Deploy.Strategy == spec.StrategyBlueGreen {
 		color = "blue"
 	}
-	return &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: metav1.ObjectMeta{Name: in.app.Name, Labels: in.labels("")},
-		Spec: corev1.ServiceSpec{
+	return &kubeService{
+		typeMeta: typeMeta{APIVersion: "v1", Kind: "Service"},
+		Metadata: objectMeta{Name: in.app.Name, Labels: in.labels("")},
+		Spec: serviceSpec{
 			Selector: in.labels(color),
-			Ports: []corev1.ServicePort{{Name: "service", Port: int32(in.port),
-				TargetPort: intstr.FromString("service"), Protocol: corev1.ProtocolTCP}},
+			Ports: []servicePort{{Name: "service", Port: int32(in.port),
+				TargetPort: fromName("service"), Protocol: "TCP"}},
 		},
 	}
 }
 
 // pdb keeps all but one instance through voluntary disruptions (a node
 // drain), as berth's rolling keeps them through a deploy.
-func (in *input) pdb() *policyv1.PodDisruptionBudget {
-	one := intstr.FromInt32(1)
-	return &policyv1.PodDisruptionBudget{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
-		ObjectMeta: metav1.ObjectMeta{Name: in.app.Name, Labels: in.labels("")},
-		Spec: policyv1.PodDisruptionBudgetSpec{
+func (in *input) pdb() *kubePDB {
+	one := fromInt(1)
+	return &kubePDB{
+		typeMeta: typeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
+		Metadata: objectMeta{Name: in.app.Name, Labels: in.labels("")},
+		Spec: pdbSpec{
 			MaxUnavailable: &one,
-			Selector:       &metav1.LabelSelector{MatchLabels: in.labels("")},
+			Selector:       &labelSelector{MatchLabels: in.labels("")},
 		},
 	}
 }
 
-func kubeLimits(r spec.Run) corev1.ResourceRequirements {
-	l := corev1.ResourceList{}
+func kubeLimits(r spec.Run) resourceRequirements {
+	l := map[string]string{}
 	if r.MemoryMax != 0 {
-		l[corev1.ResourceMemory] = *resource.NewQuantity(int64(r.MemoryMax), resource.BinarySI)
+		l["memory"] = binaryQuantity(int64(r.MemoryMax))
 	}
 	if r.CPUs != 0 {
-		l[corev1.ResourceCPU] = *resource.NewMilliQuantity(int64(math.Round(r.CPUs*1000)), resource.DecimalSI)
+		l["cpu"] = decimalQuantity(int64(math.Round(r.CPUs*1000)), -3)
 	}
 	if len(l) == 0 {
-		return corev1.ResourceRequirements{}
+		return resourceRequirements{}
 	}
-	return corev1.ResourceRequirements{Limits: l}
+	return resourceRequirements{Limits: l}
 }
 
-func envVars(env map[string]string) []corev1.EnvVar {
+func envVars(env map[string]string) []envVar {
 	keys := make([]string, 0, len(env))
 	for k := range env {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	out := make([]corev1.EnvVar, 0, len(keys))
+	out := make([]envVar, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, corev1.EnvVar{Name: k, Value: strings.ReplaceAll(env[k], "$", "$$")})
+		out = append(out, envVar{Name: k, Value: strings.ReplaceAll(env[k], "$", "$$")})
 	}
 	return out
 }

@@ -4,21 +4,18 @@ import (
 	"fmt"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
-
 	"github.com/berth-dev/berth/internal/spec"
 )
 
 // probe carries the first check of role as the pod's probe of that role:
 // http → httpGet, tcp → tcpSocket, exec → exec. Nil when the role has none.
-func (in *input) probe(role string) *corev1.Probe {
+func (in *input) probe(role string) *probe {
 	c, i := in.checkOf(role, func(spec.Check) bool { return true })
 	if i < 0 {
 		return nil
 	}
 	key := fmt.Sprintf("checks[%d] %q", i, c.Name)
-	p := &corev1.Probe{
+	p := &probe{
 		PeriodSeconds:    max(secs(c.Interval.Duration), 1),
 		TimeoutSeconds:   max(secs(c.Timeout.Duration), 1),
 		FailureThreshold: int32(max(c.Retries, 1)),
@@ -48,10 +45,10 @@ func (in *input) probe(role string) *corev1.Probe {
 }
 
 // handler fills what the probe runs; false when the check cannot be one.
-func (in *input) handler(key string, c spec.Check, p *corev1.Probe) bool {
+func (in *input) handler(key string, c spec.Check, p *probe) bool {
 	switch c.Type {
 	case spec.CheckExec:
-		p.Exec = &corev1.ExecAction{Command: in.expand(key+".command", c.Command, false)}
+		p.Exec = &execAction{Command: in.expand(key+".command", c.Command, false)}
 		return true
 	case spec.CheckTCP, spec.CheckHTTP:
 		if in.port == 0 {
@@ -59,12 +56,12 @@ func (in *input) handler(key string, c spec.Check, p *corev1.Probe) bool {
 			return false
 		}
 	}
-	port := intstr.FromString("service")
+	port := fromName("service")
 	if c.Type == spec.CheckTCP {
-		p.TCPSocket = &corev1.TCPSocketAction{Port: port}
+		p.TCPSocket = &tcpSocketAction{Port: port}
 		return true
 	}
-	p.HTTPGet = &corev1.HTTPGetAction{Path: c.Path, Port: port, Scheme: corev1.URISchemeHTTP}
+	p.HTTPGet = &httpGetAction{Path: c.Path, Port: port, Scheme: "HTTP"}
 	var lost []string
 	if c.Method != "" && c.Method != "GET" {
 		lost = append(lost, fmt.Sprintf("method %s (a probe sends GET)", c.Method))

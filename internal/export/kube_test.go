@@ -2,8 +2,11 @@ package export_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -217,4 +220,74 @@ func TestStrictDecoderRefusesUnknownFields(t *testing.T) {
 	if err := yaml.UnmarshalStrict([]byte(bad), &appsv1.Deployment{}); err == nil {
 		t.Error("UnmarshalStrict accepted an unknown field")
 	}
+}
+
+// TestKubernetesAsK8sAPIWritesIt: each object, decoded into its k8s.io/api
+// type and written again the way Kubernetes' own types write themselves
+// (JSON field names, their omitempty, keys sorted; status left out), is the
+// document berth wrote: no field berth sets is lost, none is written that
+// Kubernetes would omit, and none that it writes (resources: {}) is missing.
+func TestKubernetesAsK8sAPIWritesIt(t *testing.T) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := export.Export(export.TargetKubernetes, load(t, tc.name), tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs := decodeStrict(t, res.Manifest)
+			var again []any
+			for _, d := range objs.deployments {
+				again = append(again, d)
+			}
+			for _, s := range objs.services {
+				again = append(again, s)
+			}
+			for _, p := range objs.pdbs {
+				again = append(again, p)
+			}
+			docs := bytes.Split(res.Manifest, []byte("\n---\n"))[1:]
+			if len(docs) != len(again) {
+				t.Fatalf("%d documents, %d objects", len(docs), len(again))
+			}
+			for i, o := range again {
+				want := k8sYAML(t, o)
+				got := string(withoutComments(docs[i]))
+				if i < len(docs)-1 {
+					got += "\n" // the separator took it
+				}
+				if d := cmp.Diff(want, got); d != "" {
+					t.Errorf("object %d as k8s.io/api writes it (-k8s +berth):\n%s", i, d)
+				}
+			}
+		})
+	}
+}
+
+// k8sYAML writes a k8s.io/api object as kubectl's YAML, without status.
+func k8sYAML(t *testing.T, o any) string {
+	t.Helper()
+	j, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(j, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "status")
+	y, err := yaml.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(y)
+}
+
+func withoutComments(doc []byte) []byte {
+	var out []byte
+	for _, l := range bytes.SplitAfter(doc, []byte("\n")) {
+		if !bytes.HasPrefix(l, []byte("#")) {
+			out = append(out, l...)
+		}
+	}
+	return out
 }

@@ -67,7 +67,7 @@ func (v *validator) hosts(s *Service) {
 			v.fail(path, "%q: write a host name alone, like \"api.example.com\" (no scheme, port or path)", h)
 		case strings.HasPrefix(h, "*."):
 			v.fail(path, "%q: wildcard hosts are not supported; list each host", h)
-		case !hostRe.MatchString(h) || !strings.Contains(h, "."):
+		case !matchMax(hostRe, h, maxHost) || !strings.Contains(h, "."):
 			v.fail(path, "%q is not a host name; write it like \"api.example.com\"", h)
 		default:
 			if j, dup := seen[lh]; dup {

@@ -20,13 +20,33 @@ type validator struct {
 	warnings []Problem
 }
 
+// The patterns have no counted repetition: Go's regexp compiles x{0,251}
+// into 251 copies of x, and these five cost 400 kB of heap at the start of
+// every berth process (daemon, keeper, front). matchMax checks the length.
 var (
-	nameRe      = regexp.MustCompile(`^[a-z][a-z0-9-]{0,39}$`)
+	nameRe      = regexp.MustCompile(`^[a-z][a-z0-9-]*$`) // at most 40
 	envKeyRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	userRe      = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,30}\$?$`)
-	checkNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
-	hostRe      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
+	userRe      = regexp.MustCompile(`^[a-z_][a-z0-9_-]*\$?$`)                    // at most 31 before the $
+	checkNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)              // at most 63
+	hostRe      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`) // at most 253
 )
+
+// Lengths of the patterns above, in bytes (the patterns are ASCII).
+const (
+	maxName      = 40
+	maxCheckName = 63
+	maxHost      = 253
+)
+
+// matchMax reports whether s is at most max bytes and matches re.
+func matchMax(re *regexp.Regexp, s string, max int) bool {
+	return len(s) <= max && re.MatchString(s)
+}
+
+// validUser is userRe with its length: 1 to 31 characters, and a $ after.
+func validUser(s string) bool {
+	return len(strings.TrimSuffix(s, "$")) <= 31 && userRe.MatchString(s)
+}
 
 // fail records a problem at path unless path or a table above it was already
 // reported by the decoder: a value that did not decode is not judged again.
@@ -46,7 +66,7 @@ func (v *validator) app(a *App) {
 	switch {
 	case v.root.Field("name") == nil:
 		v.fail("name", `missing; add name = "my-agent" (lowercase letters, digits and '-')`)
-	case !nameRe.MatchString(a.Name):
+	case !matchMax(nameRe, a.Name, maxName):
 		v.fail("name", "%q is not a valid name; use 1 to 40 lowercase letters, digits and '-', starting with a letter (it becomes the user berth-<name> and a directory name)", a.Name)
 	}
 	v.run(&a.Run)
@@ -124,7 +144,7 @@ func (v *validator) env(env map[string]string) {
 }
 
 func (v *validator) runRest(r *Run) {
-	if r.User != "" && !userRe.MatchString(r.User) {
+	if r.User != "" && !validUser(r.User) {
 		v.fail("run.user", "%q is not a valid user name; use lowercase letters, digits, '_' and '-', or leave it out to run as berth-<name>", r.User)
 	}
 	v.oneOf("run.restart", "a restart policy", r.Restart, RestartAlways, RestartOnFailure, RestartNever)
@@ -181,7 +201,7 @@ func listenPort(addr string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("not a host:port address; %s", want)
 	}
-	if host != "" && net.ParseIP(host) == nil && !hostRe.MatchString(host) {
+	if host != "" && net.ParseIP(host) == nil && !matchMax(hostRe, host, maxHost) {
 		return 0, fmt.Errorf("%q is not an IP address or host name; %s", host, want)
 	}
 	n, err := strconv.Atoi(port)

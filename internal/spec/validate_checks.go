@@ -14,7 +14,7 @@ func (v *validator) checks(checks []Check, hasService bool) {
 		switch j, dup := seen[c.Name]; {
 		case v.node(path+".name") == nil:
 			v.fail(path+".name", `missing; give the check a name, like name = "up"`)
-		case !checkNameRe.MatchString(c.Name):
+		case !matchMax(checkNameRe, c.Name, maxCheckName):
 			v.fail(path+".name", "%q is not a valid check name; use letters, digits, '_', '.' and '-'", c.Name)
 		case dup:
 			v.fail(path+".name", "%q is already the name of checks[%d]; names must be unique", c.Name, j)

@@ -8,14 +8,15 @@ import (
 )
 
 // secretNameRe is what a secret may be called: an environment variable
-// name, which is also a valid file and systemd credential name.
-var secretNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+// name, which is also a valid file and systemd credential name; at most 128
+// bytes (no counted repetition: see nameRe).
+var secretNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // CheckSecretName says why name cannot name a secret, or returns nil. The
 // CLI, the API and the spec use it alike.
 func CheckSecretName(name string) error {
 	switch {
-	case !secretNameRe.MatchString(name):
+	case !matchMax(secretNameRe, name, 128):
 		return fmt.Errorf("%q is not a valid secret name; use 1 to 128 letters, digits and '_', not starting with a digit (it becomes an environment variable)", name)
 	case slices.Contains(InstanceVars, name) || strings.HasPrefix(name, "BERTH_"):
 		return fmt.Errorf("%s is set by berth for each instance; name the secret otherwise", name)
@@ -55,7 +56,7 @@ func secretIn(arg string, secrets []string) string {
 
 // CheckAppName says why name cannot name an app, or returns nil.
 func CheckAppName(name string) error {
-	if !nameRe.MatchString(name) {
+	if !matchMax(nameRe, name, maxName) {
 		return fmt.Errorf("%q is not a valid app name; use 1 to 40 lowercase letters, digits and '-', starting with a letter", name)
 	}
 	return nil
