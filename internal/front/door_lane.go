@@ -35,7 +35,7 @@ type tlsLanes struct {
 	d     *door
 	ln    net.Listener
 	cfg   *tls.Config
-	queue *connQueue // what the listener's net/http server serves
+	queue *proxy.ConnListener // what the listener's net/http server serves
 
 	retiring atomic.Bool
 	mu       sync.Mutex
@@ -57,7 +57,7 @@ const (
 )
 
 func newTLSLanes(d *door, ln net.Listener, cfg *tls.Config) *tlsLanes {
-	return &tlsLanes{d: d, ln: ln, cfg: cfg, queue: newConnQueue(ln.Addr()), conns: map[*laneTrack]struct{}{}}
+	return &tlsLanes{d: d, ln: ln, cfg: cfg, queue: proxy.NewConnListener(ln.Addr()), conns: map[*laneTrack]struct{}{}}
 }
 
 // accept accepts until the listener closes.
@@ -124,14 +124,14 @@ func (t *tlsLanes) serve(lt *laneTrack) {
 	st := tc.ConnectionState()
 	if p := st.NegotiatedProtocol; p != "" && p != "http/1.1" {
 		// h2, or acme-tls/1 (whose client only wanted the certificate).
-		t.done(lt, !t.queue.give(tc))
+		t.done(lt, !t.queue.Give(tc))
 		return
 	}
 	cc := proxy.NewClientConn(tc, true)
 	cc.DrainOn(&t.retiring)
 	switch t.lane(lt, cc, st.ServerName) {
 	case proxy.NextHandOff:
-		t.done(lt, !t.queue.give(cc.HandOff()))
+		t.done(lt, !t.queue.Give(cc.HandOff()))
 	default:
 		t.done(lt, true)
 	}
