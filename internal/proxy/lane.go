@@ -109,7 +109,8 @@ func (p *Proxy) serveLaneFrom(raw net.Conn, pre []byte, ex *takeover) {
 	defer cancel()
 	lc := &laneConn{
 		p: p, c: c, ctx: ctx, ip: ip,
-		br: bufio.NewReaderSize(c, laneReadBuffer),
+		br:    bufio.NewReaderSize(c, laneReadBuffer),
+		drain: &p.retiring, // a retiring proxy's answers say Connection: close
 	}
 	if ex != nil && !lc.finish(ex) {
 		c.Close()

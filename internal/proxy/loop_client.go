@@ -157,8 +157,9 @@ func (l *evloop) start(c *client, n int) bool {
 	c.req = q.answerTo
 	rt := p.acquire(q.pin)
 	if rt == nil {
+		l.lastIfRetiring(c)
 		c.out = appendAnswer(l.bufs.getOut(), &c.req, http.StatusServiceUnavailable, bodyNoTarget, false)
-		c.closing = c.req.close
+		c.closing = c.closing || c.req.close
 		l.consume(c, n)
 		return true
 	}

@@ -200,6 +200,7 @@ func (l *evloop) answer(u *upconn) bool {
 		return false // parsed again once more bytes are in; l.kv is overwritten
 	}
 	body := u.buf[end+4 : total]
+	l.lastIfRetiring(c)
 	c.out = appendSimpleHead(l.bufs.getOut(), status, l.kv[:nkv], clen, body[:min(len(body), 512)], &c.req)
 	c.out = append(c.out, body...)
 	// Bytes past the answer mean the backend is confused: drop it.
