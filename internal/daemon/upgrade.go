@@ -88,6 +88,9 @@ func (u *upgrader) Upgrade(ctx context.Context, req api.UpgradeRequest) (api.Upg
 	}
 	res.Binary = exe
 	if res.To, err = probeVersion(ctx, exe, upgradeHealth); err != nil {
+		if self, serr := os.Executable(); serr == nil && self != exe {
+			_ = os.Remove(exe) // not a berth: nothing in bin/ to roll back to
+		}
 		return res, nil, fmt.Errorf("the new binary %s failed its check: %w; nothing was replaced", req.Binary, err)
 	}
 	info, err := front.Upgrade(ctx, front.UpgradeConfig{Front: u.fcfg, Exe: exe, Health: upgradeHealth, Budget: req.Budget}, u.fr.held)
