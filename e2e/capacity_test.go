@@ -12,8 +12,11 @@ import (
 // each sample, how many members of the proxy's set (read from the API)
 // answer their /up. A member leaving the set between the read and its
 // probe counts if it still answered, so a sample may count one more than
-// the set holds at that instant, never one less for a member that left
-// before it stopped; a dip that lasts is seen by the next samples.
+// the set holds at that instant. A member that did not answer and is no
+// longer in the set read after the probes had left before it stopped (the
+// restore of a cut rolling deploy drains and stops the candidate at once
+// when nothing is in flight): that sample is not counted. A dip that lasts
+// is seen by the next samples.
 type capacity struct {
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -55,20 +58,41 @@ func (c *capacity) sample(e *env, client *http.Client, app string) {
 	var ok sync.WaitGroup
 	var mu sync.Mutex
 	healthy := 0
+	var failed []string
 	for _, m := range ms {
 		if m.Weight <= 0 {
 			continue
 		}
 		ok.Go(func() {
 			code, _, err := get(client, "http://"+m.Addr+"/up")
+			mu.Lock()
+			defer mu.Unlock()
 			if err == nil && code == http.StatusOK {
-				mu.Lock()
 				healthy++
-				mu.Unlock()
+			} else {
+				failed = append(failed, m.Addr)
 			}
 		})
 	}
 	ok.Wait()
+	if len(failed) > 0 {
+		after, err := e.liveSet(app)
+		if err != nil {
+			c.note(fmt.Sprintf("reading the live set again: %v", err))
+			return
+		}
+		in := map[string]bool{}
+		for _, m := range after {
+			if m.Weight > 0 {
+				in[m.Addr] = true
+			}
+		}
+		for _, addr := range failed {
+			if !in[addr] {
+				return // it left the set while probed
+			}
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.samples++
