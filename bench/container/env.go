@@ -33,6 +33,10 @@ func setup(ctx context.Context, verbose bool) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // the front runs as berth_front and execs berth from here
+		os.RemoveAll(tmp)
+		return nil, err
+	}
 	b := &bench{verbose: verbose, tmp: tmp, exe: filepath.Join(tmp, "berth"), home: filepath.Join(tmp, "h")}
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", b.exe, "./cmd/berth").CombinedOutput(); err != nil {
 		os.RemoveAll(tmp)

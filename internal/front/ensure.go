@@ -2,7 +2,9 @@ package front
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,6 +115,9 @@ func spawnFrontCmd(cfg EnsureConfig, held *Held) (*exec.Cmd, <-chan error, error
 	}
 	cmd.SysProcAttr = procAttr(cfg.User)
 	if err := cmd.Start(); err != nil {
+		if cfg.User != nil && errors.Is(err, fs.ErrPermission) {
+			return nil, nil, fmt.Errorf("starting front %s as user %s: %w; the binary and every directory above it must be readable and executable by that user (install berth in /usr/local/bin), or set [front] user", cfg.Exe, cfg.User.Name, err)
+		}
 		return nil, nil, fmt.Errorf("starting front %s: %w", cfg.Exe, err)
 	}
 	exited := make(chan error, 1)

@@ -25,6 +25,11 @@ import (
 // Build compiles berth into dir and returns the binary's path. It runs
 // from the repository root.
 func Build(ctx context.Context, dir string) (string, error) {
+	// A root daemon runs its front as the user berth_front, which must
+	// reach the binary: MkdirTemp's 0700 would stop it.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return "", err
+	}
 	exe := filepath.Join(dir, "berth")
 	out, err := exec.CommandContext(ctx, "go", "build", "-o", exe, "./cmd/berth").CombinedOutput()
 	if err != nil {
@@ -73,8 +78,9 @@ func Start(ctx context.Context, exe, name string) (*Daemon, error) {
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if err := d.Client.WaitReady(wctx); err != nil {
+		log, _ := os.ReadFile(logf.Name())
 		d.Close()
-		return nil, fmt.Errorf("waiting for the daemon: %w", err)
+		return nil, fmt.Errorf("waiting for the daemon: %w; its log:\n%s", err, log)
 	}
 	return d, nil
 }
