@@ -103,17 +103,22 @@ func survivalTable(runs []run, n int, gap time.Duration) string {
 }
 
 func memoryTable(m memory) string {
-	total := m.daemon.add(m.front).add(m.keeper)
+	total := m.daemon.Add(m.front).Add(m.keeper)
 	var s strings.Builder
 	fmt.Fprintf(&s, "| berth's processes, %d agents running | RSS | PSS |\n| --- | ---: | ---: |\n", m.agents)
 	for _, r := range []struct {
 		name string
 		m    mem
 	}{{"daemon", m.daemon}, {"front", m.front}, {"keeper", m.keeper}, {"**total**", total}} {
-		fmt.Fprintf(&s, "| %s | %s | %s |\n", r.name, mb(r.m.rss), mb(r.m.pss))
+		fmt.Fprintf(&s, "| %s | %s | %s |\n", r.name, mb(r.m.RSS), mb(r.m.PSS))
+	}
+	if m.distinct > 0 {
+		fmt.Fprintf(&s, "| total, each physical page once | %s | |\n", mb(m.distinct))
 	}
 	fmt.Fprintf(&s, "\nTarget: under 64 MB in total. One app per agent (berth's sample agent), blue-green, 3 s to settle after the last deploy, "+
 		"read after the scenarios above (the daemon has been killed, upgraded and re-executed by then). RSS is VmRSS, PSS is Pss "+
-		"from smaps_rollup; the agents run the berth binary too, so shared pages are divided among more processes in PSS.\n")
+		"from smaps_rollup; the agents run the berth binary too, so shared pages are divided among more processes in PSS. "+
+		"Each physical page once: the resident pages any of the three maps, counted by frame number (/proc/<pid>/pagemap, root only); "+
+		"summed RSS counts the binary's shared pages once per process.\n")
 	return s.String()
 }
