@@ -46,8 +46,9 @@ type tlsLanes struct {
 // laneTrack is one connection of the listener and whether it is idle:
 // between requests, so that a retire may close it.
 type laneTrack struct {
-	c     net.Conn // a *tls.Conn
-	state atomic.Int32
+	c         net.Conn // a *tls.Conn
+	state     atomic.Int32
+	idleSince atomic.Int64 // unix nanoseconds, set before state goes idle
 }
 
 const (
@@ -146,10 +147,11 @@ func (t *tlsLanes) lane(lt *laneTrack, cc *proxy.ClientConn, sni string) proxy.N
 	// on a reused connection).
 	for answered := false; ; answered = true {
 		if answered && cc.Idle() {
+			lt.idleSince.Store(time.Now().UnixNano())
+			// Even while retiring: its last answer did not say
+			// Connection: close, so its client may be sending again
+			// (retire closes it once quiet).
 			lt.state.Store(laneIdle)
-			if t.retiring.Load() {
-				return proxy.NextEnded
-			}
 		}
 		res := cc.Next()
 		if !lt.state.CompareAndSwap(laneIdle, laneActive) && lt.state.Load() == laneClosed {
@@ -188,17 +190,31 @@ func (d *door) serveLane(cc *proxy.ClientConn, sni string) bool {
 	return keep
 }
 
-// retire closes every idle connection and has the others close after
-// their answer under way; the listener is closed already.
+// retire has every connection close after its answer under way, and
+// closes each idle one once it has been quiet for proxy.RetireQuiet (a
+// request may be on its way on one idle for less: it gets an answer
+// saying Connection: close instead). The listener is closed already.
 func (t *tlsLanes) retire() {
 	t.retiring.Store(true)
+	go func() {
+		for t.closeQuiet(time.Now()) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+}
+
+// closeQuiet closes the idle connections quiet for proxy.RetireQuiet
+// and reports whether any connection is left.
+func (t *tlsLanes) closeQuiet(now time.Time) (left bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for lt := range t.conns {
-		if lt.state.CompareAndSwap(laneIdle, laneClosed) {
+		quiet := now.Sub(time.Unix(0, lt.idleSince.Load())) >= proxy.RetireQuiet
+		if quiet && lt.state.CompareAndSwap(laneIdle, laneClosed) {
 			lt.c.Close()
 		}
 	}
+	return len(t.conns) > 0
 }
 
 // wait waits until every lane connection ended, or ctx ends.

@@ -132,9 +132,10 @@ func laneDoor(t *testing.T, p *proxy.Proxy) (*door, string, *x509.CertPool) {
 }
 
 // TestDoorRetireOverTLSLane retires a door with one idle HTTP/1.1 TLS
-// connection and one with a request under way: the idle one is closed at
-// once, the other gets its answer, marked Connection: close, then is
-// closed, and the retire ends without waiting for its budget.
+// connection and one with a request under way: the idle one is closed
+// once quiet for proxy.RetireQuiet, the other gets its answer, marked
+// Connection: close, then is closed, and the retire ends without waiting
+// for its budget.
 func TestDoorRetireOverTLSLane(t *testing.T) {
 	p, err := proxy.New(proxy.Config{Listen: "127.0.0.1:0", Protocol: "http"})
 	if err != nil {
@@ -202,5 +203,54 @@ func TestDoorRetireOverTLSLane(t *testing.T) {
 	}
 	if time.Since(start) > 5*time.Second {
 		t.Errorf("retire took %v", time.Since(start))
+	}
+}
+
+// TestDoorRetireAnswersAJustIdleConnection retires a door right after a
+// keep-alive connection's answer, and the client sends its next request
+// on it at once, as a client that does not retry does: it gets its answer,
+// saying Connection: close, rather than a closed connection (closing an
+// idle connection that has just answered races with such a request).
+func TestDoorRetireAnswersAJustIdleConnection(t *testing.T) {
+	p, err := proxy.New(proxy.Config{Listen: "127.0.0.1:0", Protocol: "http"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Switch(echoBackend(t, "a"))
+	d, addr, roots := laneDoor(t, p)
+	defer d.close()
+	c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "a.test", RootCAs: roots, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	get := func() (*http.Response, error) {
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			return nil, err
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, nil
+	}
+	if resp, err := get(); err != nil || resp.StatusCode != 200 || resp.Close {
+		t.Fatalf("first answer: %+v %v", resp, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := d.retire(ctx)
+	time.Sleep(50 * time.Millisecond) // the retire has looked at the connection
+	resp, err := get()
+	if err != nil || resp.StatusCode != 200 || !resp.Close {
+		t.Fatalf("request sent just after the retire: %+v %v; want 200 with Connection: close", resp, err)
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("retire did not end after the connection closed")
 	}
 }

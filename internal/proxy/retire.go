@@ -11,10 +11,6 @@ import (
 // retirePoll is how often Retire wakes the loops and looks at what is left.
 const retirePoll = 10 * time.Millisecond
 
-// retireIdleQuiet is how long a retiring loop leaves an idle keep-alive
-// client before it closes it (idleClient).
-const retireIdleQuiet = 500 * time.Millisecond
-
 // lastIfRetiring makes the answer c gets now its connection's last while
 // the proxy retires: it says Connection: close, so the client sends its
 // next request on a new connection, which the process that took the
@@ -124,7 +120,7 @@ func (l *evloop) retire() {
 // per request).
 //
 // An idle client is closed only once it has been quiet for
-// retireIdleQuiet: one that sends requests back to back gets its next
+// RetireQuiet: one that sends requests back to back gets its next
 // answer with Connection: close instead (lastIfRetiring) and leaves
 // cleanly. Closing an idle keep-alive connection always races with a
 // request the client may be sending (RFC 9112 9.3.1 leaves the retry to
@@ -135,7 +131,7 @@ func idleClient(c *client, now time.Time) bool {
 	if c.req.method == "" || c.ex.rt != nil || len(c.in) > 0 || len(c.out) > 0 {
 		return false
 	}
-	if idleSince := c.deadline.Add(-laneIdleTimeout); now.Sub(idleSince) < retireIdleQuiet {
+	if idleSince := c.deadline.Add(-laneIdleTimeout); now.Sub(idleSince) < RetireQuiet {
 		return false
 	}
 	n, err := unix.IoctlGetInt(c.fd, unix.SIOCINQ)

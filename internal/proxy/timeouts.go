@@ -14,4 +14,10 @@ const (
 	// IdleTimeout closes a keep-alive client connection that sent no
 	// request for that long.
 	IdleTimeout = 2 * time.Minute
+	// RetireQuiet is how long a retiring server leaves an idle keep-alive
+	// connection open before it closes it: closing races with a request
+	// the client may be sending, which clients that do not retry (Python's
+	// http.client, curl) would fail; a connection that sends again within
+	// it gets an answer saying Connection: close instead.
+	RetireQuiet = 500 * time.Millisecond
 )
