@@ -58,6 +58,12 @@ func (a *app) upgrade(ctx context.Context, cl *api.Client, bin string, budget ti
 		v, err := cl.Version(wctx)
 		if err == nil && v.Binary == res.Binary {
 			fmt.Fprintf(a.env.Stdout, "daemon: pid %d re-executed from %s\nberth upgraded from %s to %s\n", v.PID, res.Binary, res.From, res.To)
+			if a.env.Version != res.To && len(a.hosts) == 0 && a.env.Exe != "" {
+				// The running processes are upgraded; the file a restart
+				// starts (systemd's ExecStart, the shell's berth) is not.
+				fmt.Fprintf(a.env.Stdout, "note: %s is still berth %s; a restart of the daemon (systemctl restart, a reboot) starts the binary its unit names: "+
+					"install the new one there too (install -m 0755 %s %s)\n", a.env.Exe, a.env.Version, bin, a.env.Exe)
+			}
 			return nil
 		}
 		select {
