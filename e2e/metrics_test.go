@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,4 +52,40 @@ func TestMetricsAfterDeploys(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out)
 	}
+}
+
+// TestMetricsCountEveryInstance sends requests to an app of 3 instances:
+// the metrics of its color count all of them, not only the first
+// instance's (which was all they counted).
+func TestMetricsCountEveryInstance(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	port := freePort(t)
+	e.mustDeploy(instanceApp("triple", port, 3))
+	e.waitAnswer(port, "hello from v1.0")
+	c := newClient(5 * time.Second)
+	const n = 60
+	for range n {
+		if code, _, err := get(c, fmt.Sprintf("http://127.0.0.1:%d/", port)); err != nil || code != http.StatusOK {
+			t.Fatalf("GET: %d %v", code, err)
+		}
+	}
+	color := e.status("triple").Live
+	want := fmt.Sprintf(`berth_proxy_requests_total{app="triple",class="2xx",color="%s"} `, color)
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", e.admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, l := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(l, want); ok {
+			// waitAnswer's requests count too.
+			if got, err := strconv.ParseFloat(v, 64); err != nil || got < n {
+				t.Errorf("%s%s; want at least %d (the requests this test sent through the 3 instances)", want, v, n)
+			}
+			return
+		}
+	}
+	t.Errorf("metrics lack %s", want)
 }

@@ -7,16 +7,26 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/internal/dashboard"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/metrics"
 	"github.com/berth-dev/berth/internal/monitor"
+	"github.com/berth-dev/berth/internal/proxy"
 )
 
-// proxySource reads every app's proxy numbers at scrape time.
-type proxySource struct{ eng *deploy.Engine }
+// proxySource reads every app's proxy numbers at scrape time, one sample
+// per app and color summed over the color's instances (a rolling or canary
+// app has several). The instances of a color are remembered once seen, so
+// that a color's sum never goes backwards when its set shrinks.
+type proxySource struct {
+	eng *deploy.Engine
+
+	mu   sync.Mutex
+	seen map[string]map[string]map[string]bool // app, color, slot
+}
 
 // healthSource gives the engine the monitor's results; mon is set before
 // the control API serves.
@@ -27,13 +37,49 @@ func (s *healthSource) Latest(app, color, release string) (string, bool) {
 }
 
 func (s *proxySource) ProxyStats() []metrics.ProxySample {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var out []metrics.ProxySample
+	live := map[string]bool{}
 	s.eng.EachProxy(func(app string, p deploy.Proxy) {
+		live[app] = true
+		slots := s.slots(app)
 		for _, c := range []string{deploy.Blue, deploy.Green} {
-			out = append(out, metrics.ProxySample{App: app, Color: c, Stats: p.Stats(c)})
+			var st proxy.Stats
+			for slot := range slots[c] {
+				st = st.Add(p.Stats(slot))
+			}
+			out = append(out, metrics.ProxySample{App: app, Color: c, Stats: st})
 		}
 	})
+	for app := range s.seen {
+		if !live[app] {
+			delete(s.seen, app) // removed: its counters go with it
+		}
+	}
 	return out
+}
+
+// slots returns the remembered instance names of app by color, the store's
+// current ones added. s.mu is held.
+func (s *proxySource) slots(app string) map[string]map[string]bool {
+	if s.seen == nil {
+		s.seen = map[string]map[string]map[string]bool{}
+	}
+	m := s.seen[app]
+	if m == nil {
+		m = map[string]map[string]bool{deploy.Blue: {deploy.Blue: true}, deploy.Green: {deploy.Green: true}}
+		s.seen[app] = m
+	}
+	for color, names := range s.eng.Slots(app) {
+		if m[color] == nil {
+			continue // neither blue nor green
+		}
+		for _, n := range names {
+			m[color][n] = true
+		}
+	}
+	return m
 }
 
 // admin serves /metrics and the dashboard on the admin listener (loopback

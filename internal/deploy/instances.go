@@ -65,3 +65,20 @@ func statsOfColor(px Proxy, app string, st state.App, color string) proxy.Stats 
 	}
 	return statsOf(px, cs)
 }
+
+// Slots lists the proxy target names of app's instances by color as the
+// store records them ("blue", "blue.1", ...): what the metrics sum per
+// color. An unknown app has none.
+func (e *Engine) Slots(app string) map[string][]string {
+	st, err := e.store.GetApp(app)
+	if err != nil {
+		return nil
+	}
+	out := map[string][]string{}
+	for color := range st.Colors {
+		for _, id := range idsOf(app, st, color) {
+			out[color] = append(out[color], id.Slot())
+		}
+	}
+	return out
+}
