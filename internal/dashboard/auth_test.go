@@ -58,6 +58,7 @@ func (e *engine) Promote(app, user string) (string, int, error) {
 	return "7", 1, nil
 }
 func (e *engine) EachProxy(func(app string, p deploy.Proxy)) {}
+func (e *engine) Slots(string) map[string][]string           { return nil }
 func (e *engine) count() int                                 { e.mu.Lock(); defer e.mu.Unlock(); return len(e.rollbacks) }
 
 // clock is a settable time.

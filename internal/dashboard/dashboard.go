@@ -33,6 +33,7 @@ type Engine interface {
 	Abort(app, user string) (string, error)
 	Promote(app, user string) (string, int, error)
 	EachProxy(fn func(app string, p deploy.Proxy))
+	Slots(app string) map[string][]string
 }
 
 // Store is the part of the state store the dashboard reads and journals to.

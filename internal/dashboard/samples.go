@@ -57,6 +57,8 @@ func (r *ring[T]) all() []T {
 // proxies is what the sampler reads: every app's proxy.
 type proxies interface {
 	EachProxy(fn func(app string, p deploy.Proxy))
+	// Slots names each color's instances ("blue", "blue.1", ...).
+	Slots(app string) map[string][]string
 }
 
 // sampler keeps the last hour of each app's req/s, error rate and p99 and
@@ -98,7 +100,16 @@ func (s *sampler) sample(now time.Time) {
 	cur := map[string]map[string]proxy.Stats{}
 	if s.px != nil {
 		s.px.EachProxy(func(app string, p deploy.Proxy) {
+			// Every instance of either color: an instance seen for the
+			// first time is its baseline, one gone adds nothing.
 			cur[app] = map[string]proxy.Stats{deploy.Blue: p.Stats(deploy.Blue), deploy.Green: p.Stats(deploy.Green)}
+			for _, names := range s.px.Slots(app) {
+				for _, n := range names {
+					if _, ok := cur[app][n]; !ok {
+						cur[app][n] = p.Stats(n)
+					}
+				}
+			}
 		})
 	}
 	var disks []disk.Reading

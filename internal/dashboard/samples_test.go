@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/proxy"
 )
 
@@ -101,5 +102,39 @@ func TestHubRendersOncePerTickForAllWatchers(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("watcher %d missed the change", i)
 		}
+	}
+}
+
+// slotProxies is one app whose blue color has three instances, each with
+// its own numbers.
+type slotProxies struct{ stats map[string]proxy.Stats }
+
+func (f *slotProxies) EachProxy(fn func(string, deploy.Proxy)) { fn("triple", slotProxy{f: f}) }
+func (f *slotProxies) Slots(string) map[string][]string {
+	return map[string][]string{deploy.Blue: {"blue", "blue.1", "blue.2"}}
+}
+
+type slotProxy struct {
+	deploy.Proxy // only Stats is called
+	f            *slotProxies
+}
+
+func (p slotProxy) Stats(name string) proxy.Stats { return p.f.stats[name] }
+
+// The req/s of an app of several instances counts every instance's
+// requests (it counted the first one's only).
+func TestSamplerCountsEveryInstance(t *testing.T) {
+	t.Parallel()
+	f := &slotProxies{stats: map[string]proxy.Stats{}}
+	s := newSampler(f, nil)
+	now := time.Unix(1000, 0)
+	s.sample(now)
+	for _, n := range []string{"blue", "blue.1", "blue.2"} {
+		f.stats[n] = proxy.Stats{Requests: 10, Status2xx: 10}
+	}
+	s.sample(now.Add(10 * time.Second))
+	got := s.appSeries("triple")
+	if len(got) != 1 || got[0].ReqPerSec != 3 {
+		t.Errorf("samples %+v; want one of 3 req/s (30 requests over 3 instances in 10 s)", got)
 	}
 }
