@@ -245,8 +245,15 @@ func partMemory(ctx context.Context, o *opts, d *daemon, res *results) error {
 	fmt.Println("\n" + tab)
 	res.memory = append(res.memory, tab)
 	total := r.berth()
-	res.verdicts = append(res.verdicts, verdict{"memory", fmt.Sprintf("daemon + keeper + front RSS with %d agents (PSS; pages counted once)", o.apps),
-		fmt.Sprintf("%s (%s; %s)", mb(total.RSS), mb(total.PSS), mb(r.distinct)), "< 64 MB RSS", metIf(total.RSS < 64*1024)})
+	// The target is the machine's memory: each physical page once. The
+	// three processes run one binary, and summed RSS counts each page of
+	// it they share once per process; it is shown beside, with PSS.
+	met := metIf(r.distinct > 0 && r.distinct < 64*1024)
+	if r.distinct == 0 {
+		met = "n/a (not root: pagemap hides frame numbers)"
+	}
+	res.verdicts = append(res.verdicts, verdict{"memory", fmt.Sprintf("daemon + keeper + front with %d agents, pages counted once (summed RSS; PSS)", o.apps),
+		fmt.Sprintf("%s (%s; %s)", mb(r.distinct), mb(total.RSS), mb(total.PSS)), "< 64 MB", met})
 	return nil
 }
 
