@@ -98,9 +98,25 @@ func listeningInodes(table string, port int) []string {
 	for s.Scan() {
 		fields := strings.Fields(s.Text())
 		// sl local_address rem_address st ... inode is field 9; 0A is LISTEN.
-		if len(fields) > 9 && strings.HasSuffix(fields[1], want) && fields[3] == "0A" {
+		if len(fields) > 9 && strings.HasSuffix(fields[1], want) && fields[3] == "0A" &&
+			holdsLoopback(strings.TrimSuffix(fields[1], want)) {
 			out = append(out, fields[9])
 		}
 	}
 	return out
+}
+
+// holdsLoopback says whether a listener on the /proc/net/tcp{,6} address
+// hex keeps 127.0.0.1 from being bound on its port: 127.0.0.1 itself or a
+// wildcard. Another process may listen on the same port on ::1 or
+// 127.0.0.2 without being the holder (seen: the message named such a
+// process instead of the one that held 127.0.0.1).
+func holdsLoopback(hex string) bool {
+	switch hex {
+	case "0100007F", "00000000", // 127.0.0.1, 0.0.0.0
+		"00000000000000000000000000000000", // ::
+		"0000000000000000FFFF00000100007F": // ::ffff:127.0.0.1
+		return true
+	}
+	return false
 }
