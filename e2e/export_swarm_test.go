@@ -52,7 +52,10 @@ start_period = "1s"
 func TestExportSwarmDeploysAndRollsBack(t *testing.T) {
 	t.Parallel()
 	d := startDockerd(t)
-	d.must("swarm", "init", "--advertise-addr", "127.0.0.1")
+	// Its own manager port on loopback: the default, 0.0.0.0:2377, is
+	// taken by another dockerd's Swarm on the same machine.
+	mgr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	d.must("swarm", "init", "--advertise-addr", mgr, "--listen-addr", mgr)
 	d.buildAgentImage("berth-swarm-agent:v1")
 	t.Cleanup(func() { d.removeStack("bs", "bs_swarmed") })
 
