@@ -14,8 +14,15 @@ import (
 
 // checkedBody is a request body whose first byte may have been read
 // ahead, and which remembers whether the client's framing was refused.
+//
+// A body of declared length ends after its last byte without another
+// read of the client's body. The Transport reads once more to see the
+// end, and net/http's server, writing the answer's header meanwhile,
+// reads the client's body to its end itself and closes it: that last read
+// then failed, and the Transport cut the backend connection mid-answer.
 type checkedBody struct {
 	io.ReadCloser
+	left      int64 // bytes still to come, or -1 when not declared
 	first     [1]byte
 	pending   bool
 	malformed bool
@@ -24,7 +31,10 @@ type checkedBody struct {
 // checkBody reads the first byte of r's chunked body, unless the client
 // waits for 100 Continue, which the backend's own 100 should trigger.
 func checkBody(r *http.Request) (*checkedBody, error) {
-	b := &checkedBody{ReadCloser: r.Body}
+	b := &checkedBody{ReadCloser: r.Body, left: -1}
+	if r.ContentLength > 0 {
+		b.left = r.ContentLength
+	}
 	if r.ProtoMajor != 1 || len(r.TransferEncoding) == 0 || headerHasToken(r.Header, "Expect", "100-continue") {
 		return b, nil
 	}
@@ -43,7 +53,16 @@ func (b *checkedBody) Read(p []byte) (int, error) {
 		b.pending = false
 		return 1, nil
 	}
+	if b.left == 0 {
+		return 0, io.EOF
+	}
+	if b.left > 0 && int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
 	n, err := b.ReadCloser.Read(p)
+	if b.left > 0 {
+		b.left -= int64(n)
+	}
 	if errors.Is(err, errMalformed) {
 		b.malformed = true
 	}
