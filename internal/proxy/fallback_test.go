@@ -6,24 +6,35 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 )
 
-// refusingTarget is a target whose listener was closed: every dial to it
-// is refused, as when a new release crashed.
+// refusingTarget is a target every dial to which is refused, as when a
+// new release crashed. Its port is held by a socket that is bound but
+// never listens, so no other test's listener can take the port over (a
+// closed listener's port could be handed out again by the kernel).
 func refusingTarget(t *testing.T, name string) Target {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return Target{Name: name, Addr: addr}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := sa.(*unix.SockaddrInet4).Port
+	return Target{Name: name, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 }
 
 // echoTarget answers "name method body" to every request.
@@ -116,7 +127,7 @@ func send(t *testing.T, c *http.Client, p *Proxy, call fallbackCall) string {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("reading answer: %v", err)
+		t.Fatalf("%s: reading answer (%s, %d of %d bytes): %v", call.method, resp.Status, len(b), resp.ContentLength, err)
 	}
 	return resp.Status[:3] + " " + string(b)
 }
