@@ -41,7 +41,7 @@ const MaxVersion = "1.44"
 // so a berth daemon starts whether or not the engine is up.
 type Client struct {
 	host string // as given: unix:///run/docker.sock, tcp://127.0.0.1:2375
-	base string // scheme and authority of every request URL
+	addr string // the authority of every request URL
 	hc   *http.Client
 
 	mu      sync.Mutex
@@ -61,14 +61,14 @@ func New(host string) (*Client, error) {
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
 	}
-	var base string
+	var authority string
 	switch proto {
 	case "unix":
 		d := net.Dialer{Timeout: 10 * time.Second}
 		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return d.DialContext(ctx, "unix", addr)
 		}
-		base = "http://engine.localhost" // any name: the socket is dialled
+		authority = "engine.localhost" // any name: the socket is dialled
 	case "tcp", "http":
 		u, err := url.Parse("tcp://" + addr)
 		if err != nil || u.Host == "" {
@@ -76,11 +76,11 @@ func New(host string) (*Client, error) {
 		}
 		tr.Proxy = http.ProxyFromEnvironment
 		tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second}).DialContext
-		base = "http://" + u.Host
+		authority = u.Host
 	default:
 		return nil, fmt.Errorf("engine address %q: scheme %s is not supported; berth speaks to unix:// and tcp:// (without TLS)", host, proto)
 	}
-	return &Client{host: host, base: base, hc: &http.Client{Transport: tr}}, nil
+	return &Client{host: host, addr: authority, hc: &http.Client{Transport: tr}}, nil
 }
 
 // Host is the address the client was made of.
@@ -164,11 +164,10 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, bo
 }
 
 func (c *Client) send(ctx context.Context, method, path string, q url.Values, body io.Reader, contentType string) (*http.Response, error) {
-	u := c.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	// The path is escaped here, once: an image reference may hold any
+	// character the engine's router takes ("/" included).
+	u := url.URL{Scheme: "http", Host: c.addr, Path: path, RawQuery: q.Encode()}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
 		return nil, fmt.Errorf("making the request %s %s: %w", method, path, err)
 	}

@@ -287,3 +287,24 @@ func TestImageCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestPathEscaped: an image reference goes into the path escaped once, so
+// an odd character reaches the engine as part of the name (not as a
+// query) and a registry's slashes stay slashes.
+func TestPathEscaped(t *testing.T) {
+	var got []string
+	c, _ := startFake(t, "1.41", func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.URL.Path+" raw="+r.URL.RawQuery)
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"message":"No such image"}`)
+	})
+	for _, ref := range []string{"localhost:5000/team/app:v1", "odd?name#x"} {
+		if _, err := c.ImageInspect(ctx(t), ref); !IsNotFound(err) {
+			t.Errorf("ImageInspect(%q) = %v", ref, err)
+		}
+	}
+	want := []string{"/v1.41/images/localhost:5000/team/app:v1/json raw=", "/v1.41/images/odd?name#x/json raw="}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("paths the engine saw (-want +got):\n%s", d)
+	}
+}

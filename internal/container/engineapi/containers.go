@@ -28,7 +28,7 @@ func (c *Client) Create(ctx context.Context, req CreateRequest) (string, error) 
 // Start starts a created or stopped container. Starting a running one is
 // no error (the engine answers 304).
 func (c *Client) Start(ctx context.Context, id string) error {
-	return c.callJSON(ctx, http.MethodPost, "/containers/"+url.PathEscape(id)+"/start", nil, nil, nil)
+	return c.callJSON(ctx, http.MethodPost, "/containers/"+id+"/start", nil, nil, nil)
 }
 
 // Stop stops a container: its stop signal, then SIGKILL after timeout
@@ -38,7 +38,7 @@ func (c *Client) Stop(ctx context.Context, id string, timeout *int) error {
 	if timeout != nil {
 		q.Set("t", strconv.Itoa(*timeout))
 	}
-	return c.callJSON(ctx, http.MethodPost, "/containers/"+url.PathEscape(id)+"/stop", q, nil, nil)
+	return c.callJSON(ctx, http.MethodPost, "/containers/"+id+"/stop", q, nil, nil)
 }
 
 // Remove removes a container, killing it first when force is set.
@@ -47,7 +47,7 @@ func (c *Client) Remove(ctx context.Context, id string, force bool) error {
 	if force {
 		q.Set("force", "1")
 	}
-	return c.callJSON(ctx, http.MethodDelete, "/containers/"+url.PathEscape(id), q, nil, nil)
+	return c.callJSON(ctx, http.MethodDelete, "/containers/"+id, q, nil, nil)
 }
 
 // List lists containers, stopped ones too when all is set, with every
@@ -78,7 +78,7 @@ func (c *Client) List(ctx context.Context, all bool, labels ...string) ([]Contai
 // Inspect reads a container by id or name.
 func (c *Client) Inspect(ctx context.Context, id string) (ContainerInfo, error) {
 	var out ContainerInfo
-	err := c.callJSON(ctx, http.MethodGet, "/containers/"+url.PathEscape(id)+"/json", nil, nil, &out)
+	err := c.callJSON(ctx, http.MethodGet, "/containers/"+id+"/json", nil, nil, &out)
 	return out, err
 }
 
@@ -93,7 +93,7 @@ func (c *Client) Wait(ctx context.Context, id string) (int64, string, error) {
 			Message string `json:"Message"`
 		} `json:"Error"`
 	}
-	if err := c.callJSON(ctx, http.MethodPost, "/containers/"+url.PathEscape(id)+"/wait", q, nil, &res); err != nil {
+	if err := c.callJSON(ctx, http.MethodPost, "/containers/"+id+"/wait", q, nil, &res); err != nil {
 		return -1, "", err
 	}
 	msg := ""
@@ -124,7 +124,7 @@ func (c *Client) Logs(ctx context.Context, id string, opts LogsOptions) (io.Read
 	if opts.Since != "" {
 		q.Set("since", opts.Since)
 	}
-	resp, err := c.call(ctx, http.MethodGet, "/containers/"+url.PathEscape(id)+"/logs", q, nil, "")
+	resp, err := c.call(ctx, http.MethodGet, "/containers/"+id+"/logs", q, nil, "")
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 )
 
@@ -19,7 +18,7 @@ func (c *Client) ExecCreate(ctx context.Context, id string, argv []string) (stri
 	var res struct {
 		ID string `json:"Id"`
 	}
-	if err := c.callJSON(ctx, http.MethodPost, "/containers/"+url.PathEscape(id)+"/exec", nil, in, &res); err != nil {
+	if err := c.callJSON(ctx, http.MethodPost, "/containers/"+id+"/exec", nil, in, &res); err != nil {
 		return "", err
 	}
 	return res.ID, nil
@@ -32,7 +31,7 @@ func (c *Client) ExecCreate(ctx context.Context, id string, argv []string) (stri
 // stdin needs. The caller closes it.
 func (c *Client) ExecStart(ctx context.Context, execID string) (io.ReadCloser, error) {
 	body := strings.NewReader(`{"Detach":false,"Tty":false}`)
-	resp, err := c.call(ctx, http.MethodPost, "/exec/"+url.PathEscape(execID)+"/start", nil, body, "application/json")
+	resp, err := c.call(ctx, http.MethodPost, "/exec/"+execID+"/start", nil, body, "application/json")
 	if err != nil {
 		return nil, err
 	}
@@ -42,6 +41,6 @@ func (c *Client) ExecStart(ctx context.Context, execID string) (io.ReadCloser, e
 // ExecInspect reads whether the exec runs and its exit code.
 func (c *Client) ExecInspect(ctx context.Context, execID string) (ExecInfo, error) {
 	var out ExecInfo
-	err := c.callJSON(ctx, http.MethodGet, "/exec/"+url.PathEscape(execID)+"/json", nil, nil, &out)
+	err := c.callJSON(ctx, http.MethodGet, "/exec/"+execID+"/json", nil, nil, &out)
 	return out, err
 }
