@@ -13,7 +13,9 @@
 // The API version is negotiated as the engine's own tools do: GET /_ping
 // answers the newest version the engine speaks in its API-Version header,
 // and the client speaks the lower of that and MaxVersion in every path
-// (/v1.44/containers/...). A Client is safe for concurrent use.
+// (/v1.44/containers/...), raised to the engine's MinAPIVersion (GET
+// /version) when the engine no longer accepts MaxVersion. A Client is safe
+// for concurrent use.
 package engineapi
 
 import (
@@ -46,6 +48,7 @@ type Client struct {
 
 	mu      sync.Mutex
 	version string // negotiated; "" until the first ping
+	newest  string // the engine's newest version when it was negotiated
 }
 
 // New makes a client of host: unix://PATH or tcp://HOST:PORT (plain HTTP,
@@ -92,28 +95,56 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// Ping checks that the engine answers and (again) negotiates the API
-// version from its answer. It returns the version it will speak.
+// Ping checks that the engine answers and returns the API version the
+// client speaks to it. The first ping, and one after the engine's newest
+// version changed (an upgrade under a running berth), negotiates it.
 func (c *Client) Ping(ctx context.Context) (string, error) {
 	resp, err := c.send(ctx, http.MethodGet, "/_ping", nil, nil, "")
 	if err != nil {
 		return "", err
 	}
 	drain(resp)
-	v := negotiate(resp.Header.Get("Api-Version"))
+	newest := resp.Header.Get("Api-Version")
 	c.mu.Lock()
-	c.version = v
+	v, seen := c.version, c.newest
+	c.mu.Unlock()
+	if v != "" && seen == newest {
+		return v, nil
+	}
+	v = negotiate(newest, c.oldest(ctx))
+	c.mu.Lock()
+	c.version, c.newest = v, newest
 	c.mu.Unlock()
 	return v, nil
 }
 
-// negotiate is the version to speak to an engine whose newest is server:
-// the lower of it and MaxVersion; MaxVersion when the engine does not say.
-func negotiate(server string) string {
-	if !validVersion(server) || lessVersion(MaxVersion, server) {
-		return MaxVersion
+// oldest is the oldest API version the engine accepts, from its
+// unversioned /version; "" when it does not say.
+func (c *Client) oldest(ctx context.Context) string {
+	resp, err := c.send(ctx, http.MethodGet, "/version", nil, nil, "")
+	if err != nil {
+		return ""
 	}
-	return server
+	defer drain(resp)
+	var v struct {
+		MinAPIVersion string `json:"MinAPIVersion"`
+	}
+	_ = json.NewDecoder(io.LimitReader(resp.Body, maxErrorBody)).Decode(&v)
+	return v.MinAPIVersion
+}
+
+// negotiate is the version to speak to an engine that speaks newest down
+// to oldest: the lower of newest and MaxVersion (MaxVersion when the
+// engine does not say), but never below oldest, which an engine refuses.
+func negotiate(newest, oldest string) string {
+	v := MaxVersion
+	if validVersion(newest) && lessVersion(newest, MaxVersion) {
+		v = newest
+	}
+	if validVersion(oldest) && lessVersion(v, oldest) {
+		v = oldest
+	}
+	return v
 }
 
 // validVersion reports whether v is "MAJOR.MINOR" in digits.

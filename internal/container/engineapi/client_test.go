@@ -29,6 +29,13 @@ type fakeEngine struct {
 
 func startFake(t *testing.T, version string, h http.HandlerFunc) (*Client, *fakeEngine) {
 	t.Helper()
+	return startFakeRange(t, version, "1.24", h)
+}
+
+// startFakeRange is startFake of an engine that accepts versions from
+// oldest ("" = it does not say) to version.
+func startFakeRange(t *testing.T, version, oldest string, h http.HandlerFunc) (*Client, *fakeEngine) {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "engine.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
@@ -44,6 +51,11 @@ func startFake(t *testing.T, version string, h http.HandlerFunc) (*Client, *fake
 				w.Header().Set("Api-Version", version)
 			}
 			io.WriteString(w, "OK")
+			return
+		}
+		if r.URL.Path == "/version" {
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(map[string]string{"ApiVersion": version, "MinAPIVersion": oldest})
 			return
 		}
 		h(w, r)
@@ -76,17 +88,18 @@ func ctx(t *testing.T) context.Context {
 // none or says something that is not a version.
 func TestVersionNegotiation(t *testing.T) {
 	for _, tc := range []struct {
-		name, server, want string
+		name, server, oldest, want string
 	}{
-		{"older engine", "1.41", "/v1.41/containers/x/json"},
-		{"newer engine", "1.52", "/v" + MaxVersion + "/containers/x/json"},
-		{"ten is more than four", "1.100", "/v" + MaxVersion + "/containers/x/json"},
-		{"same", MaxVersion, "/v" + MaxVersion + "/containers/x/json"},
-		{"none", "", "/v" + MaxVersion + "/containers/x/json"},
-		{"garbage", "v2", "/v" + MaxVersion + "/containers/x/json"},
+		{"older engine", "1.41", "1.24", "/v1.41/containers/x/json"},
+		{"newer engine", "1.52", "1.24", "/v" + MaxVersion + "/containers/x/json"},
+		{"ten is more than four", "1.100", "1.24", "/v" + MaxVersion + "/containers/x/json"},
+		{"same", MaxVersion, "", "/v" + MaxVersion + "/containers/x/json"},
+		{"none", "", "", "/v" + MaxVersion + "/containers/x/json"},
+		{"garbage", "v2", "x", "/v" + MaxVersion + "/containers/x/json"},
+		{"engine refuses MaxVersion", "1.60", "1.50", "/v1.50/containers/x/json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, f := startFake(t, tc.server, func(w http.ResponseWriter, r *http.Request) {
+			c, f := startFakeRange(t, tc.server, tc.oldest, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				io.WriteString(w, `{"Id":"abc","State":{"Running":true,"Pid":42}}`)
 			})
@@ -97,7 +110,15 @@ func TestVersionNegotiation(t *testing.T) {
 			if info.ID != "abc" || info.State == nil || !info.State.Running || info.State.Pid != 42 {
 				t.Errorf("inspect = %+v", info)
 			}
-			want := []string{"GET /_ping", "GET " + tc.want}
+			// A second call pings no more; a ping negotiates again only
+			// when the engine's newest version changed.
+			if _, err := c.Inspect(ctx(t), "x"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Ping(ctx(t)); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"GET /_ping", "GET /version", "GET " + tc.want, "GET " + tc.want, "GET /_ping"}
 			if d := cmp.Diff(want, f.requests()); d != "" {
 				t.Errorf("requests (-want +got):\n%s", d)
 			}
