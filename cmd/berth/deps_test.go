@@ -16,6 +16,9 @@ var banned = []struct {
 	{"k8s.io/", "berth export writes manifests from its own structs; k8s.io/api is for its tests only"},
 	{"sigs.k8s.io/", "the same: the export's YAML is go.yaml.in/yaml/v3's"},
 	{"go.yaml.in/yaml/v2", "one YAML library (v3) is enough"},
+	{"github.com/moby/moby/client", "the container runtime speaks the Engine API with its own small client (internal/container/engineapi); moby's is for its tests only"},
+	{"github.com/moby/moby/api", "the same: engineapi has its own structs of the fields berth sends and reads"},
+	{"go.opentelemetry.io", "came with moby's client; no berth process traces"},
 }
 
 // TestBannedDependencies lists what the binary links and fails on a banned

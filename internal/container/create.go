@@ -3,16 +3,12 @@ package container
 import (
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
-	"github.com/moby/moby/client"
-
+	"github.com/berth-dev/berth/internal/container/engineapi"
 	"github.com/berth-dev/berth/internal/runtime"
 )
 
@@ -20,17 +16,17 @@ import (
 const engineLogMax = "20m"
 
 // createOptions is the container of inst running image (an image id).
-func (r *Runtime) createOptions(inst runtime.Instance, img imageInfo) (client.ContainerCreateOptions, error) {
+func (r *Runtime) createOptions(inst runtime.Instance, img imageInfo) (engineapi.CreateRequest, error) {
 	raw, err := json.Marshal(inst)
 	if err != nil {
-		return client.ContainerCreateOptions{}, fmt.Errorf("recording the instance: %w", err)
+		return engineapi.CreateRequest{}, fmt.Errorf("recording the instance: %w", err)
 	}
 	env, err := containerEnv(inst)
 	if err != nil {
-		return client.ContainerCreateOptions{}, err
+		return engineapi.CreateRequest{}, err
 	}
 	stop := int(inst.StopTimeout.Seconds() + 0.999)
-	cfg := &container.Config{
+	cfg := engineapi.ContainerConfig{
 		Image:       img.id,
 		Env:         env,
 		User:        userFor(inst, img.user),
@@ -43,37 +39,34 @@ func (r *Runtime) createOptions(inst runtime.Instance, img imageInfo) (client.Co
 	if len(inst.Argv) > 0 {
 		cfg.Cmd = inst.Argv
 	}
-	host := &container.HostConfig{
-		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
-		Resources:     resources(inst),
-	}
+	host := &engineapi.HostConfig{RestartPolicy: engineapi.RestartPolicy{Name: "no"}}
+	setResources(host, inst)
 	if r.engine == Docker {
 		// berth's log is the record; the engine's copy only has to bridge
 		// a daemon restart, so it is capped instead of growing forever.
-		host.LogConfig = container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": engineLogMax, "max-file": "2"}}
+		host.LogConfig = &engineapi.LogConfig{Type: "json-file", Config: map[string]string{"max-size": engineLogMax, "max-file": "2"}}
 	}
 	if inst.Shared != "" {
 		host.Binds = []string{inst.Shared + ":" + inst.Shared}
 	}
 	if inst.Port > 0 {
-		p, err := network.ParsePort(strconv.Itoa(inst.Port) + "/tcp")
-		if err != nil {
-			return client.ContainerCreateOptions{}, fmt.Errorf("publishing port %d: %w", inst.Port, err)
+		if inst.Port > 65535 {
+			return engineapi.CreateRequest{}, fmt.Errorf("publishing port %d: not a TCP port", inst.Port)
 		}
-		cfg.ExposedPorts = network.PortSet{p: {}}
-		host.PortBindings = network.PortMap{p: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(inst.Port)}}}
+		p := strconv.Itoa(inst.Port) + "/tcp"
+		cfg.ExposedPorts = map[string]struct{}{p: {}}
+		host.PortBindings = map[string][]engineapi.PortBinding{p: {{HostIP: "127.0.0.1", HostPort: strconv.Itoa(inst.Port)}}}
 	}
-	return client.ContainerCreateOptions{Name: r.name(inst.ID), Config: cfg, HostConfig: host}, nil
+	return engineapi.CreateRequest{Name: r.name(inst.ID), ContainerConfig: cfg, HostConfig: host}, nil
 }
 
-// resources are the spec's limits in the engine's units.
-func resources(inst runtime.Instance) container.Resources {
-	res := container.Resources{Memory: inst.MemoryMax, NanoCPUs: int64(inst.CPUs * 1e9)}
+// setResources sets the spec's limits in the engine's units.
+func setResources(host *engineapi.HostConfig, inst runtime.Instance) {
+	host.Memory, host.NanoCPUs = inst.MemoryMax, int64(inst.CPUs*1e9)
 	if inst.TasksMax > 0 {
 		n := int64(inst.TasksMax)
-		res.PidsLimit = &n
+		host.PidsLimit = &n
 	}
-	return res
 }
 
 // userFor is who the container runs as: the spec's user when written (a

@@ -1,8 +1,8 @@
 // Package container is the runtime.Runtime of the container engines: each
 // instance is a container of the Docker engine or of Podman (through its
 // Docker-compatible API socket), created and supervised by berth. The engine
-// is reached with the official Go client (github.com/moby/moby/client),
-// never through the docker CLI.
+// is reached through its HTTP API with berth's own small client
+// (internal/container/engineapi), never through the docker CLI.
 package container
 
 import (
@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/moby/moby/client"
+	"github.com/berth-dev/berth/internal/container/engineapi"
 )
 
 // Engine names.
@@ -40,13 +40,16 @@ func Host(engine string, getenv func(string) string) string {
 	if h := getenv("DOCKER_HOST"); h != "" {
 		return h
 	}
-	return client.DefaultDockerHost
+	return defaultDockerHost
 }
+
+// defaultDockerHost is where Docker listens unless told otherwise.
+const defaultDockerHost = "unix:///var/run/docker.sock"
 
 // dial makes a client of host. It does not connect: the first call does,
 // so a daemon starts whether or not the engine is up.
-func dial(host string) (*client.Client, error) {
-	c, err := client.New(client.WithHost(host), client.WithAPIVersionNegotiation())
+func dial(host string) (*engineapi.Client, error) {
+	c, err := engineapi.New(host)
 	if err != nil {
 		return nil, fmt.Errorf("making a client of %s: %w", host, err)
 	}
@@ -56,7 +59,7 @@ func dial(host string) (*client.Client, error) {
 // ping checks the engine answers, naming where it was looked for and how
 // to make it answer.
 func (r *Runtime) ping(ctx context.Context) error {
-	if _, err := r.cli.Ping(ctx, client.PingOptions{}); err != nil {
+	if _, err := r.cli.Ping(ctx); err != nil {
 		hint := "start it (systemctl start docker) or set DOCKER_HOST"
 		if r.engine == Podman {
 			hint = "start it (podman system service --time=0 unix:///run/podman/podman.sock) or set CONTAINER_HOST"

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/moby/client"
+	"github.com/berth-dev/berth/internal/container/engineapi"
 )
 
 // maxExecOutput bounds what an exec check's output keeps for its error.
@@ -22,21 +22,21 @@ func (r *Runtime) Exec(ctx context.Context, id string, argv []string) error {
 	if s == nil {
 		return fmt.Errorf("exec in %s: instance not known to %s", id, r.engine)
 	}
-	cr, err := r.cli.ExecCreate(ctx, s.cid, client.ExecCreateOptions{Cmd: argv, AttachStdout: true, AttachStderr: true})
+	execID, err := r.cli.ExecCreate(ctx, s.cid, argv)
 	if err != nil {
 		return fmt.Errorf("exec %q in %s: %s answered: %w", strings.Join(argv, " "), id, r.engine, err)
 	}
-	at, err := r.cli.ExecAttach(ctx, cr.ID, client.ExecAttachOptions{})
+	rc, err := r.cli.ExecStart(ctx, execID)
 	if err != nil {
 		return fmt.Errorf("exec %q in %s: %s answered: %w", strings.Join(argv, " "), id, r.engine, err)
 	}
 	var out bytes.Buffer
-	_, _ = io.Copy(&out, io.LimitReader(at.Reader, maxExecOutput))
-	at.Close()
+	_, _ = io.Copy(&out, io.LimitReader(rc, maxExecOutput))
+	rc.Close()
 	// The output ends a moment before the engine records the exit.
-	var ins client.ExecInspectResult
+	var ins engineapi.ExecInfo
 	for range 50 {
-		ins, err = r.cli.ExecInspect(ctx, cr.ID, client.ExecInspectOptions{})
+		ins, err = r.cli.ExecInspect(ctx, execID)
 		if err != nil {
 			return fmt.Errorf("exec %q in %s: %w", strings.Join(argv, " "), id, err)
 		}

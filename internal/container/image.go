@@ -3,7 +3,6 @@ package container
 import (
 	"archive/tar"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,9 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/client"
-
+	"github.com/berth-dev/berth/internal/container/engineapi"
 	"github.com/berth-dev/berth/internal/process"
 	"github.com/berth-dev/berth/internal/runtime"
 )
@@ -52,7 +49,7 @@ func (r *Runtime) image(ctx context.Context, inst runtime.Instance, progress fun
 		r.log.Warn("the pinned image of the release is gone; resolving its reference again", "release", inst.Release, "image", ref)
 	}
 	info, err := r.inspectImage(ctx, ref)
-	if cerrdefs.IsNotFound(err) {
+	if engineapi.IsNotFound(err) {
 		if inst.Build != "" {
 			err = r.build(ctx, inst, ref, progress)
 		} else {
@@ -77,7 +74,7 @@ func (r *Runtime) image(ctx context.Context, inst runtime.Instance, progress fun
 func (r *Runtime) inspectImage(ctx context.Context, ref string) (imageInfo, error) {
 	res, err := r.cli.ImageInspect(ctx, ref)
 	if err != nil {
-		if cerrdefs.IsNotFound(err) {
+		if engineapi.IsNotFound(err) {
 			return imageInfo{}, err
 		}
 		return imageInfo{}, fmt.Errorf("inspecting image %s on %s: %w", ref, r.engine, err)
@@ -94,23 +91,15 @@ func (r *Runtime) inspectImage(ctx context.Context, ref string) (imageInfo, erro
 // progress and in the daemon's log.
 func (r *Runtime) pull(ctx context.Context, ref string, progress func(string)) error {
 	r.log.Info("pulling image", "image", ref)
-	resp, err := r.cli.ImagePull(ctx, ref, client.ImagePullOptions{})
-	if err != nil {
-		return fmt.Errorf("pulling image %s: %s answered: %w", ref, r.engine, err)
-	}
-	defer resp.Close()
-	for msg, err := range resp.JSONMessages(ctx) {
-		if err != nil {
-			return fmt.Errorf("pulling image %s: %s answered: %w", ref, r.engine, err)
-		}
-		if msg.Error != nil {
-			return fmt.Errorf("pulling image %s: %s answered: %s", ref, r.engine, msg.Error.Message)
-		}
-		if msg.Status != "" && msg.Progress == nil {
+	err := r.cli.Pull(ctx, ref, func(msg engineapi.Message) {
+		if msg.Status != "" && !msg.HasProgress() {
 			line := strings.TrimSpace(msg.ID + " " + msg.Status)
 			r.log.Info("pull", "image", ref, "status", line)
 			progress("pull " + ref + ": " + line)
 		}
+	})
+	if err != nil {
+		return fmt.Errorf("pulling image %s: %s answered: %w", ref, r.engine, err)
 	}
 	return nil
 }
@@ -121,32 +110,18 @@ func (r *Runtime) build(ctx context.Context, inst runtime.Instance, ref string, 
 	dir := filepath.Join(inst.Dir, inst.Build)
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(tarDir(pw, dir)) }()
-	res, err := r.cli.ImageBuild(ctx, pr, client.ImageBuildOptions{Tags: []string{ref}, Remove: true, ForceRemove: true,
-		Labels: map[string]string{labelApp: inst.App, labelRelease: inst.Release}})
-	if err != nil {
-		pr.CloseWithError(err)
-		return fmt.Errorf("building %s from %s: %s answered: %w", ref, dir, r.engine, err)
-	}
-	defer res.Body.Close()
-	dec := json.NewDecoder(res.Body)
-	for {
-		var msg struct {
-			Stream string `json:"stream"`
-			Error  string `json:"error"`
-		}
-		if err := dec.Decode(&msg); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("building %s from %s: reading the engine's answer: %w", ref, dir, err)
-		}
-		if msg.Error != "" {
-			return fmt.Errorf("building %s from %s: %s answered: %s", ref, dir, r.engine, msg.Error)
-		}
+	defer pr.Close()
+	err := r.cli.Build(ctx, pr, engineapi.BuildOptions{Tags: []string{ref}, Remove: true, ForceRemove: true,
+		Labels: map[string]string{labelApp: inst.App, labelRelease: inst.Release}}, func(msg engineapi.Message) {
 		if s := strings.TrimSpace(msg.Stream); s != "" {
 			r.log.Info("build", "image", ref, "step", s)
 			progress("build " + ref + ": " + s)
 		}
+	})
+	if err != nil {
+		return fmt.Errorf("building %s from %s: %s answered: %w", ref, dir, r.engine, err)
 	}
+	return nil
 }
 
 // tarDir writes dir as a tar stream, regular files, directories and
@@ -282,7 +257,7 @@ func (r *Runtime) PruneImages(ctx context.Context, app string, removed []string)
 			if built := "berth-" + strings.ToLower(app) + ":" + strings.ToLower(rel); r.pinnedRef(app, rel) == built {
 				target = built
 			}
-			if _, err := r.cli.ImageRemove(ctx, target, client.ImageRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+			if err := r.cli.ImageRemove(ctx, target); err != nil && !engineapi.IsNotFound(err) {
 				r.log.Warn("keeping an image still in use", "app", app, "release", rel, "image", id, "err", err)
 				continue
 			}

@@ -73,7 +73,7 @@ func TestBuildPinPrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ins, err := r.cli.ContainerInspect(ctx, r.Name(r2.ID), containerInspectOpts())
+	ins, err := mobyClient(t, r).ContainerInspect(ctx, r.Name(r2.ID), containerInspectOpts())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestBuildPinPrune(t *testing.T) {
 	if err != nil || len(removed) != 1 || removed[0] != built {
 		t.Errorf("PruneImages = %v, %v; want [%s]", removed, err, built)
 	}
-	if _, err := r.cli.ImageInspect(ctx, built); !cerrdefs.IsNotFound(err) {
+	if _, err := mobyClient(t, r).ImageInspect(ctx, built); !cerrdefs.IsNotFound(err) {
 		t.Errorf("the pruned release's image is still there: %v", err)
 	}
 	if r.ImageOf("app", "r1") != "" || r.ImageOf("app", "r2") != first {

@@ -10,10 +10,7 @@ import (
 	"strings"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
-
+	"github.com/berth-dev/berth/internal/container/engineapi"
 	"github.com/berth-dev/berth/internal/logs"
 	"github.com/berth-dev/berth/internal/runtime"
 )
@@ -42,19 +39,19 @@ func (r *Runtime) Start(ctx context.Context, inst runtime.Instance) (runtime.Sta
 	if err != nil {
 		return runtime.Status{}, err
 	}
-	res, err := r.cli.ContainerCreate(ctx, opts)
+	cid, err := r.cli.Create(ctx, opts)
 	if err != nil {
 		return runtime.Status{}, fmt.Errorf("creating the container of %s from %s: %s answered: %w", inst.ID, img.ref, r.engine, err)
 	}
-	if _, err := r.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
-		_, _ = r.cli.ContainerRemove(context.WithoutCancel(ctx), res.ID, client.ContainerRemoveOptions{Force: true})
+	if err := r.cli.Start(ctx, cid); err != nil {
+		_ = r.cli.Remove(context.WithoutCancel(ctx), cid, true)
 		if isPortConflict(err) {
 			return runtime.Status{}, fmt.Errorf("starting the container of %s: port 127.0.0.1:%d is taken by another program; free it or pin other ports under [deploy]: %s answered: %w", inst.ID, inst.Port, r.engine, err)
 		}
 		return runtime.Status{}, fmt.Errorf("starting the container of %s (publishing 127.0.0.1:%d): %s answered: %w", inst.ID, inst.Port, r.engine, err)
 	}
 	r.markStopped(inst.ID, false)
-	if err := r.supervise(inst, res.ID, false, false); err != nil {
+	if err := r.supervise(inst, cid, false, false); err != nil {
 		return runtime.Status{}, err
 	}
 	return r.Status(ctx, inst.ID)
@@ -124,7 +121,7 @@ func (r *Runtime) adopt(ctx context.Context) error {
 		}
 		// A container that exited while no berth watched it is restarted
 		// by the watcher, unless berth had stopped it.
-		stopped := c.State != container.StateRunning && r.wasStopped(inst.ID)
+		stopped := c.State != "running" && r.wasStopped(inst.ID)
 		if err := r.supervise(inst, c.ID, true, stopped); err != nil {
 			return err
 		}
@@ -133,13 +130,12 @@ func (r *Runtime) adopt(ctx context.Context) error {
 	return nil
 }
 
-func (r *Runtime) list(ctx context.Context) ([]container.Summary, error) {
-	res, err := r.cli.ContainerList(ctx, client.ContainerListOptions{All: true,
-		Filters: client.Filters{}.Add("label", labelHome+"="+r.home)})
+func (r *Runtime) list(ctx context.Context) ([]engineapi.ContainerSummary, error) {
+	items, err := r.cli.List(ctx, true, labelHome+"="+r.home)
 	if err != nil {
 		return nil, fmt.Errorf("listing containers on %s: %w", r.engine, err)
 	}
-	return res.Items, nil
+	return items, nil
 }
 
 func (r *Runtime) get(id string) *supervised {
@@ -166,7 +162,7 @@ func (r *Runtime) Stop(ctx context.Context, id string) (runtime.Status, error) {
 	s.mu.Unlock()
 	r.markStopped(id, true)
 	timeout := int(s.inst.StopTimeout.Seconds() + 0.999)
-	if _, err := r.cli.ContainerStop(ctx, s.cid, client.ContainerStopOptions{Timeout: &timeout}); err != nil && !cerrdefs.IsNotFound(err) {
+	if err := r.cli.Stop(ctx, s.cid, &timeout); err != nil && !engineapi.IsNotFound(err) {
 		return runtime.Status{}, fmt.Errorf("stopping %s: %s answered: %w", id, r.engine, err)
 	}
 	select {
@@ -196,7 +192,7 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 		}
 		cid = s.cid
 	}
-	_, err := r.cli.ContainerRemove(ctx, cid, client.ContainerRemoveOptions{Force: true})
+	err := r.cli.Remove(ctx, cid, true)
 	if s != nil {
 		s.mu.Lock()
 		if !s.stopping {
@@ -212,7 +208,7 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 		r.mu.Unlock()
 	}
 	switch {
-	case cerrdefs.IsNotFound(err):
+	case engineapi.IsNotFound(err):
 		if s == nil {
 			return runtime.ErrNotFound
 		}
@@ -232,18 +228,18 @@ func (r *Runtime) Status(ctx context.Context, id string) (runtime.Status, error)
 	if s == nil {
 		return runtime.Status{}, runtime.ErrNotFound
 	}
-	res, err := r.cli.ContainerInspect(ctx, s.cid, client.ContainerInspectOptions{})
-	if cerrdefs.IsNotFound(err) {
+	c, err := r.cli.Inspect(ctx, s.cid)
+	if engineapi.IsNotFound(err) {
 		return runtime.Status{}, runtime.ErrNotFound
 	}
 	if err != nil {
 		return runtime.Status{}, fmt.Errorf("inspecting %s: %s answered: %w", id, r.engine, err)
 	}
-	return s.status(res.Container), nil
+	return s.status(c), nil
 }
 
 // status merges the engine's view of the container with berth's.
-func (s *supervised) status(c container.InspectResponse) runtime.Status {
+func (s *supervised) status(c engineapi.ContainerInfo) runtime.Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := runtime.Status{ID: s.inst.ID, App: s.inst.App, State: s.state, Restarts: s.restarts,

@@ -10,8 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/moby/moby/client"
-
+	"github.com/berth-dev/berth/internal/container/engineapi"
 	"github.com/berth-dev/berth/internal/logs"
 )
 
@@ -92,8 +91,7 @@ func (r *Runtime) follow(ctx context.Context, s *supervised, w *logs.Writer) {
 		if !last.at.IsZero() {
 			since = strconv.FormatInt(last.at.Unix(), 10) + "." + fmt.Sprintf("%09d", last.at.Nanosecond())
 		}
-		rc, err := r.cli.ContainerLogs(ctx, s.cid, client.ContainerLogsOptions{
-			ShowStdout: true, ShowStderr: true, Follow: true, Timestamps: true, Since: since})
+		rc, err := r.cli.Logs(ctx, s.cid, engineapi.LogsOptions{Follow: true, Timestamps: true, Since: since})
 		if err == nil {
 			skip := last.skipper()
 			err = demux(rc, func(stream logs.Stream, t time.Time, text []byte) {

@@ -10,8 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/moby/moby/client"
-
+	"github.com/berth-dev/berth/internal/container/engineapi"
 	"github.com/berth-dev/berth/internal/runtime"
 )
 
@@ -41,7 +40,7 @@ type Config struct {
 // for concurrent use; Close stops the supervision (never the containers).
 type Runtime struct {
 	engine, host, home, scope, state string
-	cli                              *client.Client
+	cli                              *engineapi.Client
 	log                              *slog.Logger
 
 	ctx    context.Context
@@ -102,9 +101,8 @@ func (r *Runtime) name(id string) string { return "berth-" + r.scope + "-" + id 
 // Engine names the engine, "docker" or "podman".
 func (r *Runtime) Engine() string { return r.engine }
 
-// Client is the engine's API client, for tests and tools that inspect
-// what berth made.
-func (r *Runtime) Client() *client.Client { return r.cli }
+// Host is the engine's API address this runtime talks to.
+func (r *Runtime) Host() string { return r.host }
 
 // Name is the container name of the instance id.
 func (r *Runtime) Name(id string) string { return r.name(id) }

@@ -102,7 +102,7 @@ func TestStartPublishLimitsUserLogs(t *testing.T) {
 			if body := waitUp(t, port); !strings.Contains(body, "v1") {
 				t.Fatalf("GET / = %q", body)
 			}
-			ins, err := r.Client().ContainerInspect(ctx, r.Name(inst.ID), client.ContainerInspectOptions{})
+			ins, err := mobyClient(t, r).ContainerInspect(ctx, r.Name(inst.ID), client.ContainerInspectOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,9 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
-
 	"github.com/berth-dev/berth/internal/logs"
 	"github.com/berth-dev/berth/internal/runtime"
 )
@@ -90,16 +87,14 @@ func (r *Runtime) watch(s *supervised) {
 
 // wait blocks until the container is not running; code is its exit code.
 func (r *Runtime) wait(cid string) (int64, error) {
-	res := r.cli.ContainerWait(r.ctx, cid, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
-	select {
-	case w := <-res.Result:
-		if w.Error != nil && w.Error.Message != "" {
-			return w.StatusCode, fmt.Errorf("%s", w.Error.Message)
-		}
-		return w.StatusCode, nil
-	case err := <-res.Error:
+	code, msg, err := r.cli.Wait(r.ctx, cid)
+	if err != nil {
 		return -1, err
 	}
+	if msg != "" {
+		return code, fmt.Errorf("%s", msg)
+	}
+	return code, nil
 }
 
 // plan decides, under s.mu, whether and when to restart after an exit.
@@ -137,7 +132,7 @@ func (r *Runtime) restart(s *supervised) bool {
 		return false
 	}
 	s.mu.Unlock()
-	_, err := r.cli.ContainerStart(r.ctx, s.cid, client.ContainerStartOptions{})
+	err := r.cli.Start(r.ctx, s.cid)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
