@@ -131,21 +131,19 @@ func laneDoor(t *testing.T, p *proxy.Proxy) (*door, string, *x509.CertPool) {
 	return d, addr, roots
 }
 
-// TestDoorRetireOverTLSLane retires a door with one idle HTTP/1.1 TLS
-// connection and one with a request under way: the idle one is closed
-// once quiet for proxy.RetireQuiet, the other gets its answer, marked
-// Connection: close, then is closed, and the retire ends without waiting
-// for its budget.
-func TestDoorRetireOverTLSLane(t *testing.T) {
+// echoLaneDoor is laneDoor in front of an echo backend, with a dial of
+// an HTTP/1.1 TLS connection to it that ends with the test.
+func echoLaneDoor(t *testing.T) (*door, func() (*tls.Conn, *bufio.Reader)) {
+	t.Helper()
 	p, err := proxy.New(proxy.Config{Listen: "127.0.0.1:0", Protocol: "http"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	t.Cleanup(func() { p.Close() })
 	p.Switch(echoBackend(t, "a"))
 	d, addr, roots := laneDoor(t, p)
-	defer d.close()
-	dial := func() (*tls.Conn, *bufio.Reader) {
+	t.Cleanup(d.close)
+	return d, func() (*tls.Conn, *bufio.Reader) {
 		c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "a.test", RootCAs: roots, NextProtos: []string{"http/1.1"}})
 		if err != nil {
 			t.Fatal(err)
@@ -154,6 +152,15 @@ func TestDoorRetireOverTLSLane(t *testing.T) {
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		return c, bufio.NewReader(c)
 	}
+}
+
+// TestDoorRetireOverTLSLane retires a door with one idle HTTP/1.1 TLS
+// connection and one with a request under way: the idle one is closed
+// once quiet for proxy.RetireQuiet, the other gets its answer, marked
+// Connection: close, then is closed, and the retire ends without waiting
+// for its budget.
+func TestDoorRetireOverTLSLane(t *testing.T) {
+	d, dial := echoLaneDoor(t)
 	get := func(c *tls.Conn, br *bufio.Reader, path string) *http.Response {
 		t.Helper()
 		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: a.test\r\n\r\n", path)
@@ -212,21 +219,8 @@ func TestDoorRetireOverTLSLane(t *testing.T) {
 // saying Connection: close, rather than a closed connection (closing an
 // idle connection that has just answered races with such a request).
 func TestDoorRetireAnswersAJustIdleConnection(t *testing.T) {
-	p, err := proxy.New(proxy.Config{Listen: "127.0.0.1:0", Protocol: "http"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	p.Switch(echoBackend(t, "a"))
-	d, addr, roots := laneDoor(t, p)
-	defer d.close()
-	c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "a.test", RootCAs: roots, NextProtos: []string{"http/1.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(c)
+	d, dial := echoLaneDoor(t)
+	c, br := dial()
 	get := func() (*http.Response, error) {
 		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
 		resp, err := http.ReadResponse(br, nil)
