@@ -64,7 +64,8 @@ func (e *env) versionLines() map[string]string {
 // while clients loop against an app: no request fails and no connection
 // is refused; the front is a new process each time, the daemon keeps its
 // pid (it re-executes), the agent is the same process, and berth version
-// shows the running daemon's and front's version on both sides.
+// shows the running daemon's and front's version on both sides; the
+// upgrade says when the berth command's own binary is still the old one.
 func TestUpgradeUnderLoad(t *testing.T) {
 	t.Parallel()
 	v2 := berthV2(t)
@@ -93,6 +94,11 @@ func TestUpgradeUnderLoad(t *testing.T) {
 			t.Fatalf("upgrade %d to %s: %s\ndaemon log:\n%s", i, bin, r, e.daemonLog())
 		}
 		t.Logf("upgrade %d: %s", i, strings.TrimSpace(r.stdout))
+		// The berth command run here stays the first build: it says so
+		// when the upgrade went to the other one, and only then.
+		if note := strings.Contains(r.stdout, "is still berth"); note != (bin == v2) {
+			t.Errorf("upgrade %d to %s: note that the command's own binary is old: %v, want %v:\n%s", i, bin, note, bin == v2, r.stdout)
+		}
 		if got := e.frontPID(); got == fpid {
 			t.Errorf("upgrade %d: front pid %d not replaced", i, got)
 		}
