@@ -1,7 +1,6 @@
 package health
 
 import (
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/spec"
+	"github.com/berth-dev/berth/internal/testnet"
 )
 
 // serve starts a real HTTP server and returns the Target that reaches it.
@@ -28,17 +28,9 @@ func serve(t *testing.T, h http.HandlerFunc) Target {
 	return Target{Host: u.Hostname(), Port: port}
 }
 
-// closedPort returns a loopback port nothing listens on.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
-}
+// closedPort returns a loopback port nothing listens on while the test
+// runs.
+func closedPort(t *testing.T) int { return testnet.RefusedPort(t) }
 
 func dur(d time.Duration) spec.Duration { return spec.Duration{Duration: d} }
 

@@ -12,29 +12,15 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/internal/testnet"
 )
 
 // refusingTarget is a target every dial to which is refused, as when a
-// new release crashed. Its port is held by a socket that is bound but
-// never listens, so no other test's listener can take the port over (a
-// closed listener's port could be handed out again by the kernel).
+// new release crashed.
 func refusingTarget(t *testing.T, name string) Target {
 	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := sa.(*unix.SockaddrInet4).Port
-	return Target{Name: name, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+	return Target{Name: name, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(testnet.RefusedPort(t)))}
 }
 
 // echoTarget answers "name method body" to every request.
