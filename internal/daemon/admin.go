@@ -37,24 +37,40 @@ func (s *healthSource) Latest(app, color, release string) (string, bool) {
 }
 
 func (s *proxySource) ProxyStats() []metrics.ProxySample {
+	type appProxy struct {
+		app   string
+		p     deploy.Proxy
+		slots map[string][]string
+	}
+	var aps []appProxy
+	s.eng.EachProxy(func(app string, p deploy.Proxy) { aps = append(aps, appProxy{app: app, p: p}) })
+	// The lock covers the remembered names only, not the reads of the
+	// front's numbers: a slow front holds up no other scrape's bookkeeping.
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []metrics.ProxySample
 	live := map[string]bool{}
-	s.eng.EachProxy(func(app string, p deploy.Proxy) {
-		live[app] = true
-		slots := s.slots(app)
-		for _, c := range []string{deploy.Blue, deploy.Green} {
-			var st proxy.Stats
-			for slot := range slots[c] {
-				st = st.Add(p.Stats(slot))
+	for i := range aps {
+		live[aps[i].app] = true
+		aps[i].slots = map[string][]string{}
+		for c, names := range s.slots(aps[i].app) {
+			for n := range names {
+				aps[i].slots[c] = append(aps[i].slots[c], n)
 			}
-			out = append(out, metrics.ProxySample{App: app, Color: c, Stats: st})
 		}
-	})
+	}
 	for app := range s.seen {
 		if !live[app] {
 			delete(s.seen, app) // removed: its counters go with it
+		}
+	}
+	s.mu.Unlock()
+	var out []metrics.ProxySample
+	for _, ap := range aps {
+		for _, c := range []string{deploy.Blue, deploy.Green} {
+			var st proxy.Stats
+			for _, slot := range ap.slots[c] {
+				st = st.Add(ap.p.Stats(slot))
+			}
+			out = append(out, metrics.ProxySample{App: ap.app, Color: c, Stats: st})
 		}
 	}
 	return out
